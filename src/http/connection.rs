@@ -1,0 +1,295 @@
+//! One client connection: reads requests, has the router answer them, writes
+//! the answers, until the client leaves, a limit is hit or the server stops.
+
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
+
+use log::{debug, error};
+use may::net::TcpStream;
+
+use super::deadline::{is_timeout, read_before, write_all_before, Deadline};
+use super::head::{head_end_seen, parse_head, HeadParse, RequestHead};
+use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
+use super::request::Request;
+use super::response::Response;
+use super::router::Router;
+use super::server::ServerState;
+use super::tracker::ConnectionSlot;
+use super::validate::validate;
+use super::wire::{encode, CONTINUE};
+
+/// After a rejection, how long what the client still sends is read and
+/// thrown away before closing (see `linger`).
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// A body buffer starts this big (or at the declared length, if smaller) and
+/// grows as bytes arrive, so a client that declares 1 MiB and sends little
+/// costs little.
+const BODY_FIRST_ALLOCATION: usize = 16 * 1024;
+
+pub(crate) fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    server: &ServerState,
+    slot: &ConnectionSlot,
+) {
+    // Responses go out in one write each; don't let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
+    let mut connection = Connection {
+        stream,
+        peer,
+        server,
+        slot,
+        buf: vec![0; server.limits.max_head_bytes].into_boxed_slice(),
+        filled: 0,
+        served: 0,
+    };
+    loop {
+        match connection.serve_one() {
+            Ok(Next::KeepAlive) => {}
+            Ok(Next::Close) => break,
+            Err(e) => {
+                debug!("connection from {peer} ended: {e}");
+                break;
+            }
+        }
+    }
+}
+
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+enum HeadRead {
+    Head { head: RequestHead, len: usize },
+    /// The client left, or stayed silent past the timeout: nothing to answer.
+    Gone,
+    Rejected(Rejection),
+}
+
+struct Connection<'s> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    server: &'s ServerState,
+    slot: &'s ConnectionSlot,
+    /// Never grows: a head must fit in it.
+    buf: Box<[u8]>,
+    /// `buf[..filled]` holds bytes received and not yet used: part of a
+    /// head, or pipelined requests.
+    filled: usize,
+    served: u64,
+}
+
+impl Connection<'_> {
+    fn serve_one(&mut self) -> io::Result<Next> {
+        if self.filled == 0 {
+            // Set before the stopping check; shutdown sets stopping before
+            // it closes idle connections, so one of the two sees the other.
+            self.slot.set_idle(true);
+            if self.server.is_stopping() {
+                return Ok(Next::Close);
+            }
+        }
+        let (head, head_len) = match self.read_head()? {
+            HeadRead::Head { head, len } => (head, len),
+            HeadRead::Gone => return Ok(Next::Close),
+            HeadRead::Rejected(rejection) => return Ok(self.reject(rejection, false)),
+        };
+        let head_only = head.method == "HEAD";
+        let accepted = match validate(&head, self.server.limits.max_body_bytes) {
+            Ok(accepted) => accepted,
+            Err(rejection) => return Ok(self.reject(rejection, head_only)),
+        };
+        if accepted.expect_continue && self.filled - head_len < accepted.body_len {
+            self.write(CONTINUE)?;
+        }
+        let body = match self.read_body(head_len, accepted.body_len) {
+            Ok(Some(body)) => body,
+            Ok(None) => return Ok(Next::Close),
+            Err(e) if is_timeout(&e) => return Ok(self.reject(BODY_TIMEOUT, head_only)),
+            Err(e) => return Err(e),
+        };
+
+        let request = Request {
+            method: head.method,
+            path: accepted.target.path,
+            query: accepted.target.query,
+            headers: head.headers,
+            body,
+            peer: Some(self.peer),
+        };
+        let response = answer(&self.server.router, &request);
+        let keep_alive = accepted.keep_alive && !self.server.is_stopping();
+        let bytes = encode(&response, head_only, !keep_alive).unwrap_or_else(|why| {
+            error!(
+                "the handler for {} {} returned a response that can't be sent ({why}); \
+                 answered 500 instead",
+                request.method, request.path
+            );
+            encode(&internal_error(), head_only, !keep_alive).expect("a plain 500 always encodes")
+        });
+        self.write(&bytes)?;
+        self.served += 1;
+        Ok(if keep_alive { Next::KeepAlive } else { Next::Close })
+    }
+
+    /// Reads until `buf` holds a whole head. Bytes already buffered (a
+    /// pipelined request) are parsed before anything more is read.
+    fn read_head(&mut self) -> io::Result<HeadRead> {
+        let limits = &self.server.limits;
+        // The first request has head_timeout from the connection's start; a
+        // later one may idle first, and gets head_timeout from its first byte.
+        let mut deadline = Deadline::after(if self.filled == 0 && self.served > 0 {
+            limits.idle_timeout
+        } else {
+            limits.head_timeout
+        });
+        let mut parsed_up_to = 0;
+        loop {
+            if self.filled > 0 && self.worth_parsing(parsed_up_to) {
+                match parse_head(&self.buf[..self.filled], limits.max_headers) {
+                    HeadParse::Complete { head, len } => return Ok(HeadRead::Head { head, len }),
+                    HeadParse::Partial => parsed_up_to = self.filled,
+                    HeadParse::Invalid(rejection) => return Ok(HeadRead::Rejected(rejection)),
+                }
+            }
+            if self.filled == self.buf.len() {
+                return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
+            }
+            let was_empty = self.filled == 0;
+            match read_before(&mut self.stream, &mut self.buf[self.filled..], deadline) {
+                Ok(0) => return Ok(HeadRead::Gone),
+                Ok(n) => self.filled += n,
+                Err(e) if is_timeout(&e) && self.filled == 0 => return Ok(HeadRead::Gone),
+                Err(e) if is_timeout(&e) => return Ok(HeadRead::Rejected(HEAD_TIMEOUT)),
+                Err(e) => return Err(e),
+            }
+            if was_empty {
+                self.slot.set_idle(false);
+                if self.served > 0 {
+                    deadline = Deadline::after(limits.head_timeout);
+                }
+            }
+        }
+    }
+
+    /// Parsing again is only useful once the head may have ended, or the
+    /// buffer has doubled since the last try (so garbage is caught early):
+    /// a head that trickles in byte by byte is parsed O(log n) times, not n.
+    fn worth_parsing(&self, parsed_up_to: usize) -> bool {
+        let buffered = &self.buf[..self.filled];
+        parsed_up_to == 0
+            || self.filled >= 2 * parsed_up_to
+            || self.filled == self.buf.len()
+            || head_end_seen(buffered, parsed_up_to)
+    }
+
+    /// Reads a body of `body_len` bytes that starts at `buf[head_len]`, and
+    /// drops the head and body from `buf`. `Ok(None)` if the client left.
+    fn read_body(&mut self, head_len: usize, body_len: usize) -> io::Result<Option<Vec<u8>>> {
+        let buffered = (self.filled - head_len).min(body_len);
+        let mut body = Vec::with_capacity(body_len.min(BODY_FIRST_ALLOCATION).max(buffered));
+        body.extend_from_slice(&self.buf[head_len..head_len + buffered]);
+        self.consume(head_len + buffered);
+        let deadline = Deadline::after(self.server.limits.body_timeout);
+        while body.len() < body_len {
+            // Everything buffered went into the body, so `buf` is free to
+            // read into; reading no further than the body's end leaves a
+            // pipelined request in the socket for `read_head`.
+            let want = (body_len - body.len()).min(self.buf.len());
+            let n = read_before(&mut self.stream, &mut self.buf[..want], deadline)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            reserve_up_to(&mut body, n, body_len);
+            body.extend_from_slice(&self.buf[..n]);
+        }
+        Ok(Some(body))
+    }
+
+    fn consume(&mut self, used: usize) {
+        self.buf.copy_within(used..self.filled, 0);
+        self.filled -= used;
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let deadline = Deadline::after(self.server.limits.body_timeout);
+        write_all_before(&mut self.stream, bytes, deadline)
+    }
+
+    /// Answers with the server's own error and ends the connection.
+    fn reject(&mut self, rejection: Rejection, head_only: bool) -> Next {
+        debug!(
+            "answered {} to {}: {}",
+            rejection.status, self.peer, rejection.reason
+        );
+        let bytes = encode(&rejection.response(), head_only, true).expect("rejections always encode");
+        // The client may be gone already; there is nothing more to do then.
+        if self.write(&bytes).is_ok() {
+            self.linger();
+        }
+        Next::Close
+    }
+
+    /// The client may still be sending (a body we refused, say). Closing a
+    /// socket with unread data makes the kernel reset the connection and drop
+    /// whatever of our answer is still unsent. So half-close, then read and
+    /// throw away what comes until the client closes too, for a bounded time.
+    /// The read buffer is reused: this costs no memory.
+    fn linger(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        let deadline = Deadline::after(LINGER_TIME);
+        while matches!(read_before(&mut self.stream, &mut self.buf, deadline), Ok(n) if n > 0) {}
+    }
+}
+
+/// The router's answer; a handler that panics gets the client a 500, and the
+/// connection goes on.
+fn answer(router: &Router, request: &Request) -> Response {
+    panic::catch_unwind(AssertUnwindSafe(|| router.dispatch(request))).unwrap_or_else(|_| {
+        error!(
+            "the handler for {} {} panicked; answered 500",
+            request.method, request.path
+        );
+        internal_error()
+    })
+}
+
+fn internal_error() -> Response {
+    Response::text(500, "internal server error")
+}
+
+/// Makes room for `extra` more bytes, growing by doubling but never past
+/// `limit` (the declared body length), where `Vec`'s own growth could
+/// allocate up to twice that.
+fn reserve_up_to(body: &mut Vec<u8>, extra: usize, limit: usize) {
+    let needed = body.len() + extra;
+    if needed > body.capacity() {
+        let target = (body.capacity() * 2).clamp(needed, limit.max(needed));
+        body.reserve_exact(target - body.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_capacity_never_passes_the_declared_length() {
+        let limit = 600_000;
+        let mut body = Vec::with_capacity(BODY_FIRST_ALLOCATION);
+        while body.len() < limit {
+            let n = (limit - body.len()).min(16 * 1024);
+            reserve_up_to(&mut body, n, limit);
+            body.extend(std::iter::repeat_n(0u8, n));
+            assert!(body.capacity() <= limit, "capacity {}", body.capacity());
+        }
+    }
+
+    #[test]
+    fn the_fallback_500_encodes() {
+        assert!(encode(&internal_error(), true, true).is_ok());
+    }
+}

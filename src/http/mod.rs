@@ -1,0 +1,32 @@
+//! The HTTP/1.1 front: a small server of our own on may coroutines and
+//! httparse, hardened for a callback URL that faces the whole internet from
+//! a box with little memory (see `shared/http-front.md`).
+//!
+//! Every limit is in [`Limits`]: head size and header count (431), body size
+//! (413, unread), total head/body/idle timeouts (408 or a silent close), and
+//! a cap on open connections. Requests are framed by `Content-Length` only
+//! (`Transfer-Encoding` gets 501). A handler that panics gets the client a
+//! 500 and the server goes on. Nothing is printed; all reporting goes
+//! through the `log` crate.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod connection;
+mod deadline;
+mod head;
+mod limits;
+mod rejection;
+mod request;
+mod response;
+mod router;
+mod runtime;
+mod server;
+mod target;
+mod tracker;
+mod validate;
+mod wire;
+
+pub use limits::Limits;
+pub use request::Request;
+pub use response::Response;
+pub use router::Router;
+pub use server::{serve, ServerHandle};
