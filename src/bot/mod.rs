@@ -1,0 +1,157 @@
+//! Chat commands: one table, one handler per command. Pure and fast: nothing
+//! here touches the network or does slow work; later features hand slow work to
+//! a service thread and answer at once.
+
+mod commands;
+
+use std::sync::atomic::AtomicUsize;
+
+use crate::services::pictures::ReadyPictures;
+use crate::wechat::message::{Event, Incoming, MessageKind};
+use crate::wechat::reply::Reply;
+
+pub use commands::{Command, COMMANDS};
+
+/// What the bot knows: read handles onto what the services publish.
+pub struct Bot {
+    pub welcome: String,
+    pub pictures: ReadyPictures,
+    /// Which ready picture `pic` sends next: followers see them in turn.
+    next_picture: AtomicUsize,
+}
+
+/// One follower's request to a command.
+pub struct Request<'a> {
+    pub openid: &'a str,
+    pub args: &'a str,
+}
+
+impl Bot {
+    pub fn new(welcome: String, pictures: ReadyPictures) -> Bot {
+        Bot { welcome, pictures, next_picture: AtomicUsize::new(0) }
+    }
+
+    /// The reply to a message, or None for WeChat's "success" (nothing to say).
+    pub fn respond(&self, message: &Incoming) -> Option<Reply> {
+        let openid = message.from_user.as_str();
+        match &message.kind {
+            MessageKind::Text { content } => Some(self.run_text(openid, content)),
+            MessageKind::Voice { recognition: Some(text), .. } if !text.trim().is_empty() => {
+                Some(self.run_text(openid, text))
+            }
+            MessageKind::Voice { .. } => Some(hint("收到语音。")),
+            MessageKind::Image { .. } => Some(hint("收到图片。")),
+            MessageKind::Video { .. } | MessageKind::ShortVideo { .. } => Some(hint("收到视频。")),
+            MessageKind::Location { label, .. } => Some(hint(&format!("收到位置：{label}。"))),
+            MessageKind::Link { title, .. } => Some(hint(&format!("收到链接：{title}。"))),
+            MessageKind::Event(event) => self.on_event(openid, event),
+            MessageKind::Unknown { .. } => None,
+        }
+    }
+
+    fn on_event(&self, openid: &str, event: &Event) -> Option<Reply> {
+        match event {
+            Event::Subscribe { .. } => Some(Reply::Text(self.welcome.clone())),
+            // A menu button whose key is a command name runs that command.
+            Event::Click { event_key } => find(event_key).map(|(command, args)| (command.run)(self, &Request { openid, args })),
+            _ => None,
+        }
+    }
+
+    /// Run the command a text names; unknown text gets a short hint.
+    pub fn run_text(&self, openid: &str, text: &str) -> Reply {
+        match find(text) {
+            Some((command, args)) => (command.run)(self, &Request { openid, args }),
+            None => hint("没听懂这句。"),
+        }
+    }
+}
+
+/// The command a text starts with, and the rest of the text as its arguments.
+/// Case-insensitive for Latin names; full-width spaces separate like spaces.
+fn find(text: &str) -> Option<(&'static Command, &str)> {
+    let text = text.trim_matches(|c: char| c.is_whitespace());
+    let (word, args) = match text.find(char::is_whitespace) {
+        Some(at) => (&text[..at], text[at..].trim_matches(char::is_whitespace)),
+        None => (text, ""),
+    };
+    let word = word.to_lowercase();
+    COMMANDS.iter().find(|c| c.names.contains(&word.as_str())).map(|c| (c, args))
+}
+
+fn hint(prefix: &str) -> Reply {
+    Reply::Text(format!("{prefix}发送「帮助」或 help 查看可用命令。"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bot() -> Bot {
+        Bot::new("欢迎".into(), ReadyPictures::default())
+    }
+
+    fn message(kind: MessageKind) -> Incoming {
+        Incoming { to_user: "gh_me".into(), from_user: "o_user".into(), create_time: 1, msg_id: None, kind }
+    }
+
+    fn text_of(reply: Option<Reply>) -> String {
+        match reply {
+            Some(Reply::Text(t)) => t,
+            other => panic!("expected a text reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn help_in_every_alias_lists_every_command() {
+        for alias in ["help", "HELP", "帮助", "?", "？", "  help  "] {
+            let reply = text_of(bot().respond(&message(MessageKind::Text { content: alias.into() })));
+            for command in COMMANDS {
+                assert!(reply.contains(command.names[0]), "{alias}: {reply}");
+            }
+        }
+    }
+
+    #[test]
+    fn subscribe_gets_the_welcome_and_unknown_text_a_hint() {
+        let welcome = bot().respond(&message(MessageKind::Event(Event::Subscribe { event_key: None, ticket: None })));
+        assert_eq!(text_of(welcome), "欢迎");
+        let hint = text_of(bot().respond(&message(MessageKind::Text { content: "blah blah".into() })));
+        assert!(hint.contains("帮助"), "{hint}");
+    }
+
+    #[test]
+    fn other_types_get_short_text_or_success() {
+        let image = message(MessageKind::Image { pic_url: "u".into(), media_id: "m".into() });
+        assert!(text_of(bot().respond(&image)).contains("图片"));
+        assert!(bot().respond(&message(MessageKind::Event(Event::Unsubscribe))).is_none());
+        assert!(bot().respond(&message(MessageKind::Unknown { msg_type: "miniprogrampage".into() })).is_none());
+    }
+
+    #[test]
+    fn pic_sends_ready_pictures_in_turn_or_says_none_is_ready() {
+        let bot = bot();
+        let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() })));
+        assert!(none.contains("还没有"), "{none}");
+        bot.pictures.replace(vec![
+            crate::services::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
+            crate::services::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
+        ]);
+        let sent: Vec<String> = ["pic", "来张图", "PIC"]
+            .iter()
+            .map(|alias| match bot.respond(&message(MessageKind::Text { content: alias.to_string() })) {
+                Some(Reply::Image { media_id }) => media_id,
+                other => panic!("{alias}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(sent, ["m-a", "m-b", "m-a"]);
+    }
+
+    #[test]
+    fn voice_recognition_and_menu_clicks_run_commands() {
+        let voice = message(MessageKind::Voice { media_id: "m".into(), format: "amr".into(), recognition: Some("帮助".into()) });
+        assert!(text_of(bot().respond(&voice)).contains("help"));
+        let click = message(MessageKind::Event(Event::Click { event_key: "help".into() }));
+        assert!(text_of(bot().respond(&click)).contains("help"));
+    }
+}

@@ -1,0 +1,469 @@
+//! TOML configuration: every key optional, unknown keys rejected, secrets masked.
+//!
+//! With no file at all the defaults make a demo server on 127.0.0.1:8080 with
+//! token `zatan` and its directories under the current directory.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::wechat::crypto::AesKey;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub wechat: WechatConfig,
+    pub storage: StorageConfig,
+    pub pictures: PicturesConfig,
+    pub books: BooksConfig,
+    pub articles: ArticlesConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub callback_path: String,
+    pub public_url: Option<String>,
+    pub body_limit_bytes: usize,
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            callback_path: "/wechat".into(),
+            public_url: None,
+            body_limit_bytes: 1024 * 1024,
+            max_connections: 256,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WechatConfig {
+    pub token: Secret,
+    pub app_id: Option<String>,
+    pub app_secret: Option<Secret>,
+    pub encoding_aes_key: Option<Secret>,
+    pub previous_encoding_aes_key: Option<Secret>,
+    pub api_base: String,
+    pub token_api: TokenApi,
+    pub verified: bool,
+    pub welcome: String,
+}
+
+/// Which token endpoint to use: `stable_token` (the default, safe to share
+/// with other tools) or the classic `token`, which invalidates older tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenApi {
+    #[default]
+    Stable,
+    Classic,
+}
+
+pub const DEMO_TOKEN: &str = "zatan";
+
+impl Default for WechatConfig {
+    fn default() -> Self {
+        WechatConfig {
+            token: Secret(DEMO_TOKEN.into()),
+            app_id: None,
+            app_secret: None,
+            encoding_aes_key: None,
+            previous_encoding_aes_key: None,
+            api_base: "https://api.weixin.qq.com".into(),
+            token_api: TokenApi::Stable,
+            verified: false,
+            welcome: "欢迎关注！发送「帮助」或 help 查看可用命令。".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: "data".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PicturesConfig {
+    pub dir: PathBuf,
+    /// WeChat keeps temporary media 3 days; zatan re-uploads at about 90% of this.
+    pub media_lifetime_secs: u64,
+}
+
+impl Default for PicturesConfig {
+    fn default() -> Self {
+        PicturesConfig { dir: "pictures".into(), media_lifetime_secs: 259_200 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BooksConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for BooksConfig {
+    fn default() -> Self {
+        BooksConfig { dir: "books".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArticlesConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for ArticlesConfig {
+    fn default() -> Self {
+        ArticlesConfig { dir: "articles".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: String,
+    pub file: Option<PathBuf>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), file: None }
+    }
+}
+
+/// A value that must never reach a log, an error message or `check` output.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask(&self.0))
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&mask(&self.0))
+    }
+}
+
+fn mask(value: &str) -> String {
+    if value.is_empty() {
+        "(empty)".into()
+    } else {
+        format!("*** ({} characters)", value.chars().count())
+    }
+}
+
+/// A configuration problem, worded for the owner: which key, what is wrong, how to fix it.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(key: &str, problem: impl fmt::Display, fix: &str) -> ConfigError {
+    ConfigError(format!("config key `{key}`: {problem}; {fix}"))
+}
+
+pub const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+impl Config {
+    /// The configuration from `path`, or the embedded demo defaults when `path` is None.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let config = match path {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!(
+                        "cannot read config file {}: {e}; give an existing file with --config, or leave --config out to run the demo",
+                        path.display()
+                    ))
+                })?;
+                Config::parse(&text)
+                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        // toml's message names the key and the line; it never quotes a value we
+        // would have to hide, except for type errors, which we re-word below.
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            let place = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            let hint = if message.contains("unknown field") {
+                "; check the spelling against the config reference in the README"
+            } else {
+                ""
+            };
+            ConfigError(format!("{message}{place}{hint}"))
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let s = &self.server;
+        if !s.callback_path.starts_with('/') {
+            return Err(invalid(
+                "server.callback_path",
+                format!("{:?} does not start with '/'", s.callback_path),
+                "write it like \"/wechat\"",
+            ));
+        }
+        if let Some(url) = &s.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "server.public_url",
+                    format!("{url:?} is not an http(s) URL"),
+                    "write it like \"https://example.com\"",
+                ));
+            }
+        }
+        if s.body_limit_bytes == 0 || s.body_limit_bytes > 64 * 1024 * 1024 {
+            return Err(invalid(
+                "server.body_limit_bytes",
+                format!("{} is out of range", s.body_limit_bytes),
+                "use a value between 1 and 67108864 (the default is 1048576)",
+            ));
+        }
+        if s.max_connections == 0 {
+            return Err(invalid("server.max_connections", "0 would refuse everyone", "use 1 or more (default 256)"));
+        }
+
+        let w = &self.wechat;
+        let token = w.token.expose();
+        if !(3..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid(
+                "wechat.token",
+                "WeChat tokens are 3 to 32 letters or digits",
+                "copy the token exactly as set in the WeChat admin console",
+            ));
+        }
+        if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
+            return Err(invalid(
+                "wechat.api_base",
+                format!("{:?} is not an http(s) URL", w.api_base),
+                "leave it out to use https://api.weixin.qq.com",
+            ));
+        }
+        if w.app_secret.is_some() && w.app_id.is_none() {
+            return Err(invalid("wechat.app_id", "missing while wechat.app_secret is set", "add the AppID from the admin console"));
+        }
+        for (key, value) in [
+            ("wechat.encoding_aes_key", &w.encoding_aes_key),
+            ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key),
+        ] {
+            if let Some(secret) = value {
+                AesKey::from_encoding_aes_key(secret.expose()).map_err(|_| {
+                    invalid(key, "is not a valid EncodingAESKey (43 letters and digits)", "copy it again from the admin console")
+                })?;
+                if w.app_id.is_none() {
+                    return Err(invalid(
+                        "wechat.app_id",
+                        format!("missing while {key} is set (safe mode checks the AppID)"),
+                        "add the AppID from the admin console",
+                    ));
+                }
+            }
+        }
+        if w.previous_encoding_aes_key.is_some() && w.encoding_aes_key.is_none() {
+            return Err(invalid(
+                "wechat.previous_encoding_aes_key",
+                "set without wechat.encoding_aes_key",
+                "put the current key in encoding_aes_key",
+            ));
+        }
+        if self.pictures.media_lifetime_secs < 5 {
+            return Err(invalid(
+                "pictures.media_lifetime_secs",
+                format!("{} is too short to upload anything", self.pictures.media_lifetime_secs),
+                "use 259200 (WeChat's 3 days) unless testing",
+            ));
+        }
+        if !LOG_LEVELS.contains(&self.log.level.as_str()) {
+            return Err(invalid(
+                "log.level",
+                format!("{:?} is not a level", self.log.level),
+                "use one of off, error, warn, info, debug, trace",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!("{:?} is not an address with a port", self.server.listen),
+                "write it like \"127.0.0.1:8080\" or \"0.0.0.0:80\"",
+            )
+        })
+    }
+
+    /// The AES keys for safe mode, current first.
+    pub fn aes_keys(&self) -> Vec<AesKey> {
+        [&self.wechat.encoding_aes_key, &self.wechat.previous_encoding_aes_key]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| AesKey::from_encoding_aes_key(s.expose()).ok())
+            .collect()
+    }
+
+    /// The directories zatan writes to, with the key that names each.
+    pub fn directories(&self) -> [(&'static str, &Path); 4] {
+        [
+            ("storage.data_dir", self.storage.data_dir.as_path()),
+            ("pictures.dir", self.pictures.dir.as_path()),
+            ("books.dir", self.books.dir.as_path()),
+            ("articles.dir", self.articles.dir.as_path()),
+        ]
+    }
+
+    /// The effective settings as `key = value` lines, secrets masked (for `zatan check`).
+    pub fn describe(&self) -> Vec<String> {
+        fn opt<T: fmt::Display>(value: &Option<T>) -> String {
+            value.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(not set)".into())
+        }
+        let (s, w) = (&self.server, &self.wechat);
+        vec![
+            format!("server.listen = {}", s.listen),
+            format!("server.callback_path = {}", s.callback_path),
+            format!("server.public_url = {}", opt(&s.public_url)),
+            format!("server.body_limit_bytes = {}", s.body_limit_bytes),
+            format!("server.max_connections = {}", s.max_connections),
+            format!("wechat.token = {}", w.token),
+            format!("wechat.app_id = {}", opt(&w.app_id)),
+            format!("wechat.app_secret = {}", opt(&w.app_secret)),
+            format!("wechat.encoding_aes_key = {}", opt(&w.encoding_aes_key)),
+            format!("wechat.previous_encoding_aes_key = {}", opt(&w.previous_encoding_aes_key)),
+            format!("wechat.api_base = {}", w.api_base),
+            format!("wechat.token_api = {:?}", w.token_api).to_lowercase(),
+            format!("wechat.verified = {}", w.verified),
+            format!("wechat.welcome = {:?}", w.welcome),
+            format!("storage.data_dir = {}", self.storage.data_dir.display()),
+            format!("pictures.dir = {}", self.pictures.dir.display()),
+            format!("pictures.media_lifetime_secs = {}", self.pictures.media_lifetime_secs),
+            format!("books.dir = {}", self.books.dir.display()),
+            format!("articles.dir = {}", self.articles.dir.display()),
+            format!("log.level = {}", self.log.level),
+            format!("log.file = {}", opt(&self.log.file.as_ref().map(|p| p.display().to_string()))),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    #[test]
+    fn empty_file_is_the_demo() {
+        let c = Config::parse("").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.wechat.token.expose(), "zatan");
+        assert_eq!(c.server.callback_path, "/wechat");
+        assert_eq!(c.pictures.dir, PathBuf::from("pictures"));
+        assert_eq!(c.server.body_limit_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key_and_line() {
+        let err = Config::parse("[server]\nlisten = \"0.0.0.0:80\"\nlisen = \"x\"\n").unwrap_err();
+        assert!(err.0.contains("lisen"), "{err}");
+        assert!(err.0.contains("line 3"), "{err}");
+        assert!(err.0.contains("README"), "{err}");
+        let err = Config::parse("[servr]\n").unwrap_err();
+        assert!(err.0.contains("servr"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_fix() {
+        for (text, key) in [
+            ("[server]\nlisten = \"localhost\"", "server.listen"),
+            ("[server]\ncallback_path = \"wechat\"", "server.callback_path"),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
+            ("[wechat]\ntoken = \"a b\"", "wechat.token"),
+            ("[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"short\"", "wechat.encoding_aes_key"),
+            (&format!("[wechat]\nencoding_aes_key = \"{KEY}\""), "wechat.app_id"),
+            ("[log]\nlevel = \"loud\"", "log.level"),
+            ("[pictures]\nmedia_lifetime_secs = 4", "pictures.media_lifetime_secs"),
+        ] {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_masked_everywhere() {
+        let text = format!(
+            "[wechat]\ntoken = \"tok3nValue\"\napp_id = \"wx1\"\napp_secret = \"s3cr3tValue\"\nencoding_aes_key = \"{KEY}\""
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        let shown = format!("{:?}\n{}", c, c.describe().join("\n"));
+        for secret in ["tok3nValue", "s3cr3tValue", KEY] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
+        assert!(shown.contains("wechat.app_id = wx1"));
+        // a bad key's error does not quote it either
+        let bad = "[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"NotAKey-secretish\"";
+        let err = Config::parse(bad).unwrap().validate().unwrap_err();
+        assert!(!err.0.contains("NotAKey-secretish"));
+    }
+
+    #[test]
+    fn aes_keys_current_first() {
+        let text = format!(
+            "[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"{KEY}\"\nprevious_encoding_aes_key = \"{}\"",
+            "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.aes_keys().len(), 2);
+    }
+}

@@ -1,0 +1,18 @@
+//! zatan: a WeChat Official Account server for small boxes.
+//! The binary (`src/main.rs`) is a thin CLI over these modules.
+
+pub mod app;
+pub mod bot;
+pub mod cli;
+pub mod config;
+pub mod ebook;
+pub mod http;
+pub mod logging;
+pub mod reply_cache;
+pub mod services;
+pub mod serve;
+pub mod store;
+pub mod subcommands;
+pub mod wechat;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,58 @@
+//! CLI dispatch only; the work lives in the library modules.
+
+use std::process::ExitCode;
+
+use zatan::cli::{self, Cli, USAGE};
+use zatan::config::Config;
+use zatan::subcommands::{self, Failure};
+use zatan::{logging, serve};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match cli::parse(&args) {
+        Ok(command) => run(command),
+        Err(usage) => Err(Failure::config(usage.0)),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("zatan: {}", failure.message);
+            ExitCode::from(failure.code as u8)
+        }
+    }
+}
+
+fn run(command: Cli) -> Result<(), Failure> {
+    match command {
+        Cli::Serve { config } => {
+            let config = load(config.as_deref())?;
+            logging::init(&config.log).map_err(Failure::config)?;
+            serve::run(config)
+        }
+        Cli::Check { config: path } => {
+            let config = load(path.as_deref())?;
+            subcommands::check(&config, path.as_deref())
+        }
+        Cli::Simulate { config, from, text } => {
+            let config = load(config.as_deref())?;
+            println!("{}", subcommands::simulate(&config, &from, &text));
+            Ok(())
+        }
+        Cli::Convert { input, output, options } => {
+            println!("{}", subcommands::convert(&input, &output, &options)?);
+            Ok(())
+        }
+        Cli::Version => {
+            println!("zatan {}", zatan::VERSION);
+            Ok(())
+        }
+        Cli::Help => {
+            println!("{USAGE}");
+            Ok(())
+        }
+    }
+}
+
+fn load(path: Option<&std::path::Path>) -> Result<Config, Failure> {
+    Config::load(path).map_err(|e| Failure::config(e.to_string()))
+}

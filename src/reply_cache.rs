@@ -1,0 +1,193 @@
+//! WeChat retries a message it got no answer to within 5 s. The first attempt's
+//! reply bytes are kept here for a short while, so a retry gets exactly the same
+//! bytes and the work behind them runs once, even when the retry arrives while
+//! the first attempt is still being handled. In memory only: a disk write per
+//! message would wear a router's flash for nothing.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct ReplyCache {
+    state: Mutex<State>,
+    ttl: Duration,
+    capacity: usize,
+    wait_for_first: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<String, Entry>,
+    /// Keys in insertion order, for expiry and the size bound.
+    order: VecDeque<(Instant, String)>,
+}
+
+enum Entry {
+    InFlight,
+    Done(Arc<[u8]>),
+}
+
+/// What a lookup found, so the caller can log a retry.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Origin {
+    Computed,
+    Retry,
+    /// The first attempt was still running when our wait ran out.
+    RetryTimedOut,
+}
+
+const POLL: Duration = Duration::from_millis(2);
+
+impl ReplyCache {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        ReplyCache { state: Mutex::default(), ttl, capacity, wait_for_first: Duration::from_millis(4500) }
+    }
+
+    /// The reply for `key`: the cached one, or the one `compute` makes now.
+    /// A retry that finds the first attempt still running waits for it
+    /// (coroutine-friendly polling) and, if it never finishes, gets an empty body.
+    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> Vec<u8>) -> (Arc<[u8]>, Origin) {
+        let start = Instant::now();
+        loop {
+            {
+                let mut state = self.lock();
+                state.expire(self.ttl, self.capacity);
+                match state.entries.get(key) {
+                    Some(Entry::Done(bytes)) => return (bytes.clone(), Origin::Retry),
+                    Some(Entry::InFlight) if start.elapsed() < self.wait_for_first => {}
+                    Some(Entry::InFlight) => return (Arc::from(&[][..]), Origin::RetryTimedOut),
+                    None => {
+                        state.entries.insert(key.to_string(), Entry::InFlight);
+                        state.order.push_back((Instant::now(), key.to_string()));
+                        break;
+                    }
+                }
+            }
+            may::coroutine::sleep(POLL);
+        }
+
+        // If `compute` panics the guard removes the InFlight mark, so a retry
+        // computes afresh instead of waiting for nothing.
+        let guard = InFlightGuard { cache: self, key };
+        let bytes: Arc<[u8]> = Arc::from(compute());
+        std::mem::forget(guard);
+        self.lock().entries.insert(key.to_string(), Entry::Done(bytes.clone()));
+        (bytes, Origin::Computed)
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The lock is never held across a call that can panic, but a poisoned
+        // cache is still a usable cache.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn expire(&mut self, ttl: Duration, capacity: usize) {
+        while let Some((at, _)) = self.order.front() {
+            if at.elapsed() < ttl && self.order.len() <= capacity {
+                break;
+            }
+            let (_, key) = self.order.pop_front().expect("front exists");
+            if matches!(self.entries.get(&key), Some(Entry::Done(_))) {
+                self.entries.remove(&key);
+            } else if self.entries.contains_key(&key) {
+                // still in flight: keep it, look again later
+                self.order.push_back((Instant::now(), key));
+                if self.order.len() > capacity {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+struct InFlightGuard<'a> {
+    cache: &'a ReplyCache,
+    key: &'a str,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.cache.lock().entries.remove(self.key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn a_retry_gets_the_same_bytes_and_runs_nothing() {
+        let cache = ReplyCache::new(Duration::from_secs(30), 100);
+        let runs = AtomicUsize::new(0);
+        let make = || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            b"first".to_vec()
+        };
+        let (a, origin_a) = cache.get_or_compute("k", make);
+        let (b, origin_b) = cache.get_or_compute("k", || b"second".to_vec());
+        assert_eq!(&*a, b"first");
+        assert_eq!(&*b, b"first");
+        assert_eq!((origin_a, origin_b), (Origin::Computed, Origin::Retry));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_retry_during_the_first_attempt_waits_for_its_reply() {
+        let cache = Arc::new(ReplyCache::new(Duration::from_secs(30), 100));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (cache, runs) = (cache.clone(), runs.clone());
+                std::thread::spawn(move || {
+                    cache
+                        .get_or_compute("slow", || {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(300));
+                            format!("reply from {i}").into_bytes()
+                        })
+                        .0
+                })
+            })
+            .collect();
+        let replies: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(replies.iter().all(|r| r == &replies[0]));
+    }
+
+    #[test]
+    fn entries_expire_and_the_size_is_bounded() {
+        let cache = ReplyCache::new(Duration::from_millis(50), 10);
+        cache.get_or_compute("old", || b"1".to_vec());
+        std::thread::sleep(Duration::from_millis(80));
+        let (_, origin) = cache.get_or_compute("old", || b"2".to_vec());
+        assert_eq!(origin, Origin::Computed, "expired entries are recomputed");
+        for i in 0..100 {
+            cache.get_or_compute(&i.to_string(), Vec::new);
+        }
+        assert!(cache.len() <= 11, "bounded, got {}", cache.len());
+    }
+
+    #[test]
+    fn a_panicking_first_attempt_does_not_block_the_retry() {
+        let cache = ReplyCache::new(Duration::from_secs(30), 100);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.get_or_compute("p", || panic!("handler bug"));
+        }));
+        assert!(panicked.is_err());
+        let start = Instant::now();
+        let (bytes, origin) = cache.get_or_compute("p", || b"ok".to_vec());
+        assert_eq!((&*bytes, origin), (&b"ok"[..], Origin::Computed));
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+}

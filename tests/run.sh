@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre);
+# this script installs whichever are missing, then runs `cargo test`.
+# A test whose peer is still absent fails and says how to get it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -f /usr/share/java/epubcheck.jar ] && command -v java >/dev/null || missing+=(epubcheck)
+command -v ebook-convert >/dev/null || missing+=(calibre)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "tests/run.sh: installing test peers: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+exec cargo test --locked "$@"
