@@ -1,0 +1,285 @@
+//! The one redb file that holds all of zatan's state. Every table is defined here
+//! and nowhere else; other modules go through the typed accessors below.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Bump when a table's key or value layout changes; `open` refuses other versions.
+pub const SCHEMA_VERSION: u64 = 1;
+pub const FILE_NAME: &str = "zatan.redb";
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const META_SCHEMA: &str = "schema";
+/// Records are JSON under a string key: one shape for every table, so fields
+/// can be added without a schema bump (unknown fields are ignored on read).
+type RecordTable = TableDefinition<'static, &'static str, &'static [u8]>;
+/// "current" -> [`StoredToken`]
+const TOKEN: RecordTable = TableDefinition::new("token");
+const TOKEN_CURRENT: &str = "current";
+/// picture file name -> [`MediaRecord`]
+const MEDIA: RecordTable = TableDefinition::new("media");
+
+/// The access token, so a restart does not spend the daily token quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredToken {
+    pub value: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A picture as WeChat knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRecord {
+    /// SHA-256 of the file content, hex.
+    pub hash: String,
+    pub media_id: String,
+    /// Unix seconds.
+    pub uploaded_at: u64,
+    /// Permanent material (verified accounts) never expires.
+    pub permanent: bool,
+}
+
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    Locked(PathBuf),
+    Corrupt(PathBuf, String),
+    WrongSchema { path: PathBuf, found: u64 },
+    Io(PathBuf, String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Locked(p) => write!(
+                f,
+                "{} is in use by another zatan process; stop it first (only one zatan may use a data_dir)",
+                p.display()
+            ),
+            StoreError::Corrupt(p, why) => write!(
+                f,
+                "{} is not a readable zatan store ({why}); move it aside and restart to begin with an empty store",
+                p.display()
+            ),
+            StoreError::WrongSchema { path, found } => write!(
+                f,
+                "{} has schema version {found}, this zatan understands version {SCHEMA_VERSION}; use the zatan release that wrote it, or move the file aside",
+                path.display()
+            ),
+            StoreError::Io(p, why) => write!(f, "cannot use {}: {why}; check storage.data_dir exists and is writable", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl Store {
+    /// Open (or create) `data_dir/zatan.redb` and check its schema version.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(FILE_NAME);
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e.to_string()))?;
+        // redb panics on some malformed headers instead of returning an error;
+        // a bad file must give the owner a message, not a backtrace.
+        let opened = std::panic::catch_unwind(|| Database::create(&path))
+            .unwrap_or_else(|_| Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into()))));
+        let db = opened.map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
+            DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() != std::io::ErrorKind::InvalidData => {
+                StoreError::Io(path.clone(), io.to_string())
+            }
+            other => StoreError::Corrupt(path.clone(), other.to_string()),
+        })?;
+        let store = Store { db, path };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(self.path.clone(), e.to_string());
+        let found = {
+            let tx = self.db.begin_read().map_err(|e| corrupt(&e))?;
+            match tx.open_table(META) {
+                Ok(table) => table.get(META_SCHEMA).map_err(|e| corrupt(&e))?.map(|v| v.value()),
+                Err(redb::TableError::TableDoesNotExist(_)) => None,
+                Err(e) => return Err(corrupt(&e)),
+            }
+        };
+        match found {
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(found) => Err(StoreError::WrongSchema { path: self.path.clone(), found }),
+            None => {
+                let tx = self.db.begin_write().map_err(|e| corrupt(&e))?;
+                tx.open_table(META)
+                    .and_then(|mut t| t.insert(META_SCHEMA, SCHEMA_VERSION).map(|_| ()).map_err(Into::into))
+                    .map_err(|e| corrupt(&e))?;
+                tx.commit().map_err(|e| corrupt(&e))
+            }
+        }
+    }
+
+    pub fn schema_version(&self) -> Result<Option<u64>, StoreError> {
+        let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(self.path.clone(), e.to_string());
+        let tx = self.db.begin_read().map_err(|e| corrupt(&e))?;
+        let table = tx.open_table(META).map_err(|e| corrupt(&e))?;
+        let version = table.get(META_SCHEMA).map_err(|e| corrupt(&e))?.map(|v| v.value());
+        Ok(version)
+    }
+
+    pub fn token(&self) -> Result<Option<StoredToken>, StoreError> {
+        self.get(TOKEN, TOKEN_CURRENT)
+    }
+
+    pub fn save_token(&self, token: &StoredToken) -> Result<(), StoreError> {
+        self.put(TOKEN, TOKEN_CURRENT, token)
+    }
+
+    pub fn media(&self) -> Result<Vec<(String, MediaRecord)>, StoreError> {
+        self.all(MEDIA)
+    }
+
+    pub fn save_media(&self, file_name: &str, record: &MediaRecord) -> Result<(), StoreError> {
+        self.put(MEDIA, file_name, record)
+    }
+
+    pub fn forget_media(&self, file_name: &str) -> Result<(), StoreError> {
+        self.remove(MEDIA, file_name)
+    }
+
+    fn error(&self, e: impl fmt::Display) -> StoreError {
+        StoreError::Corrupt(self.path.clone(), e.to_string())
+    }
+
+    fn get<T: DeserializeOwned>(&self, table: RecordTable, key: &str) -> Result<Option<T>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
+        let table = match tx.open_table(table) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.error(e)),
+        };
+        let Some(bytes) = table.get(key).map_err(|e| self.error(e))? else { return Ok(None) };
+        serde_json::from_slice(bytes.value()).map(Some).map_err(|e| self.error(format!("record {key}: {e}")))
+    }
+
+    fn all<T: DeserializeOwned>(&self, table: RecordTable) -> Result<Vec<(String, T)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
+        let table = match tx.open_table(table) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.error(e)),
+        };
+        let mut records = Vec::new();
+        for entry in table.iter().map_err(|e| self.error(e))? {
+            let (key, bytes) = entry.map_err(|e| self.error(e))?;
+            let record = serde_json::from_slice(bytes.value()).map_err(|e| self.error(format!("record {}: {e}", key.value())))?;
+            records.push((key.value().to_string(), record));
+        }
+        Ok(records)
+    }
+
+    /// One short write transaction per change: a kill -9 leaves either the old
+    /// or the new record, never a mix.
+    fn put<T: Serialize>(&self, table: RecordTable, key: &str, record: &T) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| self.error(e))?;
+        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
+        tx.open_table(table)
+            .and_then(|mut t| t.insert(key, bytes.as_slice()).map(|_| ()).map_err(Into::into))
+            .map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))
+    }
+
+    fn remove(&self, table: RecordTable, key: &str) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
+        tx.open_table(table)
+            .and_then(|mut t| t.remove(key).map(|_| ()).map_err(Into::into))
+            .map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))
+    }
+
+    #[cfg(test)]
+    fn set_schema_version(&self, version: u64) {
+        let tx = self.db.begin_write().unwrap();
+        tx.open_table(META).unwrap().insert(META_SCHEMA, version).unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("zatan-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn creates_and_reopens_with_schema() {
+        let dir = temp_dir("reopen");
+        {
+            let store = Store::open(&dir).unwrap();
+            assert_eq!(store.schema_version().unwrap(), Some(SCHEMA_VERSION));
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.schema_version().unwrap(), Some(SCHEMA_VERSION));
+        assert!(dir.join(FILE_NAME).exists());
+    }
+
+    #[test]
+    fn second_open_is_a_clear_lock_error() {
+        let dir = temp_dir("lock");
+        let _first = Store::open(&dir).unwrap();
+        let err = Store::open(&dir).err().expect("second open must fail");
+        assert!(matches!(err, StoreError::Locked(_)), "{err}");
+        assert!(err.to_string().contains("another zatan process"));
+    }
+
+    #[test]
+    fn corrupt_file_is_a_clear_error() {
+        let dir = temp_dir("corrupt");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE_NAME), vec![0x5a; 8192]).unwrap();
+        let err = Store::open(&dir).err().expect("garbage must not open");
+        assert!(matches!(err, StoreError::Corrupt(..)), "{err}");
+        assert!(err.to_string().contains("move it aside"));
+    }
+
+    #[test]
+    fn records_survive_a_reopen_and_can_be_forgotten() {
+        let dir = temp_dir("records");
+        let token = StoredToken { value: "tok".into(), expires_at: 1_900_000_000 };
+        let media = MediaRecord { hash: "ab".into(), media_id: "m1".into(), uploaded_at: 5, permanent: false };
+        {
+            let store = Store::open(&dir).unwrap();
+            assert_eq!(store.token().unwrap(), None);
+            assert!(store.media().unwrap().is_empty());
+            store.save_token(&token).unwrap();
+            store.save_media("a.png", &media).unwrap();
+            store.save_media("b.png", &media).unwrap();
+            store.forget_media("b.png").unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.token().unwrap(), Some(token));
+        assert_eq!(store.media().unwrap(), vec![("a.png".to_string(), media)]);
+    }
+
+    #[test]
+    fn other_schema_version_is_refused() {
+        let dir = temp_dir("schema");
+        Store::open(&dir).unwrap().set_schema_version(99);
+        let err = Store::open(&dir).err().expect("schema 99 must be refused");
+        assert!(matches!(err, StoreError::WrongSchema { found: 99, .. }), "{err}");
+    }
+}
