@@ -1,0 +1,177 @@
+//! The directory watcher: one inotify instance for every watched directory
+//! (pictures now; books and articles later), each routed to the service that
+//! owns that directory.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crossbeam_channel::{select, Receiver};
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+
+/// What happened to a file in a watched directory. Names only: a service
+/// looks at the file itself when it handles the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEvent {
+    /// Written and closed, or moved in: complete and ready to read.
+    Changed(String),
+    /// Deleted or moved out.
+    Removed(String),
+    /// The kernel dropped events (queue overflow): look at the whole directory.
+    Rescan,
+}
+
+/// Where a directory's events go: usually a closure that wraps the event into
+/// the owning service's inbox message.
+pub type Route = Box<dyn Fn(FileEvent) + Send>;
+
+/// inotify offers no way to wait on it and a channel at once, so the watcher
+/// reads without blocking at this interval and waits on its stop channel between.
+const POLL: Duration = Duration::from_millis(100);
+
+pub struct Watcher {
+    inotify: Inotify,
+    routes: HashMap<WatchDescriptor, Route>,
+}
+
+impl Watcher {
+    pub fn new() -> std::io::Result<Watcher> {
+        Ok(Watcher { inotify: Inotify::init()?, routes: HashMap::new() })
+    }
+
+    /// Watch `dir` (which must exist) and send its events to `route`.
+    pub fn watch(&mut self, dir: &Path, route: Route) -> std::io::Result<()> {
+        let mask = WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::MOVED_FROM | WatchMask::DELETE;
+        let wd = self.inotify.watches().add(dir, mask)?;
+        self.routes.insert(wd, route);
+        Ok(())
+    }
+
+    pub fn run(mut self, stop: Receiver<()>) {
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            select! {
+                recv(stop) -> _ => break,
+                default(POLL) => {}
+            }
+            loop {
+                match self.inotify.read_events(&mut buffer) {
+                    Ok(events) => {
+                        let mut any = false;
+                        for event in events {
+                            any = true;
+                            if let Some(file_event) = classify(event.mask, event.name) {
+                                self.deliver(&event.wd, file_event);
+                            }
+                        }
+                        if !any {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        log::error!("directory watching failed ({e}); changes will be seen at the next start");
+                        return;
+                    }
+                }
+            }
+        }
+        log::debug!("watcher stopped");
+    }
+
+    fn deliver(&self, wd: &WatchDescriptor, event: FileEvent) {
+        if event == FileEvent::Rescan {
+            self.routes.values().for_each(|route| route(FileEvent::Rescan));
+        } else if let Some(route) = self.routes.get(wd) {
+            route(event);
+        }
+    }
+}
+
+fn classify(mask: EventMask, name: Option<&OsStr>) -> Option<FileEvent> {
+    if mask.contains(EventMask::Q_OVERFLOW) {
+        return Some(FileEvent::Rescan);
+    }
+    if mask.contains(EventMask::ISDIR) {
+        return None;
+    }
+    let name = name?.to_str()?.to_string();
+    if name.starts_with('.') {
+        return None; // editors' and downloaders' temporary files
+    }
+    if mask.intersects(EventMask::CLOSE_WRITE | EventMask::MOVED_TO) {
+        Some(FileEvent::Changed(name))
+    } else if mask.intersects(EventMask::DELETE | EventMask::MOVED_FROM) {
+        Some(FileEvent::Removed(name))
+    } else {
+        None
+    }
+}
+
+/// The regular, non-hidden files of a directory, by name, for the reconcile
+/// at start and after a rescan.
+pub fn list_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if !name.starts_with('.') && entry.file_type()?.is_file() {
+            files.push((name, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    fn expect(rx: &crossbeam_channel::Receiver<FileEvent>, want: FileEvent) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(got) = rx.recv_timeout(Duration::from_millis(100)) {
+                if got == want {
+                    return;
+                }
+            }
+        }
+        panic!("no {want:?}");
+    }
+
+    #[test]
+    fn real_inotify_reports_writes_moves_and_deletes() {
+        let dir = std::env::temp_dir().join(format!("zatan-watch-{}", std::process::id()));
+        let outside = std::env::temp_dir().join(format!("zatan-watch-out-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut watcher = Watcher::new().unwrap();
+        watcher.watch(&dir, Box::new(move |e| tx.send(e).unwrap())).unwrap();
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
+        let thread = std::thread::spawn(move || watcher.run(stop_rx));
+
+        std::fs::write(dir.join("a.png"), b"x").unwrap();
+        expect(&rx, FileEvent::Changed("a.png".into()));
+        std::fs::write(outside.join("b.png"), b"y").unwrap();
+        std::fs::rename(outside.join("b.png"), dir.join("b.png")).unwrap();
+        expect(&rx, FileEvent::Changed("b.png".into()));
+        std::fs::rename(dir.join("b.png"), outside.join("b.png")).unwrap();
+        expect(&rx, FileEvent::Removed("b.png".into()));
+        std::fs::write(dir.join(".partial"), b"z").unwrap();
+        std::fs::remove_file(dir.join("a.png")).unwrap();
+        expect(&rx, FileEvent::Removed("a.png".into()));
+        assert!(rx.try_iter().all(|e| !matches!(e, FileEvent::Changed(n) if n.starts_with('.'))));
+
+        let start = Instant::now();
+        stop_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert!(dir.join(".partial").exists());
+        assert!(list_files(&dir).unwrap().is_empty(), "hidden files are not listed");
+    }
+}

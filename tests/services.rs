@@ -1,0 +1,271 @@
+//! Background services against the fake WeChat API over loopback: the token
+//! owner (in-process, real redb files) and picture uploads (the real binary,
+//! real inotify on a temp dir).
+
+mod common;
+#[path = "common/fake_api.rs"]
+mod fake_api;
+#[path = "common/wechat.rs"]
+mod wechat;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Server, TempDir};
+use fake_api::{Endpoint, FakeApi, FakeConfig};
+use zatan::config::{Secret, TokenApi};
+use zatan::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
+use zatan::store::Store;
+use zatan::wechat::api::{ApiClient, MediaType};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn png(seed: u8) -> Vec<u8> {
+    // Magic bytes are what WeChat (and the fake) check; the rest makes each picture distinct.
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(std::iter::repeat_n(seed, 200));
+    bytes
+}
+
+struct OwnerThread {
+    tokens: Tokens,
+    inbox: crossbeam_channel::Sender<TokenMsg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OwnerThread {
+    fn start(fake: &FakeApi, store: Arc<Store>) -> OwnerThread {
+        let config = fake.config();
+        let source = TokenSource {
+            api: ApiClient::new(fake.base_url(), Duration::from_secs(5)),
+            app_id: config.app_id,
+            app_secret: Secret::new(config.secret),
+            flavor: TokenApi::Stable,
+        };
+        let (owner, tokens, inbox) = TokenOwner::new(source, store);
+        OwnerThread { tokens, inbox, thread: Some(std::thread::spawn(move || owner.run())) }
+    }
+}
+
+impl Drop for OwnerThread {
+    fn drop(&mut self) {
+        let _ = self.inbox.send(TokenMsg::Stop);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn fifty_concurrent_readers_cause_one_token_fetch_and_a_restart_reuses_it() {
+    let fake = FakeApi::start(FakeConfig::default());
+    fake.set_delay(Endpoint::StableToken, Duration::from_millis(300));
+    let dir = TempDir::new("token-readers");
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let owner = OwnerThread::start(&fake, store.clone());
+    let readers: Vec<_> = (0..50)
+        .map(|_| {
+            let tokens = owner.tokens.clone();
+            std::thread::spawn(move || tokens.get(WAIT).map(|t| t.value().to_string()))
+        })
+        .collect();
+    let values: Vec<String> = readers.into_iter().map(|r| r.join().unwrap().unwrap()).collect();
+    assert!(values.iter().all(|v| v == &values[0]));
+    assert!(fake.is_token_valid(&values[0]));
+    assert_eq!(fake.token_fetches(), 1);
+    drop(owner);
+
+    // A restart on the same store reuses the stored token: no fetch at all.
+    let owner = OwnerThread::start(&fake, store);
+    assert_eq!(owner.tokens.get(WAIT).unwrap().value(), values[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(fake.token_fetches(), 1);
+}
+
+#[test]
+fn an_invalid_token_causes_one_refresh_and_one_retry_even_when_many_calls_fail() {
+    let fake = FakeApi::start(FakeConfig::default());
+    let dir = TempDir::new("token-invalid");
+    let owner = OwnerThread::start(&fake, Arc::new(Store::open(dir.path()).unwrap()));
+    let api = ApiClient::new(fake.base_url(), Duration::from_secs(5));
+    let first = owner.tokens.get(WAIT).unwrap();
+    assert_eq!(fake.token_fetches(), 1);
+
+    fake.invalidate_tokens(); // what a second token fetcher elsewhere does to us
+    let callers: Vec<_> = (0..10u8)
+        .map(|i| {
+            let (tokens, api) = (owner.tokens.clone(), api.clone());
+            std::thread::spawn(move || tokens.call(WAIT, |t| api.upload_temp_media(t, MediaType::Image, "p.png", &png(i))))
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap().expect("retried with a fresh token");
+    }
+    assert_eq!(fake.token_fetches(), 2, "one refresh for ten failures");
+    assert_eq!(fake.uploads(), 20, "each call was refused once and retried once");
+    assert_eq!(fake.uploaded().len(), 10, "each retry succeeded");
+    let fresh = owner.tokens.current().unwrap();
+    assert_ne!(fresh.value(), first.value());
+    assert!(fake.is_token_valid(fresh.value()));
+}
+
+#[test]
+fn a_bad_secret_is_one_clear_error_and_no_hammering() {
+    let fake = FakeApi::start(FakeConfig::default());
+    let dir = TempDir::new("token-secret");
+    let source = TokenSource {
+        api: ApiClient::new(fake.base_url(), Duration::from_secs(5)),
+        app_id: fake.config().app_id,
+        app_secret: Secret::new("wrongSecretValue"),
+        flavor: TokenApi::Stable,
+    };
+    let (owner, tokens, inbox) = TokenOwner::new(source, Arc::new(Store::open(dir.path()).unwrap()));
+    let thread = std::thread::spawn(move || owner.run());
+    for _ in 0..20 {
+        let err = tokens.get(Duration::from_millis(50)).unwrap_err();
+        assert!(!err.to_string().contains("wrongSecretValue"), "{err}");
+    }
+    let err = tokens.get(Duration::from_millis(50)).unwrap_err().to_string();
+    assert!(err.contains("40125") || err.to_lowercase().contains("secret"), "{err}");
+    assert_eq!(fake.token_fetches(), 1, "20 readers during the back-off cause no new fetch");
+    inbox.send(TokenMsg::Stop).unwrap();
+    thread.join().unwrap();
+}
+
+fn api_config(fake: &FakeApi, extra: &str) -> String {
+    let c = fake.config();
+    format!(
+        "[wechat]\ntoken = \"t0ken\"\napp_id = \"{}\"\napp_secret = \"{}\"\napi_base = \"{}\"\n{extra}",
+        c.app_id,
+        c.secret,
+        fake.base_url()
+    )
+}
+
+/// What `pic` answers now: Some(media_id) for an image, None for "none ready".
+fn ask_for_picture(server: &Server, n: u64) -> Option<String> {
+    let reply = server.post(&format!("/wechat?{}", wechat::signed_query("t0ken")), wechat::text_message("o_pic", n, "图片").as_bytes());
+    let body = reply.text();
+    match wechat::reply_field(&body, "MsgType").as_deref() {
+        Some("image") => Some(wechat::reply_field(&body, "MediaId").unwrap()),
+        Some("text") => None,
+        other => panic!("unexpected reply {other:?}: {body}"),
+    }
+}
+
+fn wait_until<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(value) = probe() {
+            return Some(value);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn pictures_are_uploaded_offered_replaced_renewed_and_forgotten() {
+    let fake = FakeApi::start(FakeConfig { media_lifetime: Duration::from_secs(6), ..FakeConfig::default() });
+    let server = Server::start("pictures", &api_config(&fake, "[pictures]\nmedia_lifetime_secs = 6\n"));
+    let pictures = server.dir.path().join("pictures");
+    let mut n = 0;
+    let mut ask = || {
+        n += 1;
+        ask_for_picture(&server, n)
+    };
+    assert_eq!(ask(), None, "nothing to offer yet");
+
+    // Dropped in: uploaded and offered within 2 s.
+    let dropped = Instant::now();
+    std::fs::write(pictures.join("cat.png"), png(1)).unwrap();
+    let media = wait_until(Duration::from_secs(2), &mut ask).expect("offered within 2 s");
+    println!("offered {:?} after the drop", dropped.elapsed());
+    assert!(fake.is_media_live(&media));
+    let upload = fake.uploaded().into_iter().find(|u| u.media_id == media).unwrap();
+    assert_eq!((upload.file_name.as_str(), upload.content_type.as_str()), ("cat.png", "image/png"));
+
+    // Not an image, and too big: skipped, never offered.
+    std::fs::write(pictures.join("notes.txt"), b"hello").unwrap();
+    std::fs::write(pictures.join("huge.png"), [png(9), vec![0; 10 * 1024 * 1024]].concat()).unwrap();
+
+    // Modified: uploaded again, the new media offered.
+    std::fs::write(pictures.join("cat.png"), png(2)).unwrap();
+    let replaced = wait_until(Duration::from_secs(3), || ask().filter(|m| m != &media)).expect("re-uploaded after a change");
+    assert_eq!(fake.uploaded().iter().filter(|u| u.file_name == "cat.png").count(), 2);
+
+    // Short lifetime: re-uploaded at ~90% of it, before the media expires.
+    let renewed = wait_until(Duration::from_secs(8), || {
+        fake.uploaded().iter().filter(|u| u.file_name == "cat.png").nth(2).map(|u| u.media_id.clone())
+    })
+    .expect("re-uploaded before expiry");
+    assert!(fake.is_media_live(&renewed));
+    let offered = wait_until(Duration::from_secs(2), || ask().filter(|m| m == &renewed));
+    assert!(offered.is_some(), "the renewed media is offered");
+    assert!(!fake.uploaded().iter().any(|u| u.file_name == "notes.txt" || u.file_name == "huge.png"));
+    assert!(server.logs().contains("skipping huge.png") || server.logs().contains("huge.png"), "{}", server.logs());
+    assert_ne!(replaced, media);
+
+    // Deleted: no longer offered.
+    std::fs::remove_file(pictures.join("cat.png")).unwrap();
+    assert!(wait_until(Duration::from_secs(2), || if ask().is_none() { Some(()) } else { None }).is_some());
+}
+
+#[test]
+fn kill_during_an_upload_then_restart_completes_it() {
+    let fake = FakeApi::start(FakeConfig::default());
+    let dir = TempDir::new("kill-upload");
+    std::fs::create_dir_all(dir.path().join("pictures")).unwrap();
+    std::fs::write(dir.path().join("pictures/old.png"), png(3)).unwrap();
+    let config = api_config(&fake, "");
+    let server = Server::start_in(dir, &config);
+    let mut n = 0;
+    let old = wait_until(Duration::from_secs(3), || {
+        n += 1; // each ask is a new message: a repeated MsgId would get the cached reply
+        ask_for_picture(&server, n)
+    })
+    .expect("old.png uploaded");
+
+    // The next upload hangs; kill -9 while it does.
+    fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(30));
+    std::fs::write(server.dir.path().join("pictures/new.png"), png(4)).unwrap();
+    assert!(wait_until(Duration::from_secs(3), || fake.uploaded().iter().any(|u| u.file_name == "new.png").then_some(())).is_some());
+    let dir = server.kill9();
+    fake.set_delay(Endpoint::MediaUpload, Duration::ZERO);
+
+    let server = Server::start_in(dir, &config);
+    let mut offered = std::collections::HashSet::new();
+    let complete = wait_until(Duration::from_secs(5), || {
+        for _ in 0..4 {
+            n += 1;
+            offered.extend(ask_for_picture(&server, n));
+        }
+        (offered.len() == 2).then_some(())
+    });
+    assert!(complete.is_some(), "both pictures offered after the restart: {offered:?}");
+    assert!(offered.contains(&old), "old.png was not uploaded again");
+    assert!(offered.iter().all(|m| fake.is_media_live(m)));
+    assert_eq!(fake.uploaded().iter().filter(|u| u.file_name == "old.png").count(), 1);
+    assert_eq!(fake.token_fetches(), 1, "the restart reused the stored token");
+}
+
+#[test]
+fn sigterm_during_a_slow_upload_still_exits_zero_within_five_seconds() {
+    let fake = FakeApi::start(FakeConfig::default());
+    fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(30));
+    let server = Server::start("sigterm-upload", &api_config(&fake, ""));
+    std::fs::write(server.dir.path().join("pictures/slow.png"), png(5)).unwrap();
+    assert!(wait_until(Duration::from_secs(3), || (fake.uploads() > 0).then_some(())).is_some());
+    let (status, took, logs) = server.terminate();
+    assert!(status.success(), "{logs}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn without_api_credentials_check_says_the_features_are_off() {
+    let dir = TempDir::new("api-off");
+    let out = Command::new(common::BIN).arg("check").current_dir(dir.path()).stderr(Stdio::null()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("WeChat API (uploads, customer-service replies, menus): off"), "{stdout}");
+}
