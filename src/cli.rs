@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::ebook::ConvertOptions;
+use crate::menu::MenuAction;
 
 pub const USAGE: &str = "\
 zatan — a WeChat Official Account server for small boxes
@@ -14,6 +15,8 @@ USAGE:
                                                    run the chat commands on TEXT and print the reply
     zatan convert  IN OUT [--title T] [--author A] [--lang L]
                                                    convert an e-book (.txt .epub .mobi .azw3 -> .epub .txt)
+    zatan menu push FILE.json | show | delete [--config FILE]
+                                                   set, print or remove the account's custom menu
     zatan --version                                print the version
     zatan help                                     print this help
 
@@ -25,6 +28,7 @@ pub enum Cli {
     Check { config: Option<PathBuf> },
     Simulate { config: Option<PathBuf>, from: String, text: String },
     Convert { input: PathBuf, output: PathBuf, options: ConvertOptions },
+    Menu { config: Option<PathBuf>, action: MenuAction },
     Version,
     Help,
 }
@@ -63,6 +67,17 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
             let [input, output] = <[String; 2]>::try_from(std::mem::take(&mut flags.positional))
                 .map_err(|_| UsageError("convert needs IN and OUT, e.g. `zatan convert book.txt book.epub`".into()))?;
             Cli::Convert { input: input.into(), output: output.into(), options }
+        }
+        "menu" => {
+            let config = flags.take_path("--config")?;
+            let words = std::mem::take(&mut flags.positional);
+            let action = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["push", file] => MenuAction::Push(file.into()),
+                ["show"] => MenuAction::Show,
+                ["delete"] => MenuAction::Delete,
+                _ => return Err(UsageError("menu needs `push FILE.json`, `show` or `delete`".into())),
+            };
+            Cli::Menu { config, action }
         }
         "--version" | "-V" | "version" => Cli::Version,
         "help" | "--help" | "-h" => Cli::Help,
@@ -142,6 +157,8 @@ mod tests {
         ));
         assert!(matches!(parse_words("--version"), Ok(Cli::Version)));
         assert!(matches!(parse_words("help"), Ok(Cli::Help)));
+        assert!(matches!(parse_words("menu push m.json"), Ok(Cli::Menu { action: MenuAction::Push(p), .. }) if p == PathBuf::from("m.json")));
+        assert!(matches!(parse_words("menu show --config c"), Ok(Cli::Menu { action: MenuAction::Show, config: Some(_) })));
         let Cli::Convert { input, output, options } = parse_words("convert a.txt b.epub --title T --lang zh").unwrap() else {
             panic!("convert")
         };
@@ -160,6 +177,9 @@ mod tests {
             ("simulate", "needs the TEXT"),
             ("convert a.txt", "needs IN and OUT"),
             ("check --config a --config b", "more than once"),
+            ("menu", "push FILE.json"),
+            ("menu push", "push FILE.json"),
+            ("menu show extra", "push FILE.json"),
         ] {
             let Err(err) = parse_words(words) else { panic!("{words:?} must fail") };
             assert!(err.0.contains(needle), "{words:?}: {}", err.0);

@@ -8,6 +8,7 @@ pub mod config;
 pub mod ebook;
 pub mod http;
 pub mod logging;
+pub mod menu;
 pub mod reply_cache;
 pub mod services;
 pub mod serve;

@@ -42,6 +42,12 @@ fn run(command: Cli) -> Result<(), Failure> {
             println!("{}", subcommands::convert(&input, &output, &options)?);
             Ok(())
         }
+        Cli::Menu { config, action } => {
+            let config = load(config.as_deref())?;
+            logging::init(&config.log).map_err(Failure::config)?;
+            println!("{}", zatan::menu::run(&config, &action)?);
+            Ok(())
+        }
         Cli::Version => {
             println!("zatan {}", zatan::VERSION);
             Ok(())

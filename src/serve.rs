@@ -51,7 +51,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
                 app_secret: app_secret.clone(),
                 flavor: config.wechat.token_api,
             };
-            let (owner, tokens, token_inbox) = TokenOwner::new(source, store.clone());
+            let (owner, tokens, token_inbox) = TokenOwner::new(source, Some(store.clone()));
             running.push(start("token", stop_with(token_inbox, TokenMsg::Stop), move || owner.run())?);
             start_pictures(&config, &api, tokens, &store, &ready_pictures, &mut watcher, &mut running)?;
         }

@@ -43,7 +43,7 @@ impl OwnerThread {
             app_secret: Secret::new(config.secret),
             flavor: TokenApi::Stable,
         };
-        let (owner, tokens, inbox) = TokenOwner::new(source, store);
+        let (owner, tokens, inbox) = TokenOwner::new(source, Some(store));
         OwnerThread { tokens, inbox, thread: Some(std::thread::spawn(move || owner.run())) }
     }
 }
@@ -120,7 +120,7 @@ fn a_bad_secret_is_one_clear_error_and_no_hammering() {
         app_secret: Secret::new("wrongSecretValue"),
         flavor: TokenApi::Stable,
     };
-    let (owner, tokens, inbox) = TokenOwner::new(source, Arc::new(Store::open(dir.path()).unwrap()));
+    let (owner, tokens, inbox) = TokenOwner::new(source, Some(Arc::new(Store::open(dir.path()).unwrap())));
     let thread = std::thread::spawn(move || owner.run());
     for _ in 0..20 {
         let err = tokens.get(Duration::from_millis(50)).unwrap_err();
@@ -268,4 +268,31 @@ fn without_api_credentials_check_says_the_features_are_off() {
     let out = Command::new(common::BIN).arg("check").current_dir(dir.path()).stderr(Stdio::null()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("WeChat API (uploads, customer-service replies, menus): off"), "{stdout}");
+}
+
+#[test]
+fn menu_push_show_delete_beside_a_running_server() {
+    let fake = FakeApi::start(FakeConfig::default());
+    let server = Server::start("menu", &api_config(&fake, ""));
+    let dir = server.dir.path();
+    let server_token = wait_until(Duration::from_secs(3), || (fake.token_fetches() > 0).then_some(())).is_some();
+    assert!(server_token, "the server fetched its token");
+    std::fs::write(dir.join("menu.json"), r#"{"button":[{"type":"click","name":"帮助","key":"help"}]}"#).unwrap();
+    std::fs::write(dir.join("bad.json"), r#"{"buttons":[]}"#).unwrap();
+
+    let (code, out, err) = common::run_cli(dir, &["menu", "push", "menu.json", "--config", "config.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(fake.menu().unwrap()["button"][0]["key"], "help");
+    let (code, out, err) = common::run_cli(dir, &["menu", "show", "--config", "config.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"help\""), "{out}");
+    let (code, out, err) = common::run_cli(dir, &["menu", "delete", "--config", "config.toml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(fake.menu().is_none());
+
+    let (code, _, err) = common::run_cli(dir, &["menu", "push", "bad.json", "--config", "config.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("\"button\" array"), "{err}");
+    assert_eq!(fake.calls(Endpoint::MenuCreate), 1, "a bad menu file is refused before any call");
+    assert!(!err.contains(&fake.config().secret));
 }

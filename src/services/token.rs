@@ -201,7 +201,9 @@ const CONFIG_ERROR_RETRY: Duration = Duration::from_secs(600);
 
 pub struct TokenOwner {
     source: TokenSource,
-    store: Arc<Store>,
+    /// None for a short-lived owner beside a running server (the menu CLI),
+    /// which must not touch the server's store.
+    store: Option<Arc<Store>>,
     tokens: Tokens,
     inbox: Receiver<TokenMsg>,
     /// When to fetch next without being asked: ahead of expiry, or after a failure.
@@ -213,7 +215,7 @@ pub struct TokenOwner {
 
 impl TokenOwner {
     /// The owner and its read handle; the owner's `run` goes on its own thread.
-    pub fn new(source: TokenSource, store: Arc<Store>) -> (TokenOwner, Tokens, Sender<TokenMsg>) {
+    pub fn new(source: TokenSource, store: Option<Arc<Store>>) -> (TokenOwner, Tokens, Sender<TokenMsg>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let tokens = Tokens { shared: Arc::default(), owner: Some(tx.clone()) };
         let owner = TokenOwner {
@@ -230,7 +232,7 @@ impl TokenOwner {
     }
 
     pub fn run(mut self) {
-        match self.store.token() {
+        match self.store.as_ref().map(|s| s.token()).transpose().map(Option::flatten) {
             Ok(Some(stored)) if is_valid(&stored) => {
                 log::info!("reusing the stored access token ({}s left)", stored.expires_at - unix_now());
                 self.schedule_refresh(&stored);
@@ -288,7 +290,7 @@ impl TokenOwner {
         match result {
             Ok(token) => {
                 let stored = StoredToken { value: token.value().to_string(), expires_at: unix_now() + token.expires_in.as_secs() };
-                if let Err(e) = self.store.save_token(&stored) {
+                if let Some(Err(e)) = self.store.as_ref().map(|s| s.save_token(&stored)) {
                     log::warn!("cannot store the access token (a restart will fetch a new one): {e}");
                 }
                 let renewed = self.tokens.current().is_none_or(|old| old.value() != stored.value);

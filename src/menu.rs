@@ -1,0 +1,79 @@
+//! `zatan menu push FILE.json | show | delete`: the account's custom menu.
+//!
+//! Runs beside a live server: it reads the stored token when the store is
+//! free, and otherwise asks stable_token, which hands out the token the
+//! server already holds instead of invalidating it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, TokenApi};
+use crate::serve::API_TIMEOUT;
+use crate::services::token::{CallError, TokenMsg, TokenOwner, TokenSource};
+use crate::store::{Store, StoreError};
+use crate::subcommands::Failure;
+use crate::wechat::api::ApiClient;
+
+pub enum MenuAction {
+    Push(std::path::PathBuf),
+    Show,
+    Delete,
+}
+
+pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
+    let (Some(app_id), Some(app_secret)) = (&config.wechat.app_id, &config.wechat.app_secret) else {
+        return Err(Failure::config("menus need the WeChat API: set wechat.app_id and wechat.app_secret"));
+    };
+    let body = match action {
+        MenuAction::Push(file) => Some(read_menu(file)?),
+        _ => None,
+    };
+    let store = match Store::open(&config.storage.data_dir) {
+        Ok(store) => Some(Arc::new(store)),
+        Err(StoreError::Locked(_)) if config.wechat.token_api == TokenApi::Stable => None,
+        Err(StoreError::Locked(_)) => {
+            return Err(Failure::config(
+                "zatan serve is running and wechat.token_api = \"classic\": a second token fetch would \
+                 invalidate the server's token; stop the server first, or use the default \"stable\"",
+            ))
+        }
+        Err(e) => return Err(Failure::runtime(e.to_string())),
+    };
+    let api = ApiClient::new(config.wechat.api_base.clone(), API_TIMEOUT);
+    let source = TokenSource {
+        api: api.clone(),
+        app_id: app_id.clone(),
+        app_secret: app_secret.clone(),
+        flavor: config.wechat.token_api,
+    };
+    let (owner, tokens, inbox) = TokenOwner::new(source, store);
+    let owner = std::thread::spawn(move || owner.run());
+    let wait = Duration::from_secs(15);
+    let outcome = match (action, body) {
+        (MenuAction::Push(_), Some(body)) => {
+            tokens.call(wait, |t| api.menu_create(t, &body)).map(|()| "menu pushed; followers see it within minutes".to_string())
+        }
+        (MenuAction::Show, _) => tokens.call(wait, |t| api.menu_get(t)).map(|menu| {
+            serde_json::to_string_pretty(&menu).unwrap_or_else(|_| menu.to_string())
+        }),
+        _ => tokens.call(wait, |t| api.menu_delete(t)).map(|()| "menu deleted".to_string()),
+    };
+    let _ = inbox.send(TokenMsg::Stop);
+    let _ = owner.join();
+    outcome.map_err(|e: CallError| Failure::runtime(format!("menu: {e}")))
+}
+
+fn read_menu(file: &Path) -> Result<String, Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure::config(format!("cannot read menu file {}: {e}", file.display())))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::config(format!("{} is not JSON: {e}", file.display())))?;
+    if !json.get("button").is_some_and(|b| b.is_array()) {
+        return Err(Failure::config(format!(
+            "{} has no \"button\" array; a menu looks like {{\"button\":[{{\"type\":\"click\",\"name\":\"帮助\",\"key\":\"help\"}}]}}",
+            file.display()
+        )));
+    }
+    Ok(text)
+}
