@@ -9,6 +9,7 @@ use crossbeam_channel::Sender;
 use crate::app::{self, Callback};
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
+use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::pictures::{PictureMsg, PictureUploader, ReadyPictures};
 use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
 use crate::services::watcher::Watcher;
@@ -41,6 +42,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
     let mut running: Vec<Running> = Vec::new();
     let api = ApiClient::new(config.wechat.api_base.clone(), API_TIMEOUT);
     let ready_pictures = ReadyPictures::default();
+    let mut jobs = None;
     let mut watcher = Watcher::new().map_err(|e| Failure::runtime(format!("cannot start inotify: {e}")))?;
 
     match (&config.wechat.app_id, &config.wechat.app_secret) {
@@ -53,14 +55,19 @@ pub fn run(config: Config) -> Result<(), Failure> {
             };
             let (owner, tokens, token_inbox) = TokenOwner::new(source, Some(store.clone()));
             running.push(start("token", stop_with(token_inbox, TokenMsg::Stop), move || owner.run())?);
-            start_pictures(&config, &api, tokens, &store, &ready_pictures, &mut watcher, &mut running)?;
+            start_pictures(&config, &api, tokens.clone(), &store, &ready_pictures, &mut watcher, &mut running)?;
+            let (runner_inbox, inbox) = crossbeam_channel::unbounded();
+            let can_push = config.wechat.verified;
+            let runner = JobRunner { store: store.clone(), api: api.clone(), tokens, pictures: ready_pictures.clone(), can_push };
+            running.push(start("jobs", stop_with(runner_inbox.clone(), JobMsg::Stop), move || runner.run(inbox))?);
+            jobs = Some(JobQueue::new(store.clone(), runner_inbox, can_push));
         }
         _ => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
     }
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
-    let callback = Arc::new(Callback::new(&config, ready_pictures));
+    let callback = Arc::new(Callback::new(&config, ready_pictures, jobs));
     let router = Arc::new(app::router(&config, callback));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,

@@ -22,6 +22,45 @@ const TOKEN: RecordTable = TableDefinition::new("token");
 const TOKEN_CURRENT: &str = "current";
 /// picture file name -> [`MediaRecord`]
 const MEDIA: RecordTable = TableDefinition::new("media");
+/// job id -> [`Job`]; ids count up, so key order is creation order.
+const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs");
+/// message dedupe key -> job id: a message retried after a restart finds its job.
+const JOB_KEYS: TableDefinition<&str, u64> = TableDefinition::new("job_keys");
+
+/// Work slower than the reply budget, done later by the job runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub kind: JobKind,
+    /// The follower who asked.
+    pub openid: String,
+    pub state: JobState,
+    /// Unix seconds.
+    pub created_at: u64,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Send the follower a picture once one is uploaded.
+    SendPicture,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobState {
+    Queued,
+    /// Delivered by customer-service message.
+    Delivered,
+    /// Done, but the follower must ask (`status`): no customer-service message possible.
+    Ready(String),
+    Failed(String),
+}
+
+impl JobState {
+    pub fn is_finished(&self) -> bool {
+        !matches!(self, JobState::Queued)
+    }
+}
 
 /// The access token, so a restart does not spend the daily token quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +196,55 @@ impl Store {
         self.remove(MEDIA, file_name)
     }
 
+    /// The job for `message_key`, created in the same transaction as its key
+    /// unless the message already made one. True when created now.
+    pub fn create_job(&self, message_key: &str, kind: JobKind, openid: &str, now: u64) -> Result<(Job, bool), StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
+        let outcome = (|| -> Result<(Job, bool), StoreError> {
+            let mut keys = tx.open_table(JOB_KEYS).map_err(|e| self.error(e))?;
+            let mut jobs = tx.open_table(JOBS).map_err(|e| self.error(e))?;
+            if let Some(id) = keys.get(message_key).map_err(|e| self.error(e))?.map(|v| v.value()) {
+                if let Some(bytes) = jobs.get(id).map_err(|e| self.error(e))? {
+                    return serde_json::from_slice(bytes.value()).map(|job| (job, false)).map_err(|e| self.error(e));
+                }
+            }
+            let id = jobs.last().map_err(|e| self.error(e))?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+            let job = Job { id, kind, openid: openid.to_string(), state: JobState::Queued, created_at: now, attempts: 0 };
+            let bytes = serde_json::to_vec(&job).map_err(|e| self.error(e))?;
+            jobs.insert(id, bytes.as_slice()).map_err(|e| self.error(e))?;
+            keys.insert(message_key, id).map_err(|e| self.error(e))?;
+            Ok((job, true))
+        })()?;
+        tx.commit().map_err(|e| self.error(e))?;
+        Ok(outcome)
+    }
+
+    pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(job).map_err(|e| self.error(e))?;
+        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
+        tx.open_table(JOBS)
+            .and_then(|mut t| t.insert(job.id, bytes.as_slice()).map(|_| ()).map_err(Into::into))
+            .map_err(|e| self.error(e))?;
+        tx.commit().map_err(|e| self.error(e))
+    }
+
+    /// Every job, oldest first. The table stays small: a hobbyist account's
+    /// followers ask for a few things a day.
+    pub fn jobs(&self) -> Result<Vec<Job>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
+        let table = match tx.open_table(JOBS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.error(e)),
+        };
+        let mut jobs = Vec::new();
+        for entry in table.iter().map_err(|e| self.error(e))? {
+            let (_, bytes) = entry.map_err(|e| self.error(e))?;
+            jobs.push(serde_json::from_slice(bytes.value()).map_err(|e| self.error(e))?);
+        }
+        Ok(jobs)
+    }
+
     fn error(&self, e: impl fmt::Display) -> StoreError {
         StoreError::Corrupt(self.path.clone(), e.to_string())
     }
@@ -273,6 +361,31 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.token().unwrap(), Some(token));
         assert_eq!(store.media().unwrap(), vec![("a.png".to_string(), media)]);
+    }
+
+    #[test]
+    fn a_message_key_creates_one_job_even_across_reopens() {
+        let dir = temp_dir("jobs");
+        let first = {
+            let store = Store::open(&dir).unwrap();
+            let (job, created) = store.create_job("o1|42", JobKind::SendPicture, "o1", 10).unwrap();
+            assert!(created);
+            assert_eq!(job.id, 1);
+            let (other, created) = store.create_job("o1|43", JobKind::SendPicture, "o1", 11).unwrap();
+            assert!(created);
+            assert_eq!(other.id, 2);
+            job
+        };
+        let store = Store::open(&dir).unwrap();
+        let (again, created) = store.create_job("o1|42", JobKind::SendPicture, "o1", 99).unwrap();
+        assert!(!created);
+        assert_eq!(again, first);
+        let mut done = again.clone();
+        done.state = JobState::Delivered;
+        store.save_job(&done).unwrap();
+        let jobs = store.jobs().unwrap();
+        assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(jobs[0].state, JobState::Delivered);
     }
 
     #[test]

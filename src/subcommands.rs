@@ -72,8 +72,8 @@ fn writable(dir: &Path) -> std::io::Result<()> {
 /// `zatan simulate`: the bot's reply to one text, as a follower would see it.
 pub fn simulate(config: &Config, from: &str, text: &str) -> String {
     // No uploader runs here, so `pic` honestly finds no picture ready.
-    let bot = Bot::new(config.wechat.welcome.clone(), Default::default());
-    describe_reply(&bot.run_text(from, text))
+    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), None);
+    describe_reply(&bot.run_text(from, "simulate", text))
 }
 
 fn describe_reply(reply: &Reply) -> String {

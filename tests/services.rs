@@ -296,3 +296,60 @@ fn menu_push_show_delete_beside_a_running_server() {
     assert_eq!(fake.calls(Endpoint::MenuCreate), 1, "a bad menu file is refused before any call");
     assert!(!err.contains(&fake.config().secret));
 }
+
+fn say(server: &Server, from: &str, msg_id: u64, text: &str) -> String {
+    let reply = server.post(&format!("/wechat?{}", wechat::signed_query("t0ken")), wechat::text_message(from, msg_id, text).as_bytes());
+    wechat::reply_field(&reply.text(), "Content").unwrap_or_else(|| reply.text())
+}
+
+#[test]
+fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
+    let fake = FakeApi::start(FakeConfig::default());
+    // Verified account: permanent material, and results pushed by customer-service message.
+    let config = api_config(&fake, "verified = true\n");
+    let server = Server::start("late", &config);
+    fake.set_delay(Endpoint::AddMaterial, Duration::from_secs(3));
+    std::fs::write(server.dir.path().join("pictures/slow.png"), png(6)).unwrap();
+    assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 0).then_some(())).is_some());
+
+    let started = Instant::now();
+    let answer = say(&server, "o_late", 500, "图片");
+    assert!(started.elapsed() < Duration::from_secs(1), "answered at once, not after the upload");
+    assert!(answer.contains("处理中"), "{answer}");
+
+    // kill -9 before the job is done; WeChat's retry of the same message
+    // reaches the restarted server: still one job, delivered once.
+    let dir = server.kill9();
+    let server = Server::start_in(dir, &config);
+    assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 1).then_some(())).is_some());
+    let again = say(&server, "o_late", 500, "图片");
+    assert!(again.contains("处理中"), "{again}");
+    let sent = wait_until(Duration::from_secs(8), || fake.sent().into_iter().find(|m| m.touser == "o_late")).expect("pushed");
+    assert_eq!(sent.msgtype, "image");
+    let material = fake.uploaded().into_iter().find(|u| u.permanent && u.media_id == sent.content);
+    assert!(material.is_some(), "the pushed media_id is the uploaded material");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(fake.sent().iter().filter(|m| m.touser == "o_late").count(), 1, "one job, one push");
+    let status = say(&server, "o_late", 501, "状态");
+    assert_eq!(status.lines().count(), 1, "{status}");
+    assert!(status.contains("#1 图片：已发送"), "{status}");
+}
+
+#[test]
+fn an_unverified_account_keeps_the_result_for_status() {
+    let fake = FakeApi::start(FakeConfig::default());
+    let server = Server::start("late-unverified", &api_config(&fake, ""));
+    fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(2));
+    std::fs::write(server.dir.path().join("pictures/slow.png"), png(7)).unwrap();
+    assert!(wait_until(Duration::from_secs(3), || (fake.uploads() > 0).then_some(())).is_some());
+    let answer = say(&server, "o_wait", 600, "来张图");
+    assert!(answer.contains("状态"), "{answer}");
+    let mut n = 600;
+    let status = wait_until(Duration::from_secs(6), || {
+        n += 1;
+        Some(say(&server, "o_wait", n, "status")).filter(|s| s.contains("准备好"))
+    });
+    assert!(status.is_some(), "the kept result shows in status");
+    assert_eq!(fake.sends(), 0, "no customer-service message on an unverified account");
+    assert!(say(&server, "o_other", 700, "状态").contains("没有"), "followers see only their own jobs");
+}

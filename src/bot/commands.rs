@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use super::{Bot, Request};
+use crate::store::{JobKind, JobState};
 use crate::wechat::reply::Reply;
 
 pub struct Command {
@@ -16,6 +17,7 @@ pub struct Command {
 pub const COMMANDS: &[Command] = &[
     Command { names: &["help", "帮助", "?", "？"], usage: "帮助 / help", summary: "列出可用命令", run: help },
     Command { names: &["pic", "图片", "来张图"], usage: "图片 / pic", summary: "来一张图", run: picture },
+    Command { names: &["status", "状态"], usage: "状态 / status", summary: "查看你的请求进度", run: status },
 ];
 
 fn help(_bot: &Bot, _request: &Request) -> Reply {
@@ -26,12 +28,56 @@ fn help(_bot: &Bot, _request: &Request) -> Reply {
     Reply::Text(text)
 }
 
-/// A picture that WeChat already has: the pictures come in turn.
-fn picture(bot: &Bot, _request: &Request) -> Reply {
+/// A picture that WeChat already has: the pictures come in turn. While the
+/// first ones are still uploading, a job sends one as soon as it is ready.
+fn picture(bot: &Bot, request: &Request) -> Reply {
     let ready = bot.pictures.snapshot();
     if ready.is_empty() {
-        return Reply::Text("现在还没有可以发送的图片（图片目录为空，或图片还在上传），请稍后再试。".into());
+        if let (Some(jobs), true) = (&bot.jobs, bot.pictures.pending() > 0) {
+            return match jobs.submit(request.message_key, JobKind::SendPicture, request.openid) {
+                Ok(_) if jobs.can_push => Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into()),
+                Ok(_) => Reply::Text("收到，处理中：图片正在上传，稍后发送「状态」查看。".into()),
+                Err(e) => {
+                    log::error!("cannot record a picture request: {e}");
+                    Reply::Text("暂时记不下这个请求，请稍后再试。".into())
+                }
+            };
+        }
+        return Reply::Text("现在还没有可以发送的图片，请稍后再试。".into());
     }
     let turn = bot.next_picture.fetch_add(1, Ordering::Relaxed);
     Reply::Image { media_id: ready[turn % ready.len()].media_id.clone() }
+}
+
+/// The follower's recent late replies and where each one stands.
+fn status(bot: &Bot, request: &Request) -> Reply {
+    let Some(jobs) = &bot.jobs else {
+        return Reply::Text("没有进行中的请求。".into());
+    };
+    let recent = match jobs.recent(request.openid, 5) {
+        Ok(recent) => recent,
+        Err(e) => {
+            log::error!("cannot read jobs: {e}");
+            return Reply::Text("暂时查不到，请稍后再试。".into());
+        }
+    };
+    if recent.is_empty() {
+        return Reply::Text("没有进行中的请求。".into());
+    }
+    let lines: Vec<String> = recent
+        .iter()
+        .map(|job| {
+            let what = match job.kind {
+                JobKind::SendPicture => "图片",
+            };
+            let state = match &job.state {
+                JobState::Queued => "处理中".to_string(),
+                JobState::Delivered => "已发送".to_string(),
+                JobState::Ready(text) => text.clone(),
+                JobState::Failed(reason) => format!("失败：{reason}"),
+            };
+            format!("#{} {what}：{state}", job.id)
+        })
+        .collect();
+    Reply::Text(lines.join("\n"))
 }

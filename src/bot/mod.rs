@@ -6,6 +6,7 @@ mod commands;
 
 use std::sync::atomic::AtomicUsize;
 
+use crate::services::jobs::JobQueue;
 use crate::services::pictures::ReadyPictures;
 use crate::wechat::message::{Event, Incoming, MessageKind};
 use crate::wechat::reply::Reply;
@@ -16,6 +17,8 @@ pub use commands::{Command, COMMANDS};
 pub struct Bot {
     pub welcome: String,
     pub pictures: ReadyPictures,
+    /// Late replies; None where no job runner runs (`zatan simulate`).
+    pub jobs: Option<JobQueue>,
     /// Which ready picture `pic` sends next: followers see them in turn.
     next_picture: AtomicUsize,
 }
@@ -24,44 +27,49 @@ pub struct Bot {
 pub struct Request<'a> {
     pub openid: &'a str,
     pub args: &'a str,
+    /// The message's dedupe key: a job records it, so a retry never makes two.
+    pub message_key: &'a str,
 }
 
 impl Bot {
-    pub fn new(welcome: String, pictures: ReadyPictures) -> Bot {
-        Bot { welcome, pictures, next_picture: AtomicUsize::new(0) }
+    pub fn new(welcome: String, pictures: ReadyPictures, jobs: Option<JobQueue>) -> Bot {
+        Bot { welcome, pictures, jobs, next_picture: AtomicUsize::new(0) }
     }
 
     /// The reply to a message, or None for WeChat's "success" (nothing to say).
     pub fn respond(&self, message: &Incoming) -> Option<Reply> {
         let openid = message.from_user.as_str();
+        let key = message.dedupe_key();
         match &message.kind {
-            MessageKind::Text { content } => Some(self.run_text(openid, content)),
+            MessageKind::Text { content } => Some(self.run_text(openid, &key, content)),
             MessageKind::Voice { recognition: Some(text), .. } if !text.trim().is_empty() => {
-                Some(self.run_text(openid, text))
+                Some(self.run_text(openid, &key, text))
             }
             MessageKind::Voice { .. } => Some(hint("收到语音。")),
             MessageKind::Image { .. } => Some(hint("收到图片。")),
             MessageKind::Video { .. } | MessageKind::ShortVideo { .. } => Some(hint("收到视频。")),
             MessageKind::Location { label, .. } => Some(hint(&format!("收到位置：{label}。"))),
             MessageKind::Link { title, .. } => Some(hint(&format!("收到链接：{title}。"))),
-            MessageKind::Event(event) => self.on_event(openid, event),
+            MessageKind::Event(event) => self.on_event(openid, &key, event),
             MessageKind::Unknown { .. } => None,
         }
     }
 
-    fn on_event(&self, openid: &str, event: &Event) -> Option<Reply> {
+    fn on_event(&self, openid: &str, message_key: &str, event: &Event) -> Option<Reply> {
         match event {
             Event::Subscribe { .. } => Some(Reply::Text(self.welcome.clone())),
             // A menu button whose key is a command name runs that command.
-            Event::Click { event_key } => find(event_key).map(|(command, args)| (command.run)(self, &Request { openid, args })),
+            Event::Click { event_key } => {
+                find(event_key).map(|(command, args)| (command.run)(self, &Request { openid, args, message_key }))
+            }
             _ => None,
         }
     }
 
     /// Run the command a text names; unknown text gets a short hint.
-    pub fn run_text(&self, openid: &str, text: &str) -> Reply {
+    pub fn run_text(&self, openid: &str, message_key: &str, text: &str) -> Reply {
         match find(text) {
-            Some((command, args)) => (command.run)(self, &Request { openid, args }),
+            Some((command, args)) => (command.run)(self, &Request { openid, args, message_key }),
             None => hint("没听懂这句。"),
         }
     }
@@ -88,7 +96,7 @@ mod tests {
     use super::*;
 
     fn bot() -> Bot {
-        Bot::new("欢迎".into(), ReadyPictures::default())
+        Bot::new("欢迎".into(), ReadyPictures::default(), None)
     }
 
     fn message(kind: MessageKind) -> Incoming {
@@ -136,7 +144,7 @@ mod tests {
         bot.pictures.replace(vec![
             crate::services::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
             crate::services::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
-        ]);
+        ], 0);
         let sent: Vec<String> = ["pic", "来张图", "PIC"]
             .iter()
             .map(|alias| match bot.respond(&message(MessageKind::Text { content: alias.to_string() })) {

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -29,17 +30,26 @@ pub struct ReadyPicture {
 }
 
 /// The published list of ready pictures: readers take a snapshot, the uploader
-/// swaps in a new list when it changes.
+/// swaps in a new list when it changes. Also how many wait for an upload.
 #[derive(Clone, Default)]
-pub struct ReadyPictures(Arc<RwLock<Arc<Vec<ReadyPicture>>>>);
+pub struct ReadyPictures {
+    ready: Arc<RwLock<Arc<Vec<ReadyPicture>>>>,
+    pending: Arc<AtomicUsize>,
+}
 
 impl ReadyPictures {
     pub fn snapshot(&self) -> Arc<Vec<ReadyPicture>> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.ready.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn replace(&self, pictures: Vec<ReadyPicture>) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(pictures);
+    /// Pictures in the directory that are being uploaded (or retried).
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    pub fn replace(&self, pictures: Vec<ReadyPicture>, pending: usize) {
+        *self.ready.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(pictures);
+        self.pending.store(pending, Ordering::Relaxed);
     }
 }
 
@@ -96,6 +106,9 @@ impl PictureUploader {
                 },
                 recv(timer) -> _ => {}
             }
+            // Publish before uploading: followers asking meanwhile learn that
+            // pictures are on their way.
+            self.publish(&pictures);
             let now = Instant::now();
             let due: Vec<String> =
                 pictures.iter().filter(|(_, p)| p.due.is_some_and(|d| d <= now)).map(|(n, _)| n.clone()).collect();
@@ -242,7 +255,8 @@ impl PictureUploader {
             .filter(|(_, r)| r.permanent || r.uploaded_at + self.media_lifetime.as_secs() > now)
             .map(|(name, r)| ReadyPicture { file_name: name.clone(), media_id: r.media_id.clone() })
             .collect();
-        self.ready.replace(ready);
+        let pending = pictures.values().filter(|p| !p.current && p.due.is_some()).count();
+        self.ready.replace(ready, pending);
     }
 }
 

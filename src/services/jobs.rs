@@ -1,0 +1,171 @@
+//! Late replies: work slower than WeChat's 5-second reply budget. The request
+//! path only records a job (one short write, keyed by the message so a retry
+//! never makes two) and answers at once; this thread does the work and
+//! delivers the result by customer-service message, or keeps it for the
+//! follower's `status` command when no such message is possible.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{after, never, select, Receiver, Sender};
+
+use super::pictures::ReadyPictures;
+use super::token::{unix_now, CallError, Tokens};
+use crate::store::{Job, JobKind, JobState, Store, StoreError};
+use crate::wechat::api::{ApiClient, ApiError, CustomMessage, ErrorAction};
+
+pub enum JobMsg {
+    New(u64),
+    Stop,
+}
+
+/// The request path's side: submit jobs, read a follower's jobs.
+#[derive(Clone)]
+pub struct JobQueue {
+    store: Arc<Store>,
+    runner: Sender<JobMsg>,
+    /// Whether results can be pushed (verified account with API credentials).
+    pub can_push: bool,
+}
+
+impl JobQueue {
+    pub fn new(store: Arc<Store>, runner: Sender<JobMsg>, can_push: bool) -> JobQueue {
+        JobQueue { store, runner, can_push }
+    }
+
+    /// The job for this message: created now, or the one an earlier attempt of
+    /// the same message created (a WeChat retry after a restart).
+    pub fn submit(&self, message_key: &str, kind: JobKind, openid: &str) -> Result<Job, StoreError> {
+        let (job, created) = self.store.create_job(message_key, kind, openid, unix_now())?;
+        if created {
+            let _ = self.runner.send(JobMsg::New(job.id));
+        }
+        Ok(job)
+    }
+
+    /// A follower's latest jobs, newest first.
+    pub fn recent(&self, openid: &str, count: usize) -> Result<Vec<Job>, StoreError> {
+        let mut jobs: Vec<Job> = self.store.jobs()?.into_iter().filter(|j| j.openid == openid).collect();
+        jobs.reverse();
+        jobs.truncate(count);
+        Ok(jobs)
+    }
+}
+
+/// How long a picture request waits for an upload to finish.
+const PICTURE_WAIT: Duration = Duration::from_secs(600);
+const POLL: Duration = Duration::from_secs(1);
+const TOKEN_WAIT: Duration = Duration::from_secs(10);
+const RETRY_FIRST: Duration = Duration::from_secs(5);
+const MAX_ATTEMPTS: u32 = 5;
+
+pub struct JobRunner {
+    pub store: Arc<Store>,
+    pub api: ApiClient,
+    pub tokens: Tokens,
+    pub pictures: ReadyPictures,
+    pub can_push: bool,
+}
+
+impl JobRunner {
+    pub fn run(self, inbox: Receiver<JobMsg>) {
+        // Jobs left unfinished by a stop or a crash resume now.
+        let mut due: BTreeMap<u64, Instant> = match self.store.jobs() {
+            Ok(jobs) => jobs.into_iter().filter(|j| !j.state.is_finished()).map(|j| (j.id, Instant::now())).collect(),
+            Err(e) => {
+                log::error!("cannot read jobs: {e}");
+                BTreeMap::new()
+            }
+        };
+        if !due.is_empty() {
+            log::info!("resuming {} unfinished job(s)", due.len());
+        }
+        loop {
+            let timer = due.values().min().map(|at| after(at.saturating_duration_since(Instant::now()))).unwrap_or_else(never);
+            select! {
+                recv(inbox) -> msg => match msg {
+                    Ok(JobMsg::New(id)) => { due.insert(id, Instant::now()); }
+                    Ok(JobMsg::Stop) | Err(_) => break,
+                },
+                recv(timer) -> _ => {}
+            }
+            let now = Instant::now();
+            let ready: Vec<u64> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
+            for id in ready {
+                match self.step(id) {
+                    Some(wait) => due.insert(id, Instant::now() + wait),
+                    None => due.remove(&id),
+                };
+            }
+        }
+        log::debug!("job runner stopped");
+    }
+
+    /// Work on job `id` once. Some(wait): look again after `wait`.
+    fn step(&self, id: u64) -> Option<Duration> {
+        let mut job = match self.store.jobs() {
+            Ok(jobs) => jobs.into_iter().find(|j| j.id == id)?,
+            Err(e) => {
+                log::error!("cannot read job {id}: {e}");
+                return Some(RETRY_FIRST);
+            }
+        };
+        if job.state.is_finished() {
+            return None;
+        }
+        let next = match job.kind {
+            JobKind::SendPicture => self.send_picture(&mut job),
+        };
+        if let Err(e) = self.store.save_job(&job) {
+            log::error!("cannot record job {id}: {e}");
+        }
+        if job.state.is_finished() {
+            log::info!("job {} for {}: {:?}", job.id, job.openid, job.state);
+        }
+        next
+    }
+
+    fn send_picture(&self, job: &mut Job) -> Option<Duration> {
+        let ready = self.pictures.snapshot();
+        let Some(picture) = ready.get(job.id as usize % ready.len().max(1)) else {
+            if unix_now().saturating_sub(job.created_at) > PICTURE_WAIT.as_secs() {
+                job.state = JobState::Failed("等了十分钟，还没有图片上传成功".into());
+                return None;
+            }
+            return Some(POLL);
+        };
+        let kept = "图片已经准备好了，发送「图片」获取。";
+        self.deliver(job, CustomMessage::image(job.openid.clone(), picture.media_id.clone()), kept)
+    }
+
+    /// Push `message` to the follower, or keep `kept` for their `status`.
+    fn deliver(&self, job: &mut Job, message: CustomMessage, kept: &str) -> Option<Duration> {
+        if !self.can_push {
+            job.state = JobState::Ready(kept.into());
+            return None;
+        }
+        job.attempts += 1;
+        match self.tokens.call(TOKEN_WAIT, |t| self.api.send_custom(t, &message)) {
+            Ok(()) => job.state = JobState::Delivered,
+            // A send that may have arrived is never repeated: duplicates reach real people.
+            Err(CallError::Api(ApiError::Transport { maybe_delivered: true, detail })) => {
+                log::warn!("job {}: the send timed out ({detail}); not repeating it", job.id);
+                job.state = JobState::Ready(format!("可能已经发给你了；若没收到：{kept}"));
+            }
+            Err(CallError::Api(ApiError::Wechat { action: ErrorAction::GiveUp | ErrorAction::BadInput, .. })) => {
+                job.state = JobState::Ready(kept.into()); // 48-hour window closed, or similar
+            }
+            Err(e) if job.attempts >= MAX_ATTEMPTS => {
+                log::warn!("job {}: giving up pushing after {} attempts: {e}", job.id, job.attempts);
+                job.state = JobState::Ready(kept.into());
+            }
+            Err(e) => {
+                let wait = RETRY_FIRST * 2u32.pow(job.attempts - 1);
+                log::warn!("job {}: push failed ({e}); next try in {}s", job.id, wait.as_secs());
+                return Some(wait);
+            }
+        }
+        None
+    }
+}
