@@ -63,7 +63,10 @@ enum Next {
 }
 
 enum HeadRead {
-    Head { head: RequestHead, len: usize },
+    Head {
+        head: RequestHead,
+        len: usize,
+    },
     /// The client left, or stayed silent past the timeout: nothing to answer.
     Gone,
     Rejected(Rejection),
@@ -84,13 +87,8 @@ struct Connection<'s> {
 
 impl Connection<'_> {
     fn serve_one(&mut self) -> io::Result<Next> {
-        if self.filled == 0 {
-            // Set before the stopping check; shutdown sets stopping before
-            // it closes idle connections, so one of the two sees the other.
-            self.slot.set_idle(true);
-            if self.server.is_stopping() {
-                return Ok(Next::Close);
-            }
+        if self.filled == 0 && !self.idle_unless_stopping() {
+            return Ok(Next::Close);
         }
         let (head, head_len) = match self.read_head()? {
             HeadRead::Head { head, len } => (head, len),
@@ -132,7 +130,20 @@ impl Connection<'_> {
         });
         self.write(&bytes)?;
         self.served += 1;
-        Ok(if keep_alive { Next::KeepAlive } else { Next::Close })
+        Ok(if keep_alive {
+            Next::KeepAlive
+        } else {
+            Next::Close
+        })
+    }
+
+    /// Marks the connection idle, so that shutdown may close it, and says
+    /// whether the server still runs. Marked before the stopping flag is
+    /// read, while shutdown sets the flag before it closes idle connections:
+    /// so one of the two always sees the other.
+    fn idle_unless_stopping(&self) -> bool {
+        self.slot.set_idle(true);
+        !self.server.is_stopping()
     }
 
     /// Reads until `buf` holds a whole head. Bytes already buffered (a
@@ -225,7 +236,8 @@ impl Connection<'_> {
             "answered {} to {}: {}",
             rejection.status, self.peer, rejection.reason
         );
-        let bytes = encode(&rejection.response(), head_only, true).expect("rejections always encode");
+        let bytes =
+            encode(&rejection.response(), head_only, true).expect("rejections always encode");
         // The client may be gone already; there is nothing more to do then.
         if self.write(&bytes).is_ok() {
             self.linger();
@@ -238,8 +250,13 @@ impl Connection<'_> {
     /// whatever of our answer is still unsent. So half-close, then read and
     /// throw away what comes until the client closes too, for a bounded time.
     /// The read buffer is reused: this costs no memory.
+    /// Nothing is in flight while lingering: shutdown closes it like an
+    /// idle connection instead of waiting for it.
     fn linger(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
+        if !self.idle_unless_stopping() {
+            return;
+        }
         let deadline = Deadline::after(LINGER_TIME);
         while matches!(read_before(&mut self.stream, &mut self.buf, deadline), Ok(n) if n > 0) {}
     }

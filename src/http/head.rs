@@ -16,7 +16,10 @@ pub(crate) struct RequestHead {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum HeadParse {
     /// The head is complete and takes the first `len` bytes of the buffer.
-    Complete { head: RequestHead, len: usize },
+    Complete {
+        head: RequestHead,
+        len: usize,
+    },
     /// More bytes are needed.
     Partial,
     Invalid(Rejection),
@@ -109,7 +112,10 @@ mod tests {
 
     #[test]
     fn incomplete_head_is_partial() {
-        assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHost:", 8), HeadParse::Partial);
+        assert_eq!(
+            parse_head(b"GET / HTTP/1.1\r\nHost:", 8),
+            HeadParse::Partial
+        );
     }
 
     #[test]

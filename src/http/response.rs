@@ -20,7 +20,11 @@ impl Response {
     }
 
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Self::typed(status, "text/plain; charset=utf-8", body.into().into_bytes())
+        Self::typed(
+            status,
+            "text/plain; charset=utf-8",
+            body.into().into_bytes(),
+        )
     }
 
     /// A 200 with an XML body, which is how WeChat callbacks are answered.
@@ -42,7 +46,8 @@ impl Response {
     /// another control character is refused when the response is written:
     /// the client then gets a 500 and the error is logged.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self.headers
+            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
@@ -67,7 +72,10 @@ mod tests {
         assert_eq!(xml.body, b"<xml/>");
         assert_eq!(
             xml.headers,
-            vec![("Content-Type".into(), "application/xml; charset=utf-8".into())]
+            vec![(
+                "Content-Type".into(),
+                "application/xml; charset=utf-8".into()
+            )]
         );
         assert_eq!(Response::text(404, "no").status, 404);
         assert!(Response::new(204).headers.is_empty());

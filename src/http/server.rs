@@ -10,6 +10,7 @@ use std::time::Duration;
 use log::{error, info, warn};
 use may::coroutine::{self, JoinHandle};
 use may::net::{TcpListener, TcpStream};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use super::connection::serve_connection;
 use super::deadline::Deadline;
@@ -26,6 +27,8 @@ const SHUTDOWN_POLL: Duration = Duration::from_millis(10);
 const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long shutdown waits for the woken accept loop, whatever the grace.
 const ACCEPT_LOOP_STOP_WAIT: Duration = Duration::from_secs(1);
+/// The kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG: i32 = 1024;
 
 /// What the accept loop and every connection share.
 pub(crate) struct ServerState {
@@ -50,14 +53,11 @@ impl ServerState {
 /// must not block the thread for long, nor keep thread-local state across a
 /// may I/O call.
 ///
-/// Binding fails if another socket already listens on the address (may's own
-/// `bind` would share the port through SO_REUSEPORT instead).
+/// Binding fails if another socket already listens on the address.
 pub fn serve(listen: SocketAddr, limits: Limits, router: Arc<Router>) -> io::Result<ServerHandle> {
     configure_may_defaults();
-    let listener = std::net::TcpListener::bind(listen)?;
+    let listener = bind(listen)?;
     let local_addr = listener.local_addr()?;
-    // SAFETY: the descriptor comes from a listening socket we own and give up here.
-    let listener = unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) };
     let state = Arc::new(ServerState {
         tracker: ConnectionTracker::new(limits.max_connections),
         limits,
@@ -76,6 +76,25 @@ pub fn serve(listen: SocketAddr, limits: Limits, router: Arc<Router>) -> io::Res
         state,
         accept_loop,
     })
+}
+
+/// Binds like may's own `TcpListener::bind`, but without SO_REUSEPORT, with
+/// which a second process could bind the same port and silently take part
+/// of the traffic; and with a longer backlog than std's 128, so a burst of
+/// connections waits in the queue instead of retrying a second later.
+fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    // Lets a restarted server bind while old connections are in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&listen.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    let listener: std::net::TcpListener = socket.into();
+    // SAFETY: the descriptor comes from a listening socket we own and give up here.
+    Ok(unsafe { TcpListener::from_raw_fd(listener.into_raw_fd()) })
 }
 
 /// A running server. Dropping it leaves the server running.
@@ -112,7 +131,9 @@ impl ServerHandle {
         // Only now is every accepted connection registered with the tracker.
         let idle = self.state.tracker.close_idle();
         let busy = self.open_connections().saturating_sub(idle);
-        info!("HTTP front on {addr} stopping: closed {idle} idle connection(s), waiting for {busy}");
+        info!(
+            "HTTP front on {addr} stopping: closed {idle} idle connection(s), waiting for {busy}"
+        );
         wait_until(deadline, || self.open_connections() == 0);
         let cut = self.state.tracker.close_all();
         if cut > 0 {
@@ -166,7 +187,12 @@ fn accept_loop(listener: TcpListener, addr: SocketAddr, state: Arc<ServerState>)
     info!("HTTP front on {addr} no longer accepts connections");
 }
 
-fn spawn_connection(stream: TcpStream, peer: SocketAddr, guard: ConnectionGuard, state: Arc<ServerState>) {
+fn spawn_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    guard: ConnectionGuard,
+    state: Arc<ServerState>,
+) {
     // SAFETY: connection code keeps no thread-local state across may I/O
     // calls, and the stack is sized for handlers by `configure_may_defaults`.
     let spawned = unsafe {
@@ -185,8 +211,12 @@ fn spawn_connection(stream: TcpStream, peer: SocketAddr, guard: ConnectionGuard,
 /// look at the stopping flag.
 fn wake_accept_loop(addr: SocketAddr) -> io::Result<()> {
     let target = match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
         _ => addr,
     };
     std::net::TcpStream::connect_timeout(&target, WAKE_CONNECT_TIMEOUT).map(drop)

@@ -57,7 +57,10 @@ impl ConnectionTracker {
     }
 
     /// Takes a place for `socket`, or `Ok(None)` when all places are taken.
-    pub(crate) fn admit(self: &Arc<Self>, socket: &TcpStream) -> io::Result<Option<ConnectionGuard>> {
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        socket: &TcpStream,
+    ) -> io::Result<Option<ConnectionGuard>> {
         let mut slots = self.slots();
         if slots.len() >= self.max_connections {
             return Ok(None);
@@ -159,8 +162,15 @@ mod tests {
 
         assert_eq!(tracker.close_idle(), 1);
         let mut byte = [0u8; 1];
-        assert_eq!((&idle).read(&mut byte).unwrap(), 0, "idle read should see end of file");
+        assert_eq!(
+            (&idle).read(&mut byte).unwrap(),
+            0,
+            "idle read should see end of file"
+        );
         busy.set_nonblocking(true).unwrap();
-        assert_eq!(busy.read(&mut byte).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert_eq!(
+            busy.read(&mut byte).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
     }
 }
