@@ -1,0 +1,62 @@
+//! Book formats, told apart by file extension.
+
+use std::fmt;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Txt,
+    Epub,
+    Mobi,
+    Azw3,
+}
+
+impl Format {
+    /// The format named by the extension of `path`, case-insensitively; `None` for anything else.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "txt" => Some(Format::Txt),
+            "epub" => Some(Format::Epub),
+            "mobi" | "prc" => Some(Format::Mobi),
+            "azw3" | "azw" => Some(Format::Azw3),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Txt => "txt",
+            Format::Epub => "epub",
+            Format::Mobi => "mobi",
+            Format::Azw3 => "azw3",
+        }
+    }
+
+    /// Whether zatan can write this format.
+    pub fn is_writable(self) -> bool {
+        matches!(self, Format::Txt | Format::Epub)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_decides_case_insensitively() {
+        assert_eq!(Format::from_path(Path::new("a/《书》.TXT")), Some(Format::Txt));
+        assert_eq!(Format::from_path(Path::new("b.Epub")), Some(Format::Epub));
+        assert_eq!(Format::from_path(Path::new("c.mobi")), Some(Format::Mobi));
+        assert_eq!(Format::from_path(Path::new("d.AZW3")), Some(Format::Azw3));
+        assert_eq!(Format::from_path(Path::new("e.pdf")), None);
+        assert_eq!(Format::from_path(Path::new("noext")), None);
+        assert!(!Format::Mobi.is_writable());
+    }
+}

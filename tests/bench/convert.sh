@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# zatan convert and calibre's ebook-convert side by side on the same generated
+# 10 MB Chinese novel (GBK, as such files usually are): TXT → EPUB, then
+# EPUB → TXT. Prints wall time and peak RSS of each and the ratios, then zatan
+# alone on a 100 MB TXT (the size a 256 MB board must still manage).
+#
+# Needs: cargo, python3, ebook-convert (apt-get install calibre), /usr/bin/time (apt-get install time).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+for tool in ebook-convert python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install calibre python3" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing: apt-get install time" >&2; exit 1; }
+
+cargo build --release --quiet
+zatan="${CARGO_TARGET_DIR:-target}/release/zatan"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
+
+# A GBK novel of about $2 megabytes: chapters of varied sentences, CRLF line ends.
+generate() {
+    python3 - "$1" "$2" <<'EOF'
+import random, sys
+path, megabytes = sys.argv[1], int(sys.argv[2])
+random.seed(42)
+sentences = ["夜色渐深，长安城外的官道上，一骑快马疾驰而来。", "他抬头望了一眼天色，心中暗道不妙。",
+             "“你来了。”她轻声说道，眼中闪过一丝笑意。", "风从山谷里吹来，带着雨后泥土的气息。",
+             "远处传来几声犬吠，村子里的灯一盏盏熄灭了。", "少年握紧了手中的剑，指节发白。",
+             "这一年的雪下得格外早，河面上结了薄薄一层冰。", "老人叹了口气，把茶碗推到他面前。"]
+target = megabytes * 1024 * 1024
+with open(path, "wb") as out:
+    size, chapter = 0, 0
+    while size < target:
+        chapter += 1
+        lines = [f"第{chapter}章 风雪夜归人"] + ["　　" + "".join(random.choices(sentences, k=4)) for _ in range(60)]
+        data = ("\r\n".join(lines) + "\r\n").encode("gbk")
+        out.write(data)
+        size += len(data)
+EOF
+}
+
+# run LABEL CMD...: prints "LABEL wall_s peak_rss_kb" and keeps them in $wall/$rss.
+run() {
+    local label=$1
+    shift
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; exit 1; }
+    read -r wall rss <"$work/time"
+    awk -v l="$label" -v w="$wall" -v r="$rss" 'BEGIN { printf "%-28s %8.2f s %9.1f MB\n", l, w, r / 1024 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 0.01) }'; }
+
+generate "$work/novel.txt" 10
+printf 'input: %s bytes of GBK text\n\n' "$(stat -c %s "$work/novel.txt")"
+
+run "zatan TXT→EPUB" "$zatan" convert "$work/novel.txt" "$work/zatan.epub"
+zw=$wall zr=$rss
+run "ebook-convert TXT→EPUB" ebook-convert "$work/novel.txt" "$work/calibre.epub"
+cw=$wall cr=$rss
+echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
+
+run "zatan EPUB→TXT" "$zatan" convert "$work/zatan.epub" "$work/zatan.txt"
+zw=$wall zr=$rss
+run "ebook-convert EPUB→TXT" ebook-convert "$work/zatan.epub" "$work/calibre.txt"
+cw=$wall cr=$rss
+echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
+printf 'EPUB sizes: zatan %s bytes, calibre %s bytes\n\n' "$(stat -c %s "$work/zatan.epub")" "$(stat -c %s "$work/calibre.epub")"
+
+rm -f "$work"/*.epub "$work"/*.txt
+generate "$work/big.txt" 100
+run "zatan TXT→EPUB, 100 MB" "$zatan" convert "$work/big.txt" "$work/big.epub"
