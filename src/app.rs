@@ -63,7 +63,9 @@ impl Callback {
                 }
             }
         });
-        log::info!(
+        // Debug, not info: a log write blocks the coroutine's whole worker
+        // thread, and one line per message at load costs half the throughput.
+        log::debug!(
             "{}{} from {}{}",
             match message.event_name() {
                 Some(event) => format!("event {event}"),
