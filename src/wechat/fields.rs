@@ -27,7 +27,8 @@ pub(super) struct Fields {
 impl Fields {
     /// Reads an XML or JSON body, told apart by its first non-blank byte.
     pub(super) fn read(body: &[u8]) -> Result<Fields, ParseError> {
-        let text = strip_illegal_chars(&String::from_utf8_lossy(body));
+        let decoded = String::from_utf8_lossy(body);
+        let text = strip_illegal_chars(&decoded);
         let text = text.trim_start_matches('\u{FEFF}').trim();
         match text.as_bytes().first() {
             None => Err(ParseError::Empty),
@@ -129,7 +130,7 @@ fn json_value(value: &Value, depth: usize) -> Fields {
             }
         }
         // JSON may escape what XML cannot carry; keep both formats alike.
-        Value::String(s) => fields.text = strip_illegal_chars(s),
+        Value::String(s) => fields.text = strip_illegal_chars(s).into_owned(),
         Value::Number(n) => fields.text = n.to_string(),
         Value::Bool(b) => fields.text = b.to_string(),
         Value::Null | Value::Array(_) => {}

@@ -1,5 +1,7 @@
 //! The small XML helpers shared by parsing and rendering.
 
+use std::borrow::Cow;
+
 /// XML 1.0 forbids C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF.
 /// Followers paste such characters into messages; WeChat passes them through.
 pub(super) fn is_legal_char(c: char) -> bool {
@@ -10,8 +12,13 @@ pub(super) fn is_legal_char(c: char) -> bool {
     }
 }
 
-pub(super) fn strip_illegal_chars(text: &str) -> String {
-    text.chars().filter(|&c| is_legal_char(c)).collect()
+/// `text` without XML-illegal characters; borrowed when there are none (almost always).
+pub(super) fn strip_illegal_chars(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_legal_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|&c| is_legal_char(c)).collect())
+    }
 }
 
 /// Appends `<name><![CDATA[value]]></name>`, dropping illegal characters and
