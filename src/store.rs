@@ -120,6 +120,23 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// Any redb or record error inside a transaction, as text for [`StoreError::Corrupt`].
+struct Problem(String);
+
+impl<E: Into<redb::Error>> From<E> for Problem {
+    fn from(e: E) -> Problem {
+        Problem(e.into().to_string())
+    }
+}
+
+fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, Problem> {
+    serde_json::to_vec(record).map_err(|e| Problem(format!("cannot encode a record: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes).map_err(|e| Problem(format!("unreadable record: {e}")))
+}
+
 impl Store {
     /// Open (or create) `data_dir/zatan.redb` and check its schema version.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
@@ -146,34 +163,16 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
-        let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(self.path.clone(), e.to_string());
-        let found = {
-            let tx = self.db.begin_read().map_err(|e| corrupt(&e))?;
-            match tx.open_table(META) {
-                Ok(table) => table.get(META_SCHEMA).map_err(|e| corrupt(&e))?.map(|v| v.value()),
-                Err(redb::TableError::TableDoesNotExist(_)) => None,
-                Err(e) => return Err(corrupt(&e)),
-            }
-        };
+        let found = self.read(META, |t| Ok(t.get(META_SCHEMA)?.map(|v| v.value())))?.flatten();
         match found {
             Some(SCHEMA_VERSION) => Ok(()),
             Some(found) => Err(StoreError::WrongSchema { path: self.path.clone(), found }),
-            None => {
-                let tx = self.db.begin_write().map_err(|e| corrupt(&e))?;
-                tx.open_table(META)
-                    .and_then(|mut t| t.insert(META_SCHEMA, SCHEMA_VERSION).map(|_| ()).map_err(Into::into))
-                    .map_err(|e| corrupt(&e))?;
-                tx.commit().map_err(|e| corrupt(&e))
-            }
+            None => self.write(|tx| Ok(tx.open_table(META)?.insert(META_SCHEMA, SCHEMA_VERSION).map(drop)?)),
         }
     }
 
     pub fn schema_version(&self) -> Result<Option<u64>, StoreError> {
-        let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(self.path.clone(), e.to_string());
-        let tx = self.db.begin_read().map_err(|e| corrupt(&e))?;
-        let table = tx.open_table(META).map_err(|e| corrupt(&e))?;
-        let version = table.get(META_SCHEMA).map_err(|e| corrupt(&e))?.map(|v| v.value());
-        Ok(version)
+        Ok(self.read(META, |t| Ok(t.get(META_SCHEMA)?.map(|v| v.value())))?.flatten())
     }
 
     pub fn token(&self) -> Result<Option<StoredToken>, StoreError> {
@@ -193,106 +192,89 @@ impl Store {
     }
 
     pub fn forget_media(&self, file_name: &str) -> Result<(), StoreError> {
-        self.remove(MEDIA, file_name)
+        self.write(|tx| Ok(tx.open_table(MEDIA)?.remove(file_name).map(drop)?))
     }
 
     /// The job for `message_key`, created in the same transaction as its key
     /// unless the message already made one. True when created now.
     pub fn create_job(&self, message_key: &str, kind: JobKind, openid: &str, now: u64) -> Result<(Job, bool), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
-        let outcome = (|| -> Result<(Job, bool), StoreError> {
-            let mut keys = tx.open_table(JOB_KEYS).map_err(|e| self.error(e))?;
-            let mut jobs = tx.open_table(JOBS).map_err(|e| self.error(e))?;
-            if let Some(id) = keys.get(message_key).map_err(|e| self.error(e))?.map(|v| v.value()) {
-                if let Some(bytes) = jobs.get(id).map_err(|e| self.error(e))? {
-                    return serde_json::from_slice(bytes.value()).map(|job| (job, false)).map_err(|e| self.error(e));
-                }
+        self.write(|tx| {
+            let mut keys = tx.open_table(JOB_KEYS)?;
+            let mut jobs = tx.open_table(JOBS)?;
+            let existing = keys.get(message_key)?.map(|id| id.value());
+            if let Some(bytes) = existing.map(|id| jobs.get(id)).transpose()?.flatten() {
+                return Ok((decode(bytes.value())?, false));
             }
-            let id = jobs.last().map_err(|e| self.error(e))?.map(|(k, _)| k.value() + 1).unwrap_or(1);
+            let id = jobs.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
             let job = Job { id, kind, openid: openid.to_string(), state: JobState::Queued, created_at: now, attempts: 0 };
-            let bytes = serde_json::to_vec(&job).map_err(|e| self.error(e))?;
-            jobs.insert(id, bytes.as_slice()).map_err(|e| self.error(e))?;
-            keys.insert(message_key, id).map_err(|e| self.error(e))?;
+            jobs.insert(id, encode(&job)?.as_slice())?;
+            keys.insert(message_key, id)?;
             Ok((job, true))
-        })()?;
-        tx.commit().map_err(|e| self.error(e))?;
-        Ok(outcome)
+        })
     }
 
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(job).map_err(|e| self.error(e))?;
-        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
-        tx.open_table(JOBS)
-            .and_then(|mut t| t.insert(job.id, bytes.as_slice()).map(|_| ()).map_err(Into::into))
-            .map_err(|e| self.error(e))?;
-        tx.commit().map_err(|e| self.error(e))
+        self.write(|tx| Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?))
     }
 
     /// Every job, oldest first. The table stays small: a hobbyist account's
     /// followers ask for a few things a day.
     pub fn jobs(&self) -> Result<Vec<Job>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
-        let table = match tx.open_table(JOBS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error(e)),
-        };
-        let mut jobs = Vec::new();
-        for entry in table.iter().map_err(|e| self.error(e))? {
-            let (_, bytes) = entry.map_err(|e| self.error(e))?;
-            jobs.push(serde_json::from_slice(bytes.value()).map_err(|e| self.error(e))?);
-        }
-        Ok(jobs)
-    }
-
-    fn error(&self, e: impl fmt::Display) -> StoreError {
-        StoreError::Corrupt(self.path.clone(), e.to_string())
+        let jobs = self.read(JOBS, |t| t.iter()?.map(|entry| decode(entry?.1.value())).collect())?;
+        Ok(jobs.unwrap_or_default())
     }
 
     fn get<T: DeserializeOwned>(&self, table: RecordTable, key: &str) -> Result<Option<T>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
-        let table = match tx.open_table(table) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(self.error(e)),
-        };
-        let Some(bytes) = table.get(key).map_err(|e| self.error(e))? else { return Ok(None) };
-        serde_json::from_slice(bytes.value()).map(Some).map_err(|e| self.error(format!("record {key}: {e}")))
+        Ok(self.read(table, |t| t.get(key)?.map(|bytes| decode(bytes.value())).transpose())?.flatten())
     }
 
     fn all<T: DeserializeOwned>(&self, table: RecordTable) -> Result<Vec<(String, T)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.error(e))?;
-        let table = match tx.open_table(table) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error(e)),
-        };
-        let mut records = Vec::new();
-        for entry in table.iter().map_err(|e| self.error(e))? {
-            let (key, bytes) = entry.map_err(|e| self.error(e))?;
-            let record = serde_json::from_slice(bytes.value()).map_err(|e| self.error(format!("record {}: {e}", key.value())))?;
-            records.push((key.value().to_string(), record));
-        }
-        Ok(records)
+        let records = self.read(table, |t| {
+            t.iter()?
+                .map(|entry| {
+                    let (key, bytes) = entry?;
+                    Ok((key.value().to_string(), decode(bytes.value())?))
+                })
+                .collect()
+        })?;
+        Ok(records.unwrap_or_default())
     }
 
-    /// One short write transaction per change: a kill -9 leaves either the old
-    /// or the new record, never a mix.
     fn put<T: Serialize>(&self, table: RecordTable, key: &str, record: &T) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(record).map_err(|e| self.error(e))?;
-        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
-        tx.open_table(table)
-            .and_then(|mut t| t.insert(key, bytes.as_slice()).map(|_| ()).map_err(Into::into))
-            .map_err(|e| self.error(e))?;
-        tx.commit().map_err(|e| self.error(e))
+        self.write(|tx| Ok(tx.open_table(table)?.insert(key, encode(record)?.as_slice()).map(drop)?))
     }
 
-    fn remove(&self, table: RecordTable, key: &str) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.error(e))?;
-        tx.open_table(table)
-            .and_then(|mut t| t.remove(key).map(|_| ()).map_err(Into::into))
-            .map_err(|e| self.error(e))?;
-        tx.commit().map_err(|e| self.error(e))
+    /// Read from one table; None when the table was never written.
+    fn read<K: redb::Key + 'static, V: redb::Value + 'static, R>(
+        &self,
+        table: TableDefinition<K, V>,
+        f: impl FnOnce(&redb::ReadOnlyTable<K, V>) -> Result<R, Problem>,
+    ) -> Result<Option<R>, StoreError> {
+        let run = || -> Result<Option<R>, Problem> {
+            let tx = self.db.begin_read()?;
+            match tx.open_table(table) {
+                Ok(table) => f(&table).map(Some),
+                Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        };
+        run().map_err(|p| self.corrupt(p))
+    }
+
+    /// One short write transaction per change: a kill -9 leaves either the
+    /// old or the new state, never a mix.
+    fn write<R>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<R, Problem>) -> Result<R, StoreError> {
+        let run = || -> Result<R, Problem> {
+            let tx = self.db.begin_write()?;
+            let result = f(&tx)?;
+            tx.commit()?;
+            Ok(result)
+        };
+        run().map_err(|p| self.corrupt(p))
+    }
+
+    fn corrupt(&self, problem: Problem) -> StoreError {
+        StoreError::Corrupt(self.path.clone(), problem.0)
     }
 
     #[cfg(test)]
