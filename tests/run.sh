@@ -17,4 +17,5 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-exec cargo test --locked "$@"
+# --lib --bins --tests: every test there is, without the empty doc-test run
+exec cargo test --locked --lib --bins --tests "$@"
