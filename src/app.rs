@@ -3,9 +3,10 @@
 //! reply, all in memory and fast. It never calls the network.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::bot::Bot;
+use crate::clock::unix_now;
 use crate::config::Config;
 use crate::http::{Request, Response, Router};
 use crate::reply_cache::{Origin, ReplyCache};
@@ -112,9 +113,6 @@ fn refuse(req: &Request, rejection: Rejection) -> Response {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
 
 /// The one routing table of the HTTP front.
 pub fn router(config: &Config, callback: Arc<Callback>) -> Router {

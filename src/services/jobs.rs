@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{after, never, select, Receiver, Sender};
 
 use super::pictures::ReadyPictures;
-use super::token::{unix_now, CallError, Tokens};
+use super::token::{CallError, Tokens};
+use crate::clock::unix_now;
 use crate::store::{Job, JobKind, JobState, Store, StoreError};
 use crate::wechat::api::{ApiClient, ApiError, CustomMessage, ErrorAction};
 
@@ -46,10 +47,7 @@ impl JobQueue {
 
     /// A follower's latest jobs, newest first.
     pub fn recent(&self, openid: &str, count: usize) -> Result<Vec<Job>, StoreError> {
-        let mut jobs: Vec<Job> = self.store.jobs()?.into_iter().filter(|j| j.openid == openid).collect();
-        jobs.reverse();
-        jobs.truncate(count);
-        Ok(jobs)
+        self.store.recent_jobs(openid, count)
     }
 }
 
@@ -71,8 +69,8 @@ pub struct JobRunner {
 impl JobRunner {
     pub fn run(self, inbox: Receiver<JobMsg>) {
         // Jobs left unfinished by a stop or a crash resume now.
-        let mut due: BTreeMap<u64, Instant> = match self.store.jobs() {
-            Ok(jobs) => jobs.into_iter().filter(|j| !j.state.is_finished()).map(|j| (j.id, Instant::now())).collect(),
+        let mut due: BTreeMap<u64, Instant> = match self.store.unfinished_jobs() {
+            Ok(jobs) => jobs.into_iter().map(|j| (j.id, Instant::now())).collect(),
             Err(e) => {
                 log::error!("cannot read jobs: {e}");
                 BTreeMap::new()
@@ -104,8 +102,8 @@ impl JobRunner {
 
     /// Work on job `id` once. Some(wait): look again after `wait`.
     fn step(&self, id: u64) -> Option<Duration> {
-        let mut job = match self.store.jobs() {
-            Ok(jobs) => jobs.into_iter().find(|j| j.id == id)?,
+        let mut job = match self.store.job(id) {
+            Ok(job) => job?,
             Err(e) => {
                 log::error!("cannot read job {id}: {e}");
                 return Some(RETRY_FIRST);

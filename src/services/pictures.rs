@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{after, never, select, Receiver};
 use sha2::{Digest, Sha256};
 
-use super::token::{unix_now, CallError, Tokens};
+use super::token::{CallError, Tokens};
+use crate::clock::unix_now;
 use super::watcher::{list_files, FileEvent};
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};

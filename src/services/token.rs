@@ -8,10 +8,11 @@
 //! before each fetch.
 
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crossbeam_channel::{after, never, select, Receiver, Sender};
 
+use crate::clock::unix_now;
 use crate::config::{Secret, TokenApi};
 use crate::store::{Store, StoredToken};
 use crate::wechat::api::{AccessToken, ApiClient, ApiError, ErrorAction};
@@ -76,10 +77,6 @@ impl std::fmt::Display for CallError {
             CallError::Api(e) => e.fmt(f),
         }
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn is_valid(token: &StoredToken) -> bool {
