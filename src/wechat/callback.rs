@@ -2,7 +2,6 @@
 //! signatures, open (decrypt) the message, and seal the reply the same way.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::crypto::{self, AesKey, CryptoError};
 use super::message::{self, Incoming};
@@ -141,7 +140,7 @@ pub fn seal(
         log::error!("no EncodingAESKey #{key_index} to encrypt the reply with; answering success");
         return "success".to_string();
     };
-    let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, random16());
+    let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, crypto::random16());
     let msg_signature = signature::sign(&[&creds.token, timestamp, nonce, &encrypt]);
     encrypted_envelope(&encrypt, &msg_signature, timestamp, nonce)
 }
@@ -175,20 +174,6 @@ fn is_encrypted(q: &Query) -> Result<bool, Rejection> {
             "unsupported encrypt_type (expected aes or raw)".into(),
         )),
     }
-}
-
-fn random16() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        // The prefix only has to vary between replies; it is not key material.
-        log::warn!("getrandom failed ({e}); using a clock-derived reply prefix");
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = nanos.to_le_bytes();
-    }
-    bytes
 }
 
 #[cfg(test)]

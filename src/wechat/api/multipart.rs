@@ -1,7 +1,7 @@
 //! A `multipart/form-data` body holding one file, as WeChat's upload calls
 //! want it (RFC 7578).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::wechat::crypto::random16;
 
 pub(super) struct FilePart<'a> {
     pub field: &'a str,
@@ -45,16 +45,8 @@ fn quoted_safe(value: &str) -> String {
 }
 
 fn random_boundary() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // Uniqueness is all a boundary needs, and `form_data` checks it.
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = nanos.to_le_bytes();
-    }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Uniqueness is all a boundary needs, and `form_data` checks it.
+    let hex: String = random16().iter().map(|b| format!("{b:02x}")).collect();
     format!("zatan-{hex}")
 }
 
