@@ -217,10 +217,41 @@ impl Store {
         self.write(|tx| Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?))
     }
 
-    /// Every job, oldest first. The table stays small: a hobbyist account's
-    /// followers ask for a few things a day.
-    pub fn jobs(&self) -> Result<Vec<Job>, StoreError> {
-        let jobs = self.read(JOBS, |t| t.iter()?.map(|entry| decode(entry?.1.value())).collect())?;
+    pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
+        Ok(self.read(JOBS, |t| t.get(id)?.map(|bytes| decode(bytes.value())).transpose())?.flatten())
+    }
+
+    /// Jobs not finished yet, oldest first: what the job runner resumes at start.
+    pub fn unfinished_jobs(&self) -> Result<Vec<Job>, StoreError> {
+        let jobs = self.read(JOBS, |t| {
+            let mut unfinished = Vec::new();
+            for entry in t.iter()? {
+                let job: Job = decode(entry?.1.value())?;
+                if !job.state.is_finished() {
+                    unfinished.push(job);
+                }
+            }
+            Ok(unfinished)
+        })?;
+        Ok(jobs.unwrap_or_default())
+    }
+
+    /// A follower's latest `count` jobs, newest first, read from the newest end
+    /// so `status` stays quick however long the history grows.
+    pub fn recent_jobs(&self, openid: &str, count: usize) -> Result<Vec<Job>, StoreError> {
+        let jobs = self.read(JOBS, |t| {
+            let mut recent = Vec::new();
+            for entry in t.iter()?.rev() {
+                let job: Job = decode(entry?.1.value())?;
+                if job.openid == openid {
+                    recent.push(job);
+                    if recent.len() == count {
+                        break;
+                    }
+                }
+            }
+            Ok(recent)
+        })?;
         Ok(jobs.unwrap_or_default())
     }
 
@@ -365,9 +396,13 @@ mod tests {
         let mut done = again.clone();
         done.state = JobState::Delivered;
         store.save_job(&done).unwrap();
-        let jobs = store.jobs().unwrap();
-        assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), [1, 2]);
-        assert_eq!(jobs[0].state, JobState::Delivered);
+        assert_eq!(store.job(1).unwrap().unwrap().state, JobState::Delivered);
+        assert_eq!(store.job(3).unwrap(), None);
+        assert_eq!(store.unfinished_jobs().unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), [2]);
+        store.create_job("o2|1", JobKind::SendPicture, "o2", 12).unwrap();
+        let recent: Vec<u64> = store.recent_jobs("o1", 5).unwrap().iter().map(|j| j.id).collect();
+        assert_eq!(recent, [2, 1], "newest first, only o1's");
+        assert_eq!(store.recent_jobs("o1", 1).unwrap()[0].id, 2);
     }
 
     #[test]
