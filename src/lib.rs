@@ -9,6 +9,7 @@ pub mod config;
 pub mod ebook;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod menu;
 pub mod reply_cache;
 pub mod services;
