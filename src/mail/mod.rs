@@ -88,6 +88,7 @@ pub struct Mailer {
     max_mail_bytes: u64,
     /// `host:port (security)`, to say where a failure happened.
     server: String,
+    timeout: Duration,
     /// Kept only to scrub it from any text a failure produces.
     secrets: Vec<String>,
 }
@@ -113,6 +114,7 @@ impl Mailer {
             .parse()
             .map_err(|e| ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address ({e})")))?;
         let port = config.effective_port();
+        let timeout = Duration::from_secs(config.timeout_secs);
 
         let tls = match config.security {
             MailSecurity::Plain => Tls::None,
@@ -143,7 +145,7 @@ impl Mailer {
             // The sender's domain is a fully qualified name, which strict
             // relays want in EHLO; a router's own host name rarely is.
             .hello_name(ClientId::Domain(from_domain.clone()))
-            .timeout(Some(Duration::from_secs(config.timeout_secs)));
+            .timeout(Some(timeout));
         let mut secrets = Vec::new();
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder = builder
@@ -159,6 +161,7 @@ impl Mailer {
             allowed_domains: config.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
             max_mail_bytes: config.max_mail_bytes,
             server: format!("{host}:{port} ({})", config.security.name()),
+            timeout,
             secrets,
         }))
     }
@@ -262,8 +265,8 @@ impl Mailer {
             } else {
                 SendError::Permanent(format!("{server} refused the mail ({code_text}: {detail})"))
             }
-        } else if error.is_timeout() {
-            SendError::Transient(format!("{server} did not answer in time ({detail})"))
+        } else if timed_out(error) {
+            SendError::Transient(format!("{server} did not answer within {} s", self.timeout.as_secs()))
         } else if error.is_client() {
             // lettre's own refusals: no STARTTLS offered, no login mechanism
             // we allow, 8-bit data the server cannot take.
@@ -317,6 +320,19 @@ fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
         next = current.source();
     }
     None
+}
+
+/// Whether a socket timeout ended the exchange. lettre's `is_timeout` looks
+/// for `TimedOut` only, but on Linux a socket read timeout is `WouldBlock`.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
+        }
+        next = current.source();
+    }
+    false
 }
 
 /// The certificates in a PEM file, each checked to be usable as a trust anchor.
