@@ -127,13 +127,17 @@ fn server_down_is_transient_and_the_same_mail_goes_after_restart() {
     let mut peer = peer(SmtpOptions::default());
     let mailer = mailer(&peer);
     let epub = book("a.epub", 3000);
+    mailer.send("first@kindle.com", SUBJECT, &book("first.epub", 10)).unwrap();
+    peer.wait_for(1, WAIT);
     peer.stop();
     let err = mailer.send("reader@kindle.com", SUBJECT, &epub).unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     assert!(err.to_string().contains(&format!("127.0.0.1:{}", peer.port())), "{err}");
     peer.restart();
     mailer.send("reader@kindle.com", SUBJECT, &epub).unwrap();
-    assert!(peer.wait_for(1, WAIT)[0].attachments[0].bytes == epub.bytes);
+    let received = peer.wait_for(2, WAIT);
+    assert_eq!(received[0].rcpt_tos, ["first@kindle.com"], "the restarted peer overwrote what it had");
+    assert!(received[1].attachments[0].bytes == epub.bytes);
 }
 
 #[test]

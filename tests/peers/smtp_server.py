@@ -51,7 +51,7 @@ def parse_args():
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--reject-rcpt", metavar="SUBSTRING", help="RCPT TO containing this gets 550")
-    p.add_argument("--tempfail", type=int, default=0, metavar="N", help="the first N messages get 451 after DATA")
+    p.add_argument("--tempfail", type=int, default=0, metavar="N", help="the first N messages after each start get 451 after DATA")
     p.add_argument("--stall-data", type=float, default=0.0, metavar="SECONDS", help="wait this long before answering the end of DATA")
     p.add_argument("--data-size-limit", type=int, default=64 * 1024 * 1024)
     p.add_argument("--write-ca", metavar="FILE")
@@ -131,7 +131,8 @@ def summarize(raw, envelope, session, tls, n, out):
 class Handler:
     def __init__(self, args):
         self.args = args
-        self.count = 0
+        # a restart with the same --out numbers on after what is there
+        self.count = sum(1 for name in os.listdir(args.out) if name.endswith(".json"))
         self.tempfailed = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
