@@ -44,6 +44,16 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         _ => "off (needs wechat.app_id and wechat.app_secret)",
     };
     println!("  WeChat API (uploads, customer-service replies, menus): {api}");
+    let m = &config.mail;
+    let mail = match (&m.host, &m.from) {
+        (Some(host), Some(from)) => format!(
+            "on ({host}:{} {}, from {from}: followers add this address to Amazon's approved list)",
+            m.effective_port(),
+            m.security.name()
+        ),
+        _ => "off (no mail.host)".into(),
+    };
+    println!("  Kindle mail: {mail}");
 
     let mut problems = Vec::new();
     println!("directories:");
