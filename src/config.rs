@@ -159,6 +159,8 @@ pub struct MailConfig {
     pub max_mail_bytes: u64,
     /// Limit for connecting and for each SMTP reply.
     pub timeout_secs: u64,
+    /// The first wait after a transient failure; it doubles each time.
+    pub retry_secs: u64,
 }
 
 /// How the SMTP connection is protected.
@@ -209,6 +211,7 @@ impl Default for MailConfig {
             daily_limit_per_user: 5,
             max_mail_bytes: 25_000_000,
             timeout_secs: 60,
+            retry_secs: 30,
         }
     }
 }
@@ -251,6 +254,9 @@ impl MailConfig {
                 format!("{} is out of range", self.max_mail_bytes),
                 "use 1024 to 50000000 (Amazon's limit per mail); the default 25000000 suits most relays",
             ));
+        }
+        if !(1..=3600).contains(&self.retry_secs) {
+            return Err(invalid("mail.retry_secs", format!("{} is out of range", self.retry_secs), "use 1 to 3600 seconds (default 30)"));
         }
         if !(1..=600).contains(&self.timeout_secs) {
             return Err(invalid("mail.timeout_secs", format!("{} is out of range", self.timeout_secs), "use 1 to 600 seconds (default 60)"));
@@ -554,6 +560,7 @@ impl Config {
             format!("mail.daily_limit_per_user = {}", m.daily_limit_per_user),
             format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
             format!("mail.timeout_secs = {}", m.timeout_secs),
+            format!("mail.retry_secs = {}", m.retry_secs),
             format!("log.level = {}", self.log.level),
             format!("log.file = {}", opt(&self.log.file.as_ref().map(|p| p.display().to_string()))),
         ]
@@ -654,6 +661,7 @@ mod tests {
             ("daily_limit_per_user = 0", "mail.daily_limit_per_user", "1 or more"),
             ("max_mail_bytes = 60000000", "mail.max_mail_bytes", "50000000"),
             ("timeout_secs = 0", "mail.timeout_secs", "1 to 600"),
+            ("retry_secs = 0", "mail.retry_secs", "1 to 3600"),
         ] {
             let err = Config::parse(&format!("{OK}{extra}")).unwrap().validate().unwrap_err();
             assert!(err.0.contains(key) && err.0.contains(words), "{extra}: {err}");

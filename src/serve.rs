@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::app::{self, Callback};
-use crate::bot::Bot;
+use crate::bot::{Bot, Kindle};
+use crate::mail::Mailer;
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
 use crate::library::SharedCatalog;
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::library::{LibraryMsg, LibraryService};
+use crate::services::mailer::{MailerService, Notifier};
 use crate::services::pictures::{PictureMsg, PictureUploader, ReadyPictures};
 use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
 use crate::services::watcher::{FileEvent, Watcher};
@@ -46,8 +48,11 @@ pub fn run(config: Config) -> Result<(), Failure> {
     let mut running: Vec<Running> = Vec::new();
     let api = ApiClient::new(config.wechat.api_base.clone(), API_TIMEOUT);
     let ready_pictures = ReadyPictures::default();
-    let mut jobs = None;
+    let mut runner_inbox = None;
+    let mut tokens = None;
     let mut watcher = Watcher::new().map_err(|e| Failure::runtime(format!("cannot start inotify: {e}")))?;
+    // Results go out by customer-service message only on verified accounts.
+    let can_push = config.wechat.verified && config.wechat.app_id.is_some() && config.wechat.app_secret.is_some();
 
     match (&config.wechat.app_id, &config.wechat.app_secret) {
         (Some(app_id), Some(app_secret)) => {
@@ -57,23 +62,47 @@ pub fn run(config: Config) -> Result<(), Failure> {
                 app_secret: app_secret.clone(),
                 flavor: config.wechat.token_api,
             };
-            let (owner, tokens, token_inbox) = TokenOwner::new(source, Some(store.clone()));
+            let (owner, owner_tokens, token_inbox) = TokenOwner::new(source, Some(store.clone()));
             running.push(start("token", stop_with(token_inbox, TokenMsg::Stop), move || owner.run())?);
-            start_pictures(&config, &api, tokens.clone(), &store, &ready_pictures, &mut watcher, &mut running)?;
-            let (runner_inbox, inbox) = crossbeam_channel::unbounded();
-            let can_push = config.wechat.verified;
-            let runner = JobRunner { store: store.clone(), api: api.clone(), tokens, pictures: ready_pictures.clone(), can_push };
-            running.push(start("jobs", stop_with(runner_inbox.clone(), JobMsg::Stop), move || runner.run(inbox))?);
-            jobs = Some(JobQueue::new(store.clone(), Some(runner_inbox), None, can_push));
+            start_pictures(&config, &api, owner_tokens.clone(), &store, &ready_pictures, &mut watcher, &mut running)?;
+            let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+            let runner =
+                JobRunner { store: store.clone(), api: api.clone(), tokens: owner_tokens.clone(), pictures: ready_pictures.clone(), can_push };
+            running.push(start("jobs", stop_with(inbox_tx.clone(), JobMsg::Stop), move || runner.run(inbox))?);
+            runner_inbox = Some(inbox_tx);
+            tokens = Some(owner_tokens);
         }
         _ => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
     }
+    let mut kindle = None;
+    let mut mailer_inbox = None;
+    match Mailer::new(&config.mail).map_err(|e| Failure::config(e.to_string()))? {
+        Some(mailer) => {
+            let mailer = Arc::new(mailer);
+            let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+            let service = MailerService {
+                store: store.clone(),
+                mailer: mailer.clone(),
+                books_dir: config.books.dir.clone(),
+                outbox: config.storage.data_dir.join("outbox"),
+                notifier: tokens.filter(|_| can_push).map(|tokens| Notifier { api: api.clone(), tokens }),
+                retry_first: Duration::from_secs(config.mail.retry_secs),
+            };
+            running.push(start("mailer", stop_with(inbox_tx.clone(), JobMsg::Stop), move || service.run(inbox))?);
+            mailer_inbox = Some(inbox_tx);
+            kindle = Some(Kindle { mailer, store: store.clone(), daily_limit: config.mail.daily_limit_per_user });
+        }
+        None => log::info!("mail off (no mail.host): Kindle pushes are not offered"),
+    }
+    let jobs = (runner_inbox.is_some() || mailer_inbox.is_some())
+        .then(|| JobQueue::new(store.clone(), runner_inbox, mailer_inbox, can_push));
     let catalog = SharedCatalog::default();
     start_library(&config, &store, &catalog, &mut watcher, &mut running)?;
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
-    let bot = Bot::new(config.wechat.welcome.clone(), ready_pictures, catalog, jobs);
+    let mut bot = Bot::new(config.wechat.welcome.clone(), ready_pictures, catalog, jobs);
+    bot.kindle = kindle;
     let callback = Arc::new(Callback::new(&config, bot));
     let router = Arc::new(app::router(&config, callback));
     let limits = Limits {

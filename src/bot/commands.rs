@@ -3,7 +3,9 @@
 use std::sync::atomic::Ordering;
 
 use super::{Bot, Request};
-use crate::store::{JobKind, JobState};
+use crate::clock::unix_now;
+use crate::services::mailer::{attachment_name, megabytes};
+use crate::store::{Follower, JobKind, JobState};
 use crate::wechat::reply::Reply;
 
 pub struct Command {
@@ -19,8 +21,106 @@ pub const COMMANDS: &[Command] = &[
     Command { names: &["pic", "图片", "来张图"], usage: "图片 / pic", summary: "来一张图", run: picture },
     Command { names: &["search", "搜", "搜索"], usage: "搜 关键词 / search WORDS", summary: "在书库里找书（书名或作者）", run: search },
     Command { names: &["book", "书"], usage: "书 ID / book ID", summary: "一本书的详情", run: book },
+    Command { names: &["bind", "绑定"], usage: "绑定 地址 / bind ADDRESS", summary: "绑定你的 Kindle 收书邮箱", run: bind },
+    Command { names: &["unbind", "解绑"], usage: "解绑 / unbind", summary: "解除 Kindle 邮箱绑定", run: unbind },
+    Command { names: &["push", "推送"], usage: "推送 ID / push ID", summary: "把一本书发到你的 Kindle", run: push },
     Command { names: &["status", "状态"], usage: "状态 / status", summary: "查看你的请求进度", run: status },
 ];
+
+const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
+
+fn bind(bot: &Bot, request: &Request) -> Reply {
+    let Some(kindle) = &bot.kindle else { return Reply::Text(NO_KINDLE.into()) };
+    if request.args.is_empty() {
+        return Reply::Text("请在「绑定」后面写上你的 Kindle 收书邮箱，例如：绑定 yourname@kindle.com".into());
+    }
+    let address = match kindle.mailer.check_address(request.args) {
+        Ok(address) => address,
+        Err(e) => return Reply::Text(e.to_string()),
+    };
+    let follower = Follower { kindle: Some(address.clone()), bound_at: unix_now() };
+    if let Err(e) = kindle.store.save_follower(request.openid, &follower) {
+        log::error!("cannot save a Kindle address: {e}");
+        return Reply::Text("暂时记不下，请稍后再试。".into());
+    }
+    log::info!("{} bound Kindle address {address}", request.openid);
+    Reply::Text(format!(
+        "已绑定 {address}。\n请在亚马逊「管理我的内容和设备 → 首选项 → 个人文档设置」里，把 {} 加入「已认可的发件人电子邮箱列表」，否则 Kindle 收不到书。",
+        kindle.mailer.sender()
+    ))
+}
+
+fn unbind(bot: &Bot, request: &Request) -> Reply {
+    let Some(kindle) = &bot.kindle else { return Reply::Text(NO_KINDLE.into()) };
+    match kindle.store.save_follower(request.openid, &Follower::default()) {
+        Ok(()) => Reply::Text("已解除绑定。".into()),
+        Err(e) => {
+            log::error!("cannot clear a Kindle address: {e}");
+            Reply::Text("暂时改不了，请稍后再试。".into())
+        }
+    }
+}
+
+/// Queue a push: checked here (address, book, size, daily limit) so the
+/// follower hears at once what cannot work; the mailer does the rest.
+fn push(bot: &Bot, request: &Request) -> Reply {
+    let (Some(kindle), Some(jobs)) = (&bot.kindle, &bot.jobs) else { return Reply::Text(NO_KINDLE.into()) };
+    let address = match kindle.store.follower(request.openid) {
+        Ok(Follower { kindle: Some(address), .. }) => address,
+        Ok(_) => return Reply::Text("先绑定你的 Kindle 邮箱：绑定 yourname@kindle.com".into()),
+        Err(e) => {
+            log::error!("cannot read a follower: {e}");
+            return Reply::Text("暂时查不到，请稍后再试。".into());
+        }
+    };
+    let catalog = bot.catalog.snapshot();
+    let Some(book) = catalog.get(request.args) else {
+        return Reply::Text(format!("没有 ID 为「{}」的书。先「搜 关键词」找到它的 ID。", request.args));
+    };
+    // An EPUB is sent nearly as it is, so its size is known now; other formats
+    // are converted first and checked then.
+    if let Some(epub) = book.files.iter().find(|f| f.format == "epub") {
+        let size = kindle.mailer.encoded_size_of(&attachment_name(&book.title), epub.size);
+        if size > kindle.mailer.max_mail_bytes() {
+            return Reply::Text(format!(
+                "《{}》太大了：邮件约 {}，超过上限 {}，没法推送。",
+                book.title,
+                megabytes(size),
+                megabytes(kindle.mailer.max_mail_bytes())
+            ));
+        }
+    }
+    let now = unix_now();
+    match kindle.store.pushes_since(request.openid, beijing_midnight(now)) {
+        Ok(count) if count >= kindle.daily_limit as usize => {
+            return Reply::Text(format!("今天已经推送了 {count} 本，每天最多 {} 本，明天再来吧。", kindle.daily_limit));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            log::error!("cannot count pushes: {e}");
+            return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
+        }
+    }
+    let kind = JobKind::PushBook { book_id: book.id.clone(), title: book.title.clone(), address: address.clone() };
+    match jobs.submit(request.message_key, kind, request.openid) {
+        Ok((job, _)) => {
+            log::info!("{} asked for book {} ({}) at {address}: job {}", request.openid, book.id, book.title, job.id);
+            let later = if jobs.can_push { "寄出后会通知你" } else { "稍后发送「状态」查看" };
+            Reply::Text(format!("收到，处理中：《{}》将寄到 {address}，{later}。", book.title))
+        }
+        Err(e) => {
+            log::error!("cannot record a push: {e}");
+            Reply::Text("暂时记不下这个请求，请稍后再试。".into())
+        }
+    }
+}
+
+/// The start of the day in China (UTC+8), where the daily limit resets.
+fn beijing_midnight(now: u64) -> u64 {
+    const DAY: u64 = 86_400;
+    const OFFSET: u64 = 8 * 3600;
+    now - (now + OFFSET) % DAY
+}
 
 /// How many books one search lists: a chat reply must stay short.
 const SEARCH_LIMIT: usize = 8;
@@ -151,4 +251,18 @@ fn status(bot: &Bot, request: &Request) -> Reply {
         })
         .collect();
     Reply::Text(lines.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beijing_midnight;
+
+    #[test]
+    fn the_daily_limit_resets_at_midnight_beijing_time() {
+        // 2026-11-21 15:59:59 UTC is 23:59:59 in Beijing; a second later is the next day there.
+        let last_second = 1_795_276_799;
+        assert_eq!(beijing_midnight(last_second), last_second + 1 - 86_400);
+        assert_eq!(beijing_midnight(last_second + 1), last_second + 1);
+        assert_eq!(beijing_midnight(last_second + 3600), last_second + 1);
+    }
 }

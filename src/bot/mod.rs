@@ -5,8 +5,11 @@
 mod commands;
 
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use crate::library::SharedCatalog;
+use crate::mail::Mailer;
+use crate::store::Store;
 use crate::services::jobs::JobQueue;
 use crate::services::pictures::ReadyPictures;
 use crate::wechat::message::{Event, Incoming, MessageKind};
@@ -22,8 +25,17 @@ pub struct Bot {
     pub catalog: SharedCatalog,
     /// Late replies; None where no job runner runs (`zatan simulate`).
     pub jobs: Option<JobQueue>,
+    /// Kindle pushes; None without `[mail]`.
+    pub kindle: Option<Kindle>,
     /// Which ready picture `pic` sends next: followers see them in turn.
     next_picture: AtomicUsize,
+}
+
+/// What the Kindle commands need: the mail settings and the followers' addresses.
+pub struct Kindle {
+    pub mailer: Arc<Mailer>,
+    pub store: Arc<Store>,
+    pub daily_limit: u32,
 }
 
 /// One follower's request to a command.
@@ -36,7 +48,7 @@ pub struct Request<'a> {
 
 impl Bot {
     pub fn new(welcome: String, pictures: ReadyPictures, catalog: SharedCatalog, jobs: Option<JobQueue>) -> Bot {
-        Bot { welcome, pictures, catalog, jobs, next_picture: AtomicUsize::new(0) }
+        Bot { welcome, pictures, catalog, jobs, kindle: None, next_picture: AtomicUsize::new(0) }
     }
 
     /// The reply to a message, or None for WeChat's "success" (nothing to say).

@@ -219,11 +219,8 @@ fn free_name(books_dir: &Path, meta: &ebook::BookMeta, format: Format) -> String
         (Some(author), _) => format!("{} by {author}", meta.title),
         (None, "zh") => format!("《{}》", meta.title),
         (None, _) => meta.title.clone(),
-    }
-    .chars()
-    .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
-    .take(100)
-    .collect();
+    };
+    stem = safe_name(&stem).chars().take(100).collect();
     stem = stem.trim().trim_start_matches('.').to_string();
     if stem.is_empty() {
         stem = "book".into();
@@ -235,6 +232,11 @@ fn free_name(books_dir: &Path, meta: &ebook::BookMeta, format: Format) -> String
         n += 1;
     }
     name
+}
+
+/// `text` with the characters file systems and mail clients choke on replaced.
+pub fn safe_name(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
 }
 
 /// The file `name` is gone from `books_dir`: drop it from its book (and the

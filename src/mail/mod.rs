@@ -185,15 +185,24 @@ impl Mailer {
     /// slightly more (never less): base64 with its line breaks, the headers,
     /// the body text and the MIME framing.
     pub fn encoded_size(&self, attachment: &Attachment, subject: &str) -> u64 {
-        let n = attachment.bytes.len() as u64;
+        self.size_on_wire(&attachment.file_name, attachment.content_type.len(), attachment.bytes.len() as u64, subject.len())
+    }
+
+    /// [`Mailer::encoded_size`] of a file of `bytes` bytes, before it is read:
+    /// assumes a subject and a content type of up to 78 characters.
+    pub fn encoded_size_of(&self, file_name: &str, bytes: u64) -> u64 {
+        self.size_on_wire(file_name, 78, bytes, 78)
+    }
+
+    fn size_on_wire(&self, file_name: &str, content_type_len: usize, n: u64, subject_len: usize) -> u64 {
         let base64 = n.div_ceil(3) * 4;
         let line_breaks = n.div_ceil(57) * 2;
         // Percent-encoding triples a byte, and RFC 2231 continuations add a
         // parameter name and a line break per 60-odd characters.
-        let file_name = attachment.file_name.len() as u64 * 4 + 64;
+        let file_name = file_name.len() as u64 * 4 + 64;
         // Date, Message-ID, MIME-Version, three boundaries, two part headers.
         const FRAMING: u64 = 1024;
-        let headers = (self.from_text.len() + 254 + subject.len() + attachment.content_type.len()) as u64;
+        let headers = (self.from_text.len() + 254 + subject_len + content_type_len) as u64;
         base64 + line_breaks + file_name + headers + BODY_TEXT.len() as u64 + FRAMING
     }
 

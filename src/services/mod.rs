@@ -2,6 +2,7 @@
 
 pub mod jobs;
 pub mod library;
+pub mod mailer;
 pub mod pictures;
 pub mod token;
 pub mod watcher;
