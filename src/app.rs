@@ -10,8 +10,6 @@ use crate::clock::unix_now;
 use crate::config::Config;
 use crate::http::{Request, Response, Router};
 use crate::reply_cache::{Origin, ReplyCache};
-use crate::services::jobs::JobQueue;
-use crate::services::pictures::ReadyPictures;
 use crate::wechat::callback::{self, Credentials, Query, Rejection};
 use crate::wechat::reply;
 
@@ -26,7 +24,7 @@ pub struct Callback {
 }
 
 impl Callback {
-    pub fn new(config: &Config, pictures: ReadyPictures, jobs: Option<JobQueue>) -> Self {
+    pub fn new(config: &Config, bot: Bot) -> Self {
         let w = &config.wechat;
         Callback {
             credentials: Credentials {
@@ -34,7 +32,7 @@ impl Callback {
                 app_id: w.app_id.clone().unwrap_or_default(),
                 aes_keys: config.aes_keys(),
             },
-            bot: Bot::new(w.welcome.clone(), pictures, jobs),
+            bot,
             replies: ReplyCache::new(REPLY_TTL, REPLY_CACHE_ENTRIES),
         }
     }

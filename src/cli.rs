@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::ebook::ConvertOptions;
+use crate::library::cli::BooksAction;
 use crate::menu::MenuAction;
 
 pub const USAGE: &str = "\
@@ -17,6 +18,8 @@ USAGE:
                                                    convert an e-book (.txt .epub .mobi .azw3 -> .epub .txt)
     zatan menu push FILE.json | show | delete [--config FILE]
                                                    set, print or remove the account's custom menu
+    zatan books list | add FILE | remove ID | scan [--config FILE]
+                                                   show or change the e-book library
     zatan --version                                print the version
     zatan help                                     print this help
 
@@ -29,6 +32,7 @@ pub enum Cli {
     Simulate { config: Option<PathBuf>, from: String, text: String },
     Convert { input: PathBuf, output: PathBuf, options: ConvertOptions },
     Menu { config: Option<PathBuf>, action: MenuAction },
+    Books { config: Option<PathBuf>, action: BooksAction },
     Version,
     Help,
 }
@@ -78,6 +82,18 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
                 _ => return Err(UsageError("menu needs `push FILE.json`, `show` or `delete`".into())),
             };
             Cli::Menu { config, action }
+        }
+        "books" => {
+            let config = flags.take_path("--config")?;
+            let words = std::mem::take(&mut flags.positional);
+            let action = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["list"] => BooksAction::List,
+                ["add", file] => BooksAction::Add(file.into()),
+                ["remove", id] => BooksAction::Remove(id.into()),
+                ["scan"] => BooksAction::Scan,
+                _ => return Err(UsageError("books needs `list`, `add FILE`, `remove ID` or `scan`".into())),
+            };
+            Cli::Books { config, action }
         }
         "--version" | "-V" | "version" => Cli::Version,
         "help" | "--help" | "-h" => Cli::Help,
@@ -159,6 +175,10 @@ mod tests {
         assert!(matches!(parse_words("help"), Ok(Cli::Help)));
         assert!(matches!(parse_words("menu push m.json"), Ok(Cli::Menu { action: MenuAction::Push(p), .. }) if p.as_path() == std::path::Path::new("m.json")));
         assert!(matches!(parse_words("menu show --config c"), Ok(Cli::Menu { action: MenuAction::Show, config: Some(_) })));
+        assert!(matches!(parse_words("books list"), Ok(Cli::Books { action: BooksAction::List, config: None })));
+        assert!(matches!(parse_words("books add a.epub"), Ok(Cli::Books { action: BooksAction::Add(p), .. }) if p.as_path() == std::path::Path::new("a.epub")));
+        assert!(matches!(parse_words("books remove k3xq7a --config c"), Ok(Cli::Books { action: BooksAction::Remove(id), config: Some(_) }) if id == "k3xq7a"));
+        assert!(matches!(parse_words("books scan"), Ok(Cli::Books { action: BooksAction::Scan, .. })));
         let Cli::Convert { input, output, options } = parse_words("convert a.txt b.epub --title T --lang zh").unwrap() else {
             panic!("convert")
         };
@@ -180,6 +200,9 @@ mod tests {
             ("menu", "push FILE.json"),
             ("menu push", "push FILE.json"),
             ("menu show extra", "push FILE.json"),
+            ("books", "`list`, `add FILE`"),
+            ("books add", "`list`, `add FILE`"),
+            ("books remove a b", "`list`, `add FILE`"),
         ] {
             let Err(err) = parse_words(words) else { panic!("{words:?} must fail") };
             assert!(err.0.contains(needle), "{words:?}: {}", err.0);

@@ -48,6 +48,12 @@ fn run(command: Cli) -> Result<(), Failure> {
             println!("{}", zatan::menu::run(&config, &action)?);
             Ok(())
         }
+        Cli::Books { config, action } => {
+            let config = load(config.as_deref())?;
+            logging::init(&config.log).map_err(Failure::config)?;
+            println!("{}", zatan::library::cli::run(&config, &action)?);
+            Ok(())
+        }
         Cli::Version => {
             println!("zatan {}", zatan::VERSION);
             Ok(())

@@ -1,18 +1,22 @@
 //! `zatan serve`: open the store, start the services and the HTTP front, wait
 //! for SIGINT/SIGTERM, stop them in reverse order.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 
 use crate::app::{self, Callback};
+use crate::bot::Bot;
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
+use crate::library::SharedCatalog;
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
+use crate::services::library::{LibraryMsg, LibraryService};
 use crate::services::pictures::{PictureMsg, PictureUploader, ReadyPictures};
 use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
-use crate::services::watcher::Watcher;
+use crate::services::watcher::{FileEvent, Watcher};
 use crate::services::{self, Running};
 use crate::store::Store;
 use crate::subcommands::Failure;
@@ -60,14 +64,17 @@ pub fn run(config: Config) -> Result<(), Failure> {
             let can_push = config.wechat.verified;
             let runner = JobRunner { store: store.clone(), api: api.clone(), tokens, pictures: ready_pictures.clone(), can_push };
             running.push(start("jobs", stop_with(runner_inbox.clone(), JobMsg::Stop), move || runner.run(inbox))?);
-            jobs = Some(JobQueue::new(store.clone(), runner_inbox, can_push));
+            jobs = Some(JobQueue::new(store.clone(), Some(runner_inbox), None, can_push));
         }
         _ => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
     }
+    let catalog = SharedCatalog::default();
+    start_library(&config, &store, &catalog, &mut watcher, &mut running)?;
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
-    let callback = Arc::new(Callback::new(&config, ready_pictures, jobs));
+    let bot = Bot::new(config.wechat.welcome.clone(), ready_pictures, catalog, jobs);
+    let callback = Arc::new(Callback::new(&config, bot));
     let router = Arc::new(app::router(&config, callback));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
@@ -113,10 +120,7 @@ fn start_pictures(
 ) -> Result<(), Failure> {
     let dir = config.pictures.dir.clone();
     let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-    let events = inbox_tx.clone();
-    watcher
-        .watch(&dir, Box::new(move |event| drop(events.send(PictureMsg::File(event)))))
-        .map_err(|e| Failure::runtime(format!("cannot watch pictures.dir {}: {e}", dir.display())))?;
+    watch_into(watcher, "pictures.dir", &dir, &inbox_tx, PictureMsg::File)?;
     let uploader = PictureUploader {
         dir,
         api: api.clone(),
@@ -128,6 +132,35 @@ fn start_pictures(
     };
     running.push(start("pictures", stop_with(inbox_tx, PictureMsg::Stop), move || uploader.run(inbox))?);
     Ok(())
+}
+
+fn start_library(
+    config: &Config,
+    store: &Arc<Store>,
+    catalog: &SharedCatalog,
+    watcher: &mut Watcher,
+    running: &mut Vec<Running>,
+) -> Result<(), Failure> {
+    let dir = config.books.dir.clone();
+    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+    watch_into(watcher, "books.dir", &dir, &inbox_tx, LibraryMsg::File)?;
+    let service = LibraryService { store: store.clone(), dir, catalog: catalog.clone() };
+    running.push(start("library", stop_with(inbox_tx, LibraryMsg::Stop), move || service.run(inbox))?);
+    Ok(())
+}
+
+/// Send `dir`'s file events, wrapped by `wrap`, into a service's inbox.
+fn watch_into<T: Send + 'static>(
+    watcher: &mut Watcher,
+    key: &str,
+    dir: &Path,
+    inbox: &Sender<T>,
+    wrap: fn(FileEvent) -> T,
+) -> Result<(), Failure> {
+    let inbox = inbox.clone();
+    watcher
+        .watch(dir, Box::new(move |event| drop(inbox.send(wrap(event)))))
+        .map_err(|e| Failure::runtime(format!("cannot watch {key} {}: {e}", dir.display())))
 }
 
 fn start(

@@ -26,6 +26,12 @@ const MEDIA: RecordTable = TableDefinition::new("media");
 const JOBS: TableDefinition<u64, &[u8]> = TableDefinition::new("jobs");
 /// message dedupe key -> job id: a message retried after a restart finds its job.
 const JOB_KEYS: TableDefinition<&str, u64> = TableDefinition::new("job_keys");
+/// book id -> [`Book`]
+const BOOKS: RecordTable = TableDefinition::new("books");
+/// content hash of a book file -> book id: the same file twice is one book.
+const BOOK_HASHES: TableDefinition<&str, &str> = TableDefinition::new("book_hashes");
+/// follower openid -> [`Follower`]
+const FOLLOWERS: RecordTable = TableDefinition::new("followers");
 
 /// Work slower than the reply budget, done later by the job runner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,13 +50,23 @@ pub struct Job {
 pub enum JobKind {
     /// Send the follower a picture once one is uploaded.
     SendPicture,
+    /// Mail a book to the follower's Kindle address (the address as it was
+    /// when they asked, so a later rebind does not redirect a queued book).
+    PushBook { book_id: String, title: String, address: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobState {
     Queued,
+    /// A book being made ready to mail (converted to a Kindle EPUB, size checked).
+    Preparing,
+    /// Handed to the SMTP server; a crash here means the mail is sent again
+    /// (at-least-once).
+    Sending,
     /// Delivered by customer-service message.
     Delivered,
+    /// Accepted by the SMTP server.
+    Sent,
     /// Done, but the follower must ask (`status`): no customer-service message possible.
     Ready(String),
     Failed(String),
@@ -58,8 +74,59 @@ pub enum JobState {
 
 impl JobState {
     pub fn is_finished(&self) -> bool {
-        !matches!(self, JobState::Queued)
+        !matches!(self, JobState::Queued | JobState::Preparing | JobState::Sending)
     }
+}
+
+/// One book in the library: a work, in one or more files (formats).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Book {
+    /// Short and stable: derived from the title and author.
+    pub id: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub lang: String,
+    pub files: Vec<BookFile>,
+    /// Unix seconds.
+    pub added_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookFile {
+    /// The file's name in `books.dir`.
+    pub name: String,
+    /// `epub`, `txt`, `mobi` or `azw3`.
+    pub format: String,
+    pub size: u64,
+    /// Modification time, unix seconds: with the size, how a scan tells an
+    /// unchanged file without reading it.
+    #[serde(default)]
+    pub modified: u64,
+    /// SHA-256 of the content, hex.
+    pub hash: String,
+    /// Where the file came from, when zatan fetched it (the crawler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Where a fetched book came from, kept so a takedown can be honoured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The crawler source's name.
+    pub source: String,
+    pub url: String,
+    pub entry_id: Option<String>,
+    pub rights: Option<String>,
+    /// Unix seconds.
+    pub fetched_at: u64,
+}
+
+/// What zatan keeps about a follower.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Follower {
+    pub kindle: Option<String>,
+    /// Unix seconds.
+    pub bound_at: u64,
 }
 
 /// The access token, so a restart does not spend the daily token quota.
@@ -211,6 +278,57 @@ impl Store {
             keys.insert(message_key, id)?;
             Ok((job, true))
         })
+    }
+
+    /// The books, in id order.
+    pub fn books(&self) -> Result<Vec<Book>, StoreError> {
+        Ok(self.all(BOOKS)?.into_iter().map(|(_, book)| book).collect())
+    }
+
+    pub fn book(&self, id: &str) -> Result<Option<Book>, StoreError> {
+        self.get(BOOKS, id)
+    }
+
+    /// The book one of whose files has this content.
+    pub fn book_by_hash(&self, hash: &str) -> Result<Option<Book>, StoreError> {
+        let id = self.read(BOOK_HASHES, |t| Ok(t.get(hash)?.map(|id| id.value().to_string())))?.flatten();
+        match id {
+            Some(id) => self.book(&id),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a book and its hash index together; a book with no files left is
+    /// removed. Hashes no longer among its files are forgotten in the same
+    /// transaction.
+    pub fn save_book(&self, book: &Book) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut books = tx.open_table(BOOKS)?;
+            let mut hashes = tx.open_table(BOOK_HASHES)?;
+            let before: Option<Book> = books.get(book.id.as_str())?.map(|b| decode(b.value())).transpose()?;
+            for old in before.iter().flat_map(|b| &b.files) {
+                if !book.files.iter().any(|f| f.hash == old.hash) {
+                    hashes.remove(old.hash.as_str())?;
+                }
+            }
+            if book.files.is_empty() {
+                books.remove(book.id.as_str())?;
+            } else {
+                books.insert(book.id.as_str(), encode(book)?.as_slice())?;
+                for file in &book.files {
+                    hashes.insert(file.hash.as_str(), book.id.as_str())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn follower(&self, openid: &str) -> Result<Follower, StoreError> {
+        Ok(self.get(FOLLOWERS, openid)?.unwrap_or_default())
+    }
+
+    pub fn save_follower(&self, openid: &str, follower: &Follower) -> Result<(), StoreError> {
+        self.put(FOLLOWERS, openid, follower)
     }
 
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {

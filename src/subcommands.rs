@@ -4,6 +4,8 @@ use std::path::Path;
 
 use crate::bot::Bot;
 use crate::config::Config;
+use crate::library::{Catalog, SharedCatalog};
+use crate::store::{self, Store};
 use crate::wechat::reply::Reply;
 
 /// How a subcommand failed: the message for stderr and the exit status.
@@ -71,8 +73,16 @@ fn writable(dir: &Path) -> std::io::Result<()> {
 
 /// `zatan simulate`: the bot's reply to one text, as a follower would see it.
 pub fn simulate(config: &Config, from: &str, text: &str) -> String {
-    // No uploader runs here, so `pic` honestly finds no picture ready.
-    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), None);
+    // No uploader runs here, so `pic` honestly finds no picture ready. The
+    // library is read from the store when no server holds it.
+    let catalog = SharedCatalog::default();
+    if config.storage.data_dir.join(store::FILE_NAME).exists() {
+        match Store::open(&config.storage.data_dir).and_then(|store| store.books()) {
+            Ok(books) => catalog.publish(Catalog::new(books)),
+            Err(e) => eprintln!("zatan: the library is not available here ({e})"),
+        }
+    }
+    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), catalog, None);
     describe_reply(&bot.run_text(from, "simulate", text))
 }
 

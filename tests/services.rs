@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Server, TempDir};
+use common::{wait_until, Server, TempDir};
 use fake_api::{Endpoint, FakeApi, FakeConfig};
 use zatan::config::{Secret, TokenApi};
 use zatan::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
@@ -161,17 +161,6 @@ fn ask_for_picture(server: &Server, n: u64) -> Option<String> {
         Some("text") => None,
         other => panic!("unexpected reply {other:?}: {body}"),
     }
-}
-
-fn wait_until<T>(timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if let Some(value) = probe() {
-            return Some(value);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }
 
 #[test]

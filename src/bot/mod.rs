@@ -6,6 +6,7 @@ mod commands;
 
 use std::sync::atomic::AtomicUsize;
 
+use crate::library::SharedCatalog;
 use crate::services::jobs::JobQueue;
 use crate::services::pictures::ReadyPictures;
 use crate::wechat::message::{Event, Incoming, MessageKind};
@@ -17,6 +18,8 @@ pub use commands::{Command, COMMANDS};
 pub struct Bot {
     pub welcome: String,
     pub pictures: ReadyPictures,
+    /// The e-book library as the library service last published it.
+    pub catalog: SharedCatalog,
     /// Late replies; None where no job runner runs (`zatan simulate`).
     pub jobs: Option<JobQueue>,
     /// Which ready picture `pic` sends next: followers see them in turn.
@@ -32,8 +35,8 @@ pub struct Request<'a> {
 }
 
 impl Bot {
-    pub fn new(welcome: String, pictures: ReadyPictures, jobs: Option<JobQueue>) -> Bot {
-        Bot { welcome, pictures, jobs, next_picture: AtomicUsize::new(0) }
+    pub fn new(welcome: String, pictures: ReadyPictures, catalog: SharedCatalog, jobs: Option<JobQueue>) -> Bot {
+        Bot { welcome, pictures, catalog, jobs, next_picture: AtomicUsize::new(0) }
     }
 
     /// The reply to a message, or None for WeChat's "success" (nothing to say).
@@ -96,7 +99,7 @@ mod tests {
     use super::*;
 
     fn bot() -> Bot {
-        Bot::new("欢迎".into(), ReadyPictures::default(), None)
+        Bot::new("欢迎".into(), ReadyPictures::default(), SharedCatalog::default(), None)
     }
 
     fn message(kind: MessageKind) -> Incoming {

@@ -286,7 +286,7 @@ fn uuid_from(digest: &[u8]) -> String {
     b.copy_from_slice(&digest[..16]);
     b[6] = (b[6] & 0x0F) | 0x50;
     b[8] = (b[8] & 0x3F) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = crate::digest::hex(&b);
     format!("urn:uuid:{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 

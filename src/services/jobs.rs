@@ -21,28 +21,49 @@ pub enum JobMsg {
     Stop,
 }
 
-/// The request path's side: submit jobs, read a follower's jobs.
+/// The request path's side: submit jobs, read a follower's jobs. Each kind
+/// of job goes to the service that does it.
 #[derive(Clone)]
 pub struct JobQueue {
     store: Arc<Store>,
-    runner: Sender<JobMsg>,
+    /// The job runner (pictures); None without WeChat API credentials.
+    runner: Option<Sender<JobMsg>>,
+    /// The mailer (Kindle pushes); None without `[mail]`.
+    mailer: Option<Sender<JobMsg>>,
     /// Whether results can be pushed (verified account with API credentials).
     pub can_push: bool,
 }
 
 impl JobQueue {
-    pub fn new(store: Arc<Store>, runner: Sender<JobMsg>, can_push: bool) -> JobQueue {
-        JobQueue { store, runner, can_push }
+    pub fn new(store: Arc<Store>, runner: Option<Sender<JobMsg>>, mailer: Option<Sender<JobMsg>>, can_push: bool) -> JobQueue {
+        JobQueue { store, runner, mailer, can_push }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Whether a service runs that does jobs of this kind.
+    pub fn accepts(&self, kind: &JobKind) -> bool {
+        self.inbox(kind).is_some()
+    }
+
+    fn inbox(&self, kind: &JobKind) -> Option<&Sender<JobMsg>> {
+        match kind {
+            JobKind::SendPicture => self.runner.as_ref(),
+            JobKind::PushBook { .. } => self.mailer.as_ref(),
+        }
     }
 
     /// The job for this message: created now, or the one an earlier attempt of
     /// the same message created (a WeChat retry after a restart).
-    pub fn submit(&self, message_key: &str, kind: JobKind, openid: &str) -> Result<Job, StoreError> {
+    pub fn submit(&self, message_key: &str, kind: JobKind, openid: &str) -> Result<(Job, bool), StoreError> {
+        let inbox = self.inbox(&kind).cloned();
         let (job, created) = self.store.create_job(message_key, kind, openid, unix_now())?;
-        if created {
-            let _ = self.runner.send(JobMsg::New(job.id));
+        if let (true, Some(inbox)) = (created, inbox) {
+            let _ = inbox.send(JobMsg::New(job.id));
         }
-        Ok(job)
+        Ok((job, created))
     }
 
     /// A follower's latest jobs, newest first.
@@ -70,7 +91,7 @@ impl JobRunner {
     pub fn run(self, inbox: Receiver<JobMsg>) {
         // Jobs left unfinished by a stop or a crash resume now.
         let mut due: BTreeMap<u64, Instant> = match self.store.unfinished_jobs() {
-            Ok(jobs) => jobs.into_iter().map(|j| (j.id, Instant::now())).collect(),
+            Ok(jobs) => jobs.into_iter().filter(|j| j.kind == JobKind::SendPicture).map(|j| (j.id, Instant::now())).collect(),
             Err(e) => {
                 log::error!("cannot read jobs: {e}");
                 BTreeMap::new()
@@ -114,6 +135,7 @@ impl JobRunner {
         }
         let next = match job.kind {
             JobKind::SendPicture => self.send_picture(&mut job),
+            JobKind::PushBook { .. } => return None, // the mailer's
         };
         if let Err(e) = self.store.save_job(&job) {
             log::error!("cannot record job {id}: {e}");

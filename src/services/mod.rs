@@ -1,6 +1,7 @@
 //! Background services: each is a thread that owns its state and an inbox.
 
 pub mod jobs;
+pub mod library;
 pub mod pictures;
 pub mod token;
 pub mod watcher;

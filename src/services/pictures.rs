@@ -10,10 +10,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{after, never, select, Receiver};
-use sha2::{Digest, Sha256};
 
 use super::token::{CallError, Tokens};
 use crate::clock::unix_now;
+use crate::digest::sha256_hex;
 use super::watcher::{list_files, FileEvent};
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
@@ -146,7 +146,7 @@ impl PictureUploader {
         for (name, path) in files {
             let record = records.remove(&name);
             let current = match (&record, std::fs::read(&path)) {
-                (Some(record), Ok(bytes)) => record.hash == content_hash(&bytes),
+                (Some(record), Ok(bytes)) => record.hash == sha256_hex(&bytes),
                 _ => false,
             };
             let mut picture = Picture { record, current, due: None, retry: RETRY_FIRST };
@@ -184,7 +184,7 @@ impl PictureUploader {
             self.forget(name);
             return false;
         }
-        let hash = content_hash(&bytes);
+        let hash = sha256_hex(&bytes);
         picture.current = picture.record.as_ref().is_some_and(|r| r.hash == hash);
         if picture.current {
             let due = self.reupload_due(picture.record.as_ref());
@@ -272,8 +272,4 @@ fn retry_later(picture: &mut Picture, wait: Duration) -> bool {
     picture.due = Some(Instant::now() + wait);
     picture.retry = (picture.retry * 2).min(RETRY_MAX);
     true
-}
-
-fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

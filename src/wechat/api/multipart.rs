@@ -46,8 +46,7 @@ fn quoted_safe(value: &str) -> String {
 
 fn random_boundary() -> String {
     // Uniqueness is all a boundary needs, and `form_data` checks it.
-    let hex: String = random16().iter().map(|b| format!("{b:02x}")).collect();
-    format!("zatan-{hex}")
+    format!("zatan-{}", crate::digest::hex(&random16()))
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -1,0 +1,85 @@
+//! `zatan books list | add FILE | remove ID | scan`.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use super::{add_file, inspect, place, remove_book, scan, Added, Intake};
+use crate::config::Config;
+use crate::store::{Book, Store, StoreError};
+use crate::subcommands::Failure;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BooksAction {
+    List,
+    Add(PathBuf),
+    Remove(String),
+    Scan,
+}
+
+pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
+    let books_dir = &config.books.dir;
+    let store = match Store::open(&config.storage.data_dir) {
+        Ok(store) => store,
+        Err(StoreError::Locked(_)) => return while_serving(books_dir, action),
+        Err(e) => return Err(Failure::runtime(e.to_string())),
+    };
+    let failed = |e: super::LibraryError| match e {
+        super::LibraryError::Unreadable { .. } | super::LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
+        other => Failure::runtime(other.to_string()),
+    };
+    match action {
+        BooksAction::List => {
+            let books = store.books().map_err(|e| Failure::runtime(e.to_string()))?;
+            if books.is_empty() {
+                return Ok(format!("no books yet; put e-books in {} or run `zatan books add FILE`", books_dir.display()));
+            }
+            Ok(books.iter().map(line).collect::<Vec<_>>().join("\n"))
+        }
+        BooksAction::Add(file) => match add_file(&store, books_dir, file, Intake::Copy, None).map_err(failed)? {
+            Added::New(book) => Ok(format!("added {}", line(&book))),
+            Added::Known(book) => Ok(format!("already in the library (same content): {}", line(&book))),
+        },
+        BooksAction::Remove(id) => {
+            let book = remove_book(&store, books_dir, id).map_err(failed)?;
+            Ok(format!("removed {} and its files", line(&book)))
+        }
+        BooksAction::Scan => {
+            let report = scan(&store, books_dir).map_err(failed)?;
+            let mut out = String::new();
+            for book in &report.added {
+                let _ = writeln!(out, "added {}", line(book));
+            }
+            for name in &report.forgotten {
+                let _ = writeln!(out, "gone {name}");
+            }
+            for (name, reason) in &report.refused {
+                let _ = writeln!(out, "refused {name}: {reason}");
+            }
+            let _ = write!(out, "{} books in {}", report.books, books_dir.display());
+            Ok(out)
+        }
+    }
+}
+
+/// The server holds the store: a new book can still go into the directory,
+/// where the server's watcher indexes it; the rest needs the store.
+fn while_serving(books_dir: &Path, action: &BooksAction) -> Result<String, Failure> {
+    match action {
+        BooksAction::Add(file) => {
+            let found = inspect(file).map_err(|e| Failure::config(e.to_string()))?;
+            let name = place(file, books_dir, &found, Intake::Copy).map_err(|e| Failure::runtime(e.to_string()))?;
+            Ok(format!("copied to {}; the running server indexes it now", books_dir.join(name).display()))
+        }
+        _ => Err(Failure::runtime(format!(
+            "the running zatan server holds the store; stop it for this, or change {} directly (the server notices added and deleted files)",
+            books_dir.display()
+        ))),
+    }
+}
+
+fn line(book: &Book) -> String {
+    let formats: Vec<&str> = book.files.iter().map(|f| f.format.as_str()).collect();
+    let size: u64 = book.files.iter().map(|f| f.size).sum();
+    let author = book.author.as_deref().map(|a| format!(" — {a}")).unwrap_or_default();
+    format!("{}  {:<9} {:>6} KB  {}{author}", book.id, formats.join(","), size.div_ceil(1024), book.title)
+}
