@@ -17,6 +17,7 @@ use super::robots::Rules;
 use super::url::Url;
 use crate::clock::unix_now;
 use crate::config::Secret;
+use crate::digest::hex;
 
 const FEED_TIMEOUT: Duration = Duration::from_secs(60);
 /// A whole book download: 50 MB over a slow uplink.
@@ -466,10 +467,6 @@ fn status_u16(status: i32) -> u16 {
 /// minreq counts its timeout in whole seconds; round up.
 fn whole_seconds(timeout: Duration) -> u64 {
     (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
