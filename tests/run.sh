@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [ -f /usr/share/java/epubcheck.jar ] && command -v java >/dev/null || missing+=(epubcheck)
-command -v ebook-convert >/dev/null || missing+=(calibre)
+command -v ebook-convert >/dev/null && command -v calibre-server >/dev/null || missing+=(calibre)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing test peers: ${missing[*]}"

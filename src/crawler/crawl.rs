@@ -201,10 +201,14 @@ impl Crawler {
             Ok(FeedResponse::Fresh { bytes, validators, url }) => (bytes, validators, url),
             Err(FetchError::Cancelled) => return Some("stopped".into()),
             Err(e @ FetchError::Resting { .. }) => return Some(e.to_string()),
-            Err(e @ FetchError::Disallowed(_)) if page.depth == 0 && page.url.origin() == run.access.origin => {
-                log::warn!(
-                    "crawl {name}: {e}, so zatan does not crawl it; if this is your own server (calibre's content server forbids all robots), set ignore_robots_txt = true on this source"
-                );
+            Err(e @ FetchError::Disallowed(_)) => {
+                if page.depth == 0 && page.url.origin() == run.access.origin {
+                    log::warn!(
+                        "crawl {name}: {e}, so zatan does not crawl it; if this is your own server (calibre's content server forbids all robots), set ignore_robots_txt = true on this source"
+                    );
+                } else {
+                    log::info!("crawl {name}: feed skipped: {e}");
+                }
                 report.refused += 1;
                 return None;
             }
@@ -322,6 +326,11 @@ impl Crawler {
             }
             Err(e @ FetchError::TooLarge { .. }) => return refuse(self, e.to_string(), Some(limit)),
             Err(e @ FetchError::Resting { .. }) => return Taken::End(e.to_string()),
+            // not recorded: robots.txt may change its mind
+            Err(e @ FetchError::Disallowed(_)) => {
+                log::info!("crawl {name}: {:?} not taken: {e}", entry.title);
+                return Taken::Refused;
+            }
             Err(e) if e.is_transient() => {
                 log::warn!("crawl {name}: {:?} not fetched, trying again next crawl: {e}", entry.title);
                 return Taken::Failed;
