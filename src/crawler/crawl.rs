@@ -201,7 +201,7 @@ impl Crawler {
             Ok(FeedResponse::Fresh { bytes, validators, url }) => (bytes, validators, url),
             Err(FetchError::Cancelled) => return Some("stopped".into()),
             Err(e @ FetchError::Resting { .. }) => return Some(e.to_string()),
-            Err(e @ FetchError::Disallowed(_)) => {
+            Err(e @ FetchError::Disallowed { .. }) => {
                 if page.depth == 0 && page.url.origin() == run.access.origin {
                     log::warn!(
                         "crawl {name}: {e}, so zatan does not crawl it; if this is your own server (calibre's content server forbids all robots), set ignore_robots_txt = true on this source"
@@ -327,7 +327,7 @@ impl Crawler {
             Err(e @ FetchError::TooLarge { .. }) => return refuse(self, e.to_string(), Some(limit)),
             Err(e @ FetchError::Resting { .. }) => return Taken::End(e.to_string()),
             // not recorded: robots.txt may change its mind
-            Err(e @ FetchError::Disallowed(_)) => {
+            Err(e @ FetchError::Disallowed { .. }) => {
                 log::info!("crawl {name}: {:?} not taken: {e}", entry.title);
                 return Taken::Refused;
             }

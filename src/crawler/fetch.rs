@@ -61,11 +61,6 @@ impl Cancel {
         }
         self.stopped.get()
     }
-
-    /// The receiver, for a service loop that waits on it between crawls.
-    pub fn receiver(&self) -> &Receiver<()> {
-        &self.stop
-    }
 }
 
 /// How to treat the source's own site: its credentials, and whether the
@@ -110,19 +105,18 @@ pub struct Downloaded {
     pub bytes: u64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
-    pub url: Url,
 }
 
 #[derive(Debug)]
 pub enum FetchError {
     /// robots.txt forbids it.
-    Disallowed(Url),
+    Disallowed { origin: String, path: String },
     /// The host asked for a pause longer than the crawler waits.
     Resting { origin: String, seconds: u64 },
-    Status { status: u16, url: Url },
-    TooLarge { limit: u64, url: Url },
-    Network { url: Url, detail: String },
-    Redirect { url: Url, detail: String },
+    Status { status: u16, url: String },
+    TooLarge { limit: u64, url: String },
+    Network { url: String, detail: String },
+    Redirect { url: String, detail: String },
     Write(String),
     Cancelled,
 }
@@ -132,7 +126,7 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
-            FetchError::Disallowed(_) | FetchError::TooLarge { .. } | FetchError::Redirect { .. } => false,
+            FetchError::Disallowed { .. } | FetchError::TooLarge { .. } | FetchError::Redirect { .. } => false,
             _ => true,
         }
     }
@@ -141,7 +135,7 @@ impl FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FetchError::Disallowed(url) => write!(f, "robots.txt of {} disallows {}", url.origin(), url.path_and_query()),
+            FetchError::Disallowed { origin, path } => write!(f, "robots.txt of {origin} disallows {path}"),
             FetchError::Resting { origin, seconds } => {
                 write!(f, "{origin} asked to be left alone for {seconds} s; trying again at a later crawl")
             }
@@ -227,7 +221,7 @@ impl Client {
                 })
                 .map(|_| FeedResponse::Fresh { bytes, validators, url: url.clone() })
             }
-            _ => Err(FetchError::Status { status: status_u16(status), url: url.clone() }),
+            _ => Err(FetchError::Status { status: status_u16(status), url: url.to_string() }),
         };
         self.politeness.succeeded(&url.origin(), Instant::now());
         result
@@ -248,16 +242,16 @@ impl Client {
         let status = response.status_code;
         let announced = response.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let result = if !(200..=299).contains(&status) {
-            Err(FetchError::Status { status: status_u16(status), url: url.clone() })
+            Err(FetchError::Status { status: status_u16(status), url: url.to_string() })
         } else if announced.is_some_and(|length| length > limit) {
-            Err(FetchError::TooLarge { limit, url: url.clone() })
+            Err(FetchError::TooLarge { limit, url: url.to_string() })
         } else {
             let mut hasher = Sha256::new();
             self.stream(response, &url, limit, cancel, |chunk| {
                 hasher.update(chunk);
                 out.write_all(chunk).map_err(|e| FetchError::Write(e.to_string()))
             })
-            .map(|bytes| Downloaded { bytes, sha256: hex(&hasher.finalize()), url: url.clone() })
+            .map(|bytes| Downloaded { bytes, sha256: hex(&hasher.finalize()) })
         };
         self.politeness.succeeded(&url.origin(), Instant::now());
         result
@@ -280,14 +274,14 @@ impl Client {
             }
             let n = response
                 .read(&mut buffer)
-                .map_err(|e| FetchError::Network { url: url.clone(), detail: format!("reading the body: {e}") })?;
+                .map_err(|e| FetchError::Network { url: url.to_string(), detail: format!("reading the body: {e}") })?;
             if n == 0 {
                 return Ok(total);
             }
             total += n as u64;
             self.bytes_read += n as u64;
             if total > limit {
-                return Err(FetchError::TooLarge { limit, url: url.clone() });
+                return Err(FetchError::TooLarge { limit, url: url.to_string() });
             }
             sink(&buffer[..n])?;
         }
@@ -302,8 +296,9 @@ impl Client {
         loop {
             let origin = url.origin();
             let own_site = origin == access.origin;
-            if !(own_site && access.ignore_robots) && !self.robots_allow(&url, cancel)? {
-                return Err(FetchError::Disallowed(url));
+            let robots_apply = !(own_site && access.ignore_robots);
+            if robots_apply && !self.robots_allow(&url, cancel)? {
+                return Err(FetchError::Disallowed { origin, path: url.path_and_query() });
             }
             self.pace(&origin, cancel)?;
             let mut request = self.request(&url, ask.timeout).with_header("Accept", ask.accept);
@@ -325,7 +320,7 @@ impl Client {
                 Ok(response) => response,
                 Err(e) => {
                     self.politeness.finished(&origin, now);
-                    return Err(FetchError::Network { url, detail: e.to_string() });
+                    return Err(FetchError::Network { url: url.to_string(), detail: e.to_string() });
                 }
             };
             let status = response.status_code;
@@ -339,7 +334,7 @@ impl Client {
                         Throttle::RetryIn(wait) if tries < MAX_TRIES => {
                             log::info!("{origin} answered {status}; asking again in {} s", wait.as_secs_f32().ceil());
                         }
-                        Throttle::RetryIn(_) => return Err(FetchError::Status { status: status_u16(status), url }),
+                        Throttle::RetryIn(_) => return Err(FetchError::Status { status: status_u16(status), url: url.to_string() }),
                         Throttle::Rest(until) => {
                             let seconds = until.saturating_duration_since(now).as_secs();
                             return Err(FetchError::Resting { origin, seconds });
@@ -356,7 +351,7 @@ impl Client {
                         None => Err(format!("HTTP {status} without a Location")),
                         Some(location) => url.join(&location).map_err(|e| format!("redirect to a bad URL: {e}")),
                     };
-                    url = target.map_err(|detail| FetchError::Redirect { url: url.clone(), detail })?;
+                    url = target.map_err(|detail| FetchError::Redirect { url: url.to_string(), detail })?;
                 }
                 _ => return Ok((response, url)),
             }
@@ -386,7 +381,7 @@ impl Client {
     fn robots_allow(&mut self, url: &Url, cancel: &Cancel) -> Result<bool, FetchError> {
         let origin = url.origin();
         let now = Instant::now();
-        if !self.robots.get(&origin).is_some_and(|c| c.until > now) {
+        if self.robots.get(&origin).is_none_or(|c| c.until <= now) {
             let (rules, ttl) = self.read_robots(url, cancel)?;
             if let Some(delay) = rules.crawl_delay {
                 log::info!("{origin} asks for {} s between requests (robots.txt Crawl-delay)", delay.as_secs_f32());
@@ -479,7 +474,6 @@ mod tests {
         assert_eq!(client.agent_token, "zatan");
         let source = Url::parse("http://127.0.0.1:9/opds").unwrap();
         let access = Access::new(&source, Some("alice"), Some(&Secret::new("s3cret")), false);
-        // RFC 7617's own example encoding of "Aladdin:open sesame" has the same shape
         assert_eq!(access.authorization.as_ref().unwrap().expose(), "Basic YWxpY2U6czNjcmV0");
         assert!(!format!("{:?}", access.authorization).contains("YWxp"), "the header is a Secret");
         assert_eq!(access.origin, "http://127.0.0.1:9");

@@ -40,8 +40,6 @@ pub struct Link {
     pub href: Url,
     /// The media type without parameters, lower-cased.
     pub media_type: Option<String>,
-    /// The whole type attribute (`application/atom+xml;profile=opds-catalog;kind=navigation`).
-    pub type_attr: Option<String>,
 }
 
 impl Link {
@@ -206,13 +204,12 @@ fn links(node: Node, base: &Url) -> Vec<Link> {
     atom_children(node, "link")
         .filter_map(|l| {
             let href = base.join(l.attribute("href")?).ok()?;
-            let type_attr = l.attribute("type").map(str::to_string);
-            let media_type = type_attr
-                .as_deref()
+            let media_type = l
+                .attribute("type")
                 .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
                 .filter(|t| !t.is_empty());
             let rel = l.attribute("rel").map(str::trim).filter(|r| !r.is_empty()).unwrap_or("alternate").to_string();
-            Some(Link { rel, href, media_type, type_attr })
+            Some(Link { rel, href, media_type })
         })
         .collect()
 }

@@ -143,11 +143,6 @@ impl Url {
     pub fn had_userinfo(&self) -> bool {
         self.userinfo
     }
-
-    /// The last path segment, percent-decoding left alone.
-    pub fn file_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or("")
-    }
 }
 
 impl fmt::Display for Url {

@@ -39,8 +39,7 @@ impl CrawlerService {
     pub fn run(mut self, stop: Receiver<()>, listener: &mut dyn Listener) {
         let cancel = Cancel::new(stop);
         let mut due: Vec<Instant> = self.sources.iter().map(|s| self.first_due(s)).collect();
-        loop {
-            let Some((index, at)) = due.iter().copied().enumerate().min_by_key(|(_, at)| *at) else { break };
+        while let Some((index, at)) = due.iter().copied().enumerate().min_by_key(|(_, at)| *at) {
             let wait = at.saturating_duration_since(Instant::now());
             if !wait.is_zero() {
                 log::info!("crawler: next crawl, of {}, in {} min", self.sources[index].name, wait.as_secs().div_ceil(60));
