@@ -23,6 +23,7 @@ pub struct Config {
     pub books: BooksConfig,
     pub articles: ArticlesConfig,
     pub crawler: CrawlerConfig,
+    pub mail: MailConfig,
     pub log: LogConfig,
 }
 
@@ -137,6 +138,159 @@ pub struct ArticlesConfig {
 impl Default for ArticlesConfig {
     fn default() -> Self {
         ArticlesConfig { dir: "articles".into() }
+    }
+}
+
+/// Outgoing mail for Send-to-Kindle. Without `host` mail is off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub host: Option<String>,
+    /// Checked in `validate` rather than typed `u16`, so a bad value gets our
+    /// message naming the key and the range.
+    pub port: Option<i64>,
+    pub security: MailSecurity,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender: the address followers add to Amazon's approved list.
+    pub from: Option<String>,
+    /// A PEM file of extra trusted roots (a private CA) on top of Mozilla's.
+    pub ca_file: Option<PathBuf>,
+    pub allowed_domains: Vec<String>,
+    pub daily_limit_per_user: u32,
+    /// The whole encoded message (base64 makes a file about a third larger).
+    pub max_mail_bytes: u64,
+    /// Limit for connecting and for each SMTP reply.
+    pub timeout_secs: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// Plain connect, then STARTTLS, required (submission, port 587).
+    #[default]
+    Starttls,
+    /// No encryption: only to a relay on this machine.
+    Plain,
+}
+
+impl MailSecurity {
+    pub fn default_port(self) -> u16 {
+        match self {
+            MailSecurity::Tls => 465,
+            MailSecurity::Starttls => 587,
+            MailSecurity::Plain => 25,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            MailSecurity::Tls => "tls",
+            MailSecurity::Starttls => "starttls",
+            MailSecurity::Plain => "plain",
+        }
+    }
+}
+
+/// Amazon's own cap is 50 MB per mail; many relays cap lower.
+pub const MAIL_MAX_BYTES_CEILING: u64 = 50_000_000;
+const MAIL_MAX_BYTES_FLOOR: u64 = 1024;
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            host: None,
+            port: None,
+            security: MailSecurity::Starttls,
+            username: None,
+            password: None,
+            from: None,
+            ca_file: None,
+            allowed_domains: vec!["kindle.com".into(), "free.kindle.com".into()],
+            daily_limit_per_user: 5,
+            max_mail_bytes: 25_000_000,
+            timeout_secs: 60,
+        }
+    }
+}
+
+impl MailConfig {
+    pub fn enabled(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// `port`, or the usual port of `security`. Only meaningful once validated.
+    pub fn effective_port(&self) -> u16 {
+        self.port.and_then(|p| u16::try_from(p).ok()).unwrap_or_else(|| self.security.default_port())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        use crate::mail::address;
+        if let Some(port) = self.port {
+            if !(1..=65535).contains(&port) {
+                return Err(invalid("mail.port", format!("{port} is not a port"), "use 1 to 65535, or leave it out for the usual port of mail.security"));
+            }
+        }
+        for (i, domain) in self.allowed_domains.iter().enumerate() {
+            if !address::is_domain_name(domain) {
+                return Err(invalid(
+                    "mail.allowed_domains",
+                    format!("entry {} ({domain:?}) is not a domain name", i + 1),
+                    "write domains only, like \"kindle.com\"",
+                ));
+            }
+        }
+        if self.allowed_domains.is_empty() {
+            return Err(invalid("mail.allowed_domains", "is empty, so no follower could bind an address", "leave it out for [\"kindle.com\", \"free.kindle.com\"]"));
+        }
+        if self.daily_limit_per_user == 0 {
+            return Err(invalid("mail.daily_limit_per_user", "0 would refuse every push", "use 1 or more (default 5); leave mail.host out to turn mail off"));
+        }
+        if !(MAIL_MAX_BYTES_FLOOR..=MAIL_MAX_BYTES_CEILING).contains(&self.max_mail_bytes) {
+            return Err(invalid(
+                "mail.max_mail_bytes",
+                format!("{} is out of range", self.max_mail_bytes),
+                "use 1024 to 50000000 (Amazon's limit per mail); the default 25000000 suits most relays",
+            ));
+        }
+        if !(1..=600).contains(&self.timeout_secs) {
+            return Err(invalid("mail.timeout_secs", format!("{} is out of range", self.timeout_secs), "use 1 to 600 seconds (default 60)"));
+        }
+        if self.username.is_some() != self.password.is_some() {
+            let (set, missing) = if self.username.is_some() { ("username", "password") } else { ("password", "username") };
+            return Err(invalid(&format!("mail.{missing}"), format!("missing while mail.{set} is set"), "give both, or neither for a relay without login"));
+        }
+        if let Some(path) = &self.ca_file {
+            crate::mail::read_ca_file(path).map_err(|e| invalid("mail.ca_file", e, "give a PEM file holding the CA certificate that signed the mail server's certificate"))?;
+        }
+        let Some(host) = &self.host else {
+            return Ok(());
+        };
+        let host_ok = host.parse::<std::net::IpAddr>().is_ok() || address::is_domain_name(host);
+        if !host_ok {
+            let fix = if host.contains(':') || host.contains('/') {
+                "write the host name only, like \"smtp.example.com\"; the port goes in mail.port"
+            } else {
+                "write a host name or an IP address, like \"smtp.example.com\""
+            };
+            return Err(invalid("mail.host", format!("{host:?} is not a host name"), fix));
+        }
+        if self.security == MailSecurity::Plain && !address::is_loopback_host(host) {
+            return Err(invalid(
+                "mail.security",
+                format!("\"plain\" would send the password and the books unencrypted to {host}"),
+                "use \"starttls\" (port 587) or \"tls\" (port 465); \"plain\" is only for a relay on this machine (localhost, 127.0.0.1, ::1)",
+            ));
+        }
+        match &self.from {
+            None => Err(invalid("mail.from", "missing while mail.host is set", "give the sender address, the one followers add to Amazon's approved list")),
+            Some(from) => match address::parse_shape(from) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(invalid("mail.from", format!("{from:?} is not a bare e-mail address"), "write it like \"books@example.com\", without a name or angle brackets")),
+            },
+        }
     }
 }
 
@@ -469,6 +623,7 @@ impl Config {
             ));
         }
         self.crawler.validate()?;
+        self.mail.validate()?;
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return Err(invalid(
                 "log.level",
@@ -531,7 +686,7 @@ impl Config {
         fn opt<T: fmt::Display>(value: &Option<T>) -> String {
             value.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(not set)".into())
         }
-        let (s, w) = (&self.server, &self.wechat);
+        let (s, w, m) = (&self.server, &self.wechat, &self.mail);
         let mut lines = vec![
             format!("server.listen = {}", s.listen),
             format!("server.callback_path = {}", s.callback_path),
@@ -558,6 +713,17 @@ impl Config {
             format!("crawler.daily_bytes_budget = {}", self.crawler.daily_bytes_budget),
             format!("crawler.max_pages = {}", self.crawler.max_pages),
             format!("crawler.max_depth = {}", self.crawler.max_depth),
+            format!("mail.host = {}", opt(&m.host)),
+            format!("mail.port = {}", m.effective_port()),
+            format!("mail.security = {}", m.security.name()),
+            format!("mail.username = {}", opt(&m.username)),
+            format!("mail.password = {}", opt(&m.password)),
+            format!("mail.from = {}", opt(&m.from)),
+            format!("mail.ca_file = {}", opt(&m.ca_file.as_ref().map(|p| p.display().to_string()))),
+            format!("mail.allowed_domains = {}", m.allowed_domains.join(", ")),
+            format!("mail.daily_limit_per_user = {}", m.daily_limit_per_user),
+            format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
+            format!("mail.timeout_secs = {}", m.timeout_secs),
             format!("log.level = {}", self.log.level),
             format!("log.file = {}", opt(&self.log.file.as_ref().map(|p| p.display().to_string()))),
         ];
@@ -670,6 +836,74 @@ mod tests {
         let err = c.crawl_sources(Some("nope")).unwrap_err();
         assert!(err.0.contains("home, gutenberg"), "{err}");
         assert!(Config::default().crawl_sources(None).unwrap_err().0.contains("[[crawler.sources]]"));
+    }
+
+    #[test]
+    fn mail_is_off_by_default_with_kindle_defaults() {
+        let c = Config::parse("").unwrap();
+        assert!(!c.mail.enabled());
+        assert_eq!(c.mail.security, MailSecurity::Starttls);
+        assert_eq!(c.mail.effective_port(), 587);
+        assert_eq!(c.mail.allowed_domains, ["kindle.com", "free.kindle.com"]);
+        assert_eq!((c.mail.daily_limit_per_user, c.mail.max_mail_bytes, c.mail.timeout_secs), (5, 25_000_000, 60));
+        let c = Config::parse("[mail]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\nfrom = \"b@example.com\"").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.mail.effective_port(), 465);
+        let c = Config::parse("[mail]\nhost = \"::1\"\nsecurity = \"plain\"\nport = 2525\nfrom = \"b@example.com\"").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.mail.effective_port(), 2525);
+    }
+
+    #[test]
+    fn bad_mail_values_name_key_and_fix() {
+        const OK: &str = "[mail]\nhost = \"smtp.example.com\"\nfrom = \"books@example.com\"\n";
+        Config::parse(OK).unwrap().validate().unwrap();
+        for (extra, key, words) in [
+            ("security = \"plain\"", "mail.security", "unencrypted"),
+            ("port = 0", "mail.port", "1 to 65535"),
+            ("port = 70000", "mail.port", "1 to 65535"),
+            ("username = \"u\"", "mail.password", "missing"),
+            ("password = \"p\"", "mail.username", "missing"),
+            ("ca_file = \"/nonexistent/ca.pem\"", "mail.ca_file", "cannot read"),
+            ("allowed_domains = []", "mail.allowed_domains", "no follower"),
+            ("allowed_domains = [\"@kindle.com\"]", "mail.allowed_domains", "not a domain"),
+            ("daily_limit_per_user = 0", "mail.daily_limit_per_user", "1 or more"),
+            ("max_mail_bytes = 60000000", "mail.max_mail_bytes", "50000000"),
+            ("timeout_secs = 0", "mail.timeout_secs", "1 to 600"),
+        ] {
+            let err = Config::parse(&format!("{OK}{extra}")).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key) && err.0.contains(words), "{extra}: {err}");
+        }
+        for (text, key) in [
+            ("[mail]\nhost = \"smtp.example.com\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com\"\nfrom = \"Books <b@example.com>\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com\"\nfrom = \"books\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com:587\"\nfrom = \"b@example.com\"", "mail.host"),
+            ("[mail]\nhost = \"smtp://smtp.example.com\"\nfrom = \"b@example.com\"", "mail.host"),
+        ] {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key), "{text}: {err}");
+        }
+        let err = Config::parse("[mail]\nsecurity = \"ssl\"").unwrap_err();
+        assert!(err.0.contains("ssl") && err.0.contains("line 2"), "{err}");
+        // plain is fine to a relay on this machine
+        for host in ["localhost", "127.0.0.1", "::1"] {
+            Config::parse(&format!("[mail]\nhost = \"{host}\"\nsecurity = \"plain\"\nfrom = \"b@example.com\""))
+                .unwrap()
+                .validate()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn mail_password_is_masked() {
+        let text = "[mail]\nhost = \"smtp.example.com\"\nfrom = \"b@example.com\"\nusername = \"bot\"\npassword = \"m4ilPassw0rd\"";
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+        let shown = format!("{:?}\n{}", c, c.describe().join("\n"));
+        assert!(!shown.contains("m4ilPassw0rd"), "{shown}");
+        assert!(shown.contains("mail.password = *** (12 characters)"), "{shown}");
+        assert!(shown.contains("mail.host = smtp.example.com") && shown.contains("mail.port = 587"), "{shown}");
     }
 
     #[test]

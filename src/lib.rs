@@ -12,6 +12,7 @@ pub mod ebook;
 pub mod http;
 pub mod library;
 pub mod logging;
+pub mod mail;
 pub mod menu;
 pub mod reply_cache;
 pub mod services;

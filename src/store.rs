@@ -478,6 +478,25 @@ impl Store {
         Ok(jobs.unwrap_or_default())
     }
 
+    /// How many Kindle pushes a follower asked for since `since` (unix
+    /// seconds), read from the newest end.
+    pub fn pushes_since(&self, openid: &str, since: u64) -> Result<usize, StoreError> {
+        let count = self.read(JOBS, |t| {
+            let mut count = 0;
+            for entry in t.iter()?.rev() {
+                let job: Job = decode(entry?.1.value())?;
+                if job.created_at < since {
+                    break;
+                }
+                if job.openid == openid && matches!(job.kind, JobKind::PushBook { .. }) {
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })?;
+        Ok(count.unwrap_or(0))
+    }
+
     fn get<T: DeserializeOwned>(&self, table: RecordTable, key: &str) -> Result<Option<T>, StoreError> {
         Ok(self.read(table, |t| t.get(key)?.map(|bytes| decode(bytes.value())).transpose())?.flatten())
     }
@@ -623,9 +642,15 @@ mod tests {
         assert_eq!(store.job(3).unwrap(), None);
         assert_eq!(store.unfinished_jobs().unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), [2]);
         store.create_job("o2|1", JobKind::SendPicture, "o2", 12).unwrap();
+        let push = JobKind::PushBook { book_id: "b".into(), title: "T".into(), address: "a@kindle.com".into() };
+        store.create_job("o1|44", push.clone(), "o1", 20).unwrap();
+        store.create_job("o1|45", push, "o1", 30).unwrap();
+        assert_eq!(store.pushes_since("o1", 20).unwrap(), 2);
+        assert_eq!(store.pushes_since("o1", 21).unwrap(), 1);
+        assert_eq!(store.pushes_since("o2", 0).unwrap(), 0);
         let recent: Vec<u64> = store.recent_jobs("o1", 5).unwrap().iter().map(|j| j.id).collect();
-        assert_eq!(recent, [2, 1], "newest first, only o1's");
-        assert_eq!(store.recent_jobs("o1", 1).unwrap()[0].id, 2);
+        assert_eq!(recent, [5, 4, 2, 1], "newest first, only o1's");
+        assert_eq!(store.recent_jobs("o1", 1).unwrap()[0].id, 5);
     }
 
     #[test]

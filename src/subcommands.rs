@@ -50,6 +50,16 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     } else {
         println!("  OPDS crawler: {} sources ({})", sources.len(), sources.join(", "));
     }
+    let m = &config.mail;
+    let mail = match (&m.host, &m.from) {
+        (Some(host), Some(from)) => format!(
+            "on ({host}:{} {}, from {from}: followers add this address to Amazon's approved list)",
+            m.effective_port(),
+            m.security.name()
+        ),
+        _ => "off (no mail.host)".into(),
+    };
+    println!("  Kindle mail: {mail}");
 
     let mut problems = Vec::new();
     println!("directories:");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre);
+# Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre,
+# an SMTP server made of Python's aiosmtpd with a trustme CA);
 # this script installs whichever are missing, then runs `cargo test`.
 # A test whose peer is still absent fails and says how to get it.
 set -euo pipefail
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -f /usr/share/java/epubcheck.jar ] && command -v java >/dev/null || missing+=(epubcheck)
 command -v ebook-convert >/dev/null && command -v calibre-server >/dev/null || missing+=(calibre)
+# tests/common/smtp.rs runs tests/peers/smtp_server.py with Debian's python3
+/usr/bin/python3 -c 'import aiosmtpd, trustme' 2>/dev/null || missing+=(python3 python3-aiosmtpd python3-trustme)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing test peers: ${missing[*]}"

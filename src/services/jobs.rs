@@ -72,6 +72,63 @@ impl JobQueue {
     }
 }
 
+/// The loop of a service that does jobs: resume its unfinished jobs (left by a
+/// stop or a crash), take new ones from `inbox`, and run `step` on each job
+/// when it is due; the job is saved after each step. `step` returns when to
+/// look at the job again, or None when it is finished.
+pub fn drive(store: &Store, inbox: Receiver<JobMsg>, mine: impl Fn(&JobKind) -> bool, mut step: impl FnMut(&mut Job) -> Option<Duration>) {
+    let mut due: BTreeMap<u64, Instant> = match store.unfinished_jobs() {
+        Ok(jobs) => jobs.into_iter().filter(|j| mine(&j.kind)).map(|j| (j.id, Instant::now())).collect(),
+        Err(e) => {
+            log::error!("cannot read jobs: {e}");
+            BTreeMap::new()
+        }
+    };
+    if !due.is_empty() {
+        log::info!("resuming {} unfinished job(s)", due.len());
+    }
+    loop {
+        let timer = due.values().min().map(|at| after(at.saturating_duration_since(Instant::now()))).unwrap_or_else(never);
+        select! {
+            recv(inbox) -> msg => match msg {
+                Ok(JobMsg::New(id)) => { due.insert(id, Instant::now()); }
+                Ok(JobMsg::Stop) | Err(_) => break,
+            },
+            recv(timer) -> _ => {}
+        }
+        let now = Instant::now();
+        let ready: Vec<u64> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
+        for id in ready {
+            match step_once(store, id, &mut step) {
+                Some(wait) => due.insert(id, Instant::now() + wait),
+                None => due.remove(&id),
+            };
+        }
+    }
+}
+
+/// Work on job `id` once. Some(wait): look again after `wait`.
+fn step_once(store: &Store, id: u64, step: &mut impl FnMut(&mut Job) -> Option<Duration>) -> Option<Duration> {
+    let mut job = match store.job(id) {
+        Ok(job) => job?,
+        Err(e) => {
+            log::error!("cannot read job {id}: {e}");
+            return Some(RETRY_FIRST);
+        }
+    };
+    if job.state.is_finished() {
+        return None;
+    }
+    let next = step(&mut job);
+    if let Err(e) = store.save_job(&job) {
+        log::error!("cannot record job {id}: {e}");
+    }
+    if job.state.is_finished() {
+        log::info!("job {} for {}: {:?}", job.id, job.openid, job.state);
+    }
+    next
+}
+
 /// How long a picture request waits for an upload to finish.
 const PICTURE_WAIT: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_secs(1);
@@ -89,61 +146,8 @@ pub struct JobRunner {
 
 impl JobRunner {
     pub fn run(self, inbox: Receiver<JobMsg>) {
-        // Jobs left unfinished by a stop or a crash resume now.
-        let mut due: BTreeMap<u64, Instant> = match self.store.unfinished_jobs() {
-            Ok(jobs) => jobs.into_iter().filter(|j| j.kind == JobKind::SendPicture).map(|j| (j.id, Instant::now())).collect(),
-            Err(e) => {
-                log::error!("cannot read jobs: {e}");
-                BTreeMap::new()
-            }
-        };
-        if !due.is_empty() {
-            log::info!("resuming {} unfinished job(s)", due.len());
-        }
-        loop {
-            let timer = due.values().min().map(|at| after(at.saturating_duration_since(Instant::now()))).unwrap_or_else(never);
-            select! {
-                recv(inbox) -> msg => match msg {
-                    Ok(JobMsg::New(id)) => { due.insert(id, Instant::now()); }
-                    Ok(JobMsg::Stop) | Err(_) => break,
-                },
-                recv(timer) -> _ => {}
-            }
-            let now = Instant::now();
-            let ready: Vec<u64> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
-            for id in ready {
-                match self.step(id) {
-                    Some(wait) => due.insert(id, Instant::now() + wait),
-                    None => due.remove(&id),
-                };
-            }
-        }
+        drive(&self.store, inbox, |kind| *kind == JobKind::SendPicture, |job| self.send_picture(job));
         log::debug!("job runner stopped");
-    }
-
-    /// Work on job `id` once. Some(wait): look again after `wait`.
-    fn step(&self, id: u64) -> Option<Duration> {
-        let mut job = match self.store.job(id) {
-            Ok(job) => job?,
-            Err(e) => {
-                log::error!("cannot read job {id}: {e}");
-                return Some(RETRY_FIRST);
-            }
-        };
-        if job.state.is_finished() {
-            return None;
-        }
-        let next = match job.kind {
-            JobKind::SendPicture => self.send_picture(&mut job),
-            JobKind::PushBook { .. } => return None, // the mailer's
-        };
-        if let Err(e) = self.store.save_job(&job) {
-            log::error!("cannot record job {id}: {e}");
-        }
-        if job.state.is_finished() {
-            log::info!("job {} for {}: {:?}", job.id, job.openid, job.state);
-        }
-        next
     }
 
     fn send_picture(&self, job: &mut Job) -> Option<Duration> {

@@ -1,0 +1,457 @@
+//! Outgoing mail for Send-to-Kindle: one book as one attachment, over SMTP
+//! with rustls (Mozilla's roots embedded, plus an optional private CA).
+//!
+//! Blocking and thread-free: the mailer service calls [`Mailer::send`] from
+//! its own thread. Each send opens one connection (no pool): pushes are rare,
+//! and a fresh connection never trips over a relay's idle timeout.
+
+pub mod address;
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment as MimeAttachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{Message, SmtpTransport, Transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+
+use crate::config::{ConfigError, MailConfig, MailSecurity, Secret};
+pub use address::{is_loopback_host, AddressError};
+
+/// The body of every mail. ASCII, like the subject: Amazon's service reads
+/// the attachment, and non-ASCII text elsewhere only risks garbling.
+const BODY_TEXT: &str = "Sent to your Kindle by zatan.\r\n";
+
+/// The file to deliver, named as the reader should see it (`三体.epub`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Why a mail was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The encoded mail would exceed `mail.max_mail_bytes`; nothing was sent.
+    TooBig { size: u64, limit: u64 },
+    /// Worth trying again later: the server was unreachable or slow, the
+    /// connection broke, or the server answered 4xx.
+    ///
+    /// A connection lost after the message data went out may still have
+    /// delivered it: SMTP cannot tell, so a retry may deliver twice.
+    Transient(String),
+    /// This mail will never go through as it is: the server refused it (5xx,
+    /// e.g. an unknown recipient), or the request itself is wrong (a non-ASCII
+    /// subject, an address outside `mail.allowed_domains`).
+    Permanent(String),
+    /// The owner's `[mail]` settings are wrong: login refused, the server's
+    /// certificate untrusted, TLS not spoken where `mail.security` says.
+    /// Every mail fails this way until the config changes; retrying does not help.
+    Misconfigured(String),
+}
+
+impl SendError {
+    /// Whether the same mail may succeed if sent again unchanged.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Transient(_))
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::TooBig { size, limit } => {
+                write!(f, "the mail would be {size} bytes, over the limit of {limit} bytes (mail.max_mail_bytes)")
+            }
+            SendError::Transient(reason) => write!(f, "temporary failure: {reason}"),
+            SendError::Permanent(reason) => write!(f, "refused: {reason}"),
+            SendError::Misconfigured(reason) => write!(f, "the [mail] settings need fixing: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// An SMTP client for one configured relay.
+pub struct Mailer {
+    transport: SmtpTransport,
+    from: Mailbox,
+    from_text: String,
+    from_domain: String,
+    allowed_domains: Vec<String>,
+    max_mail_bytes: u64,
+    /// `host:port (security)`, to say where a failure happened.
+    server: String,
+    timeout: Duration,
+    /// Kept only to scrub it from any text a failure produces.
+    secrets: Vec<String>,
+}
+
+impl fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mailer").field("server", &self.server).field("from", &self.from_text).finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// The mailer for `config`, or None when mail is off (no `mail.host`).
+    /// Validates `config` first, so a hand-built config gets the same errors.
+    pub fn new(config: &MailConfig) -> Result<Option<Mailer>, ConfigError> {
+        config.validate()?;
+        let Some(host) = config.host.clone() else {
+            return Ok(None);
+        };
+        let from_text = config.from.clone().unwrap_or_default();
+        let (_, from_domain) = address::parse_shape(&from_text)
+            .map_err(|_| ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address")))?;
+        let from: Mailbox = from_text
+            .parse()
+            .map_err(|e| ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address ({e})")))?;
+        let port = config.effective_port();
+        let timeout = Duration::from_secs(config.timeout_secs);
+
+        let tls = match config.security {
+            MailSecurity::Plain => Tls::None,
+            security => {
+                let mut builder = TlsParameters::builder(host.clone()).certificate_store(CertificateStore::WebpkiRoots);
+                if let Some(path) = &config.ca_file {
+                    let roots = read_ca_file(path).map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
+                    for der in roots {
+                        let certificate = Certificate::from_der(der.to_vec())
+                            .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
+                        builder = builder.add_root_certificate(certificate);
+                    }
+                }
+                let parameters = builder
+                    .build_rustls()
+                    .map_err(|e| ConfigError(format!("config key `mail.host`: cannot set up TLS for {host:?}: {e}")))?;
+                if security == MailSecurity::Tls {
+                    Tls::Wrapper(parameters)
+                } else {
+                    Tls::Required(parameters)
+                }
+            }
+        };
+
+        let mut builder = SmtpTransport::builder_dangerous(host.as_str())
+            .port(port)
+            .tls(tls)
+            // The sender's domain is a fully qualified name, which strict
+            // relays want in EHLO; a router's own host name rarely is.
+            .hello_name(ClientId::Domain(from_domain.clone()))
+            .timeout(Some(timeout));
+        let mut secrets = Vec::new();
+        if let (Some(user), Some(password)) = (&config.username, &config.password) {
+            builder = builder
+                .credentials(Credentials::new(user.clone(), password.expose().to_string()))
+                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+            secrets = secret_forms(user, password);
+        }
+        Ok(Some(Mailer {
+            transport: builder.build(),
+            from,
+            from_text,
+            from_domain,
+            allowed_domains: config.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            max_mail_bytes: config.max_mail_bytes,
+            server: format!("{host}:{port} ({})", config.security.name()),
+            timeout,
+            secrets,
+        }))
+    }
+
+    /// `address` normalized (lower case) if a follower may bind it: a plain
+    /// address in one of `mail.allowed_domains`.
+    pub fn check_address(&self, address: &str) -> Result<String, AddressError> {
+        address::check_address(address, &self.allowed_domains)
+    }
+
+    /// The sender address, which followers add to Amazon's approved list.
+    pub fn sender(&self) -> &str {
+        &self.from_text
+    }
+
+    pub fn max_mail_bytes(&self) -> u64 {
+        self.max_mail_bytes
+    }
+
+    /// The size of the mail carrying `attachment`, as it goes on the wire, or
+    /// slightly more (never less): base64 with its line breaks, the headers,
+    /// the body text and the MIME framing.
+    pub fn encoded_size(&self, attachment: &Attachment, subject: &str) -> u64 {
+        let n = attachment.bytes.len() as u64;
+        let base64 = n.div_ceil(3) * 4;
+        let line_breaks = n.div_ceil(57) * 2;
+        // Percent-encoding triples a byte, and RFC 2231 continuations add a
+        // parameter name and a line break per 60-odd characters.
+        let file_name = attachment.file_name.len() as u64 * 4 + 64;
+        // Date, Message-ID, MIME-Version, three boundaries, two part headers.
+        const FRAMING: u64 = 1024;
+        let headers = (self.from_text.len() + 254 + subject.len() + attachment.content_type.len()) as u64;
+        base64 + line_breaks + file_name + headers + BODY_TEXT.len() as u64 + FRAMING
+    }
+
+    /// Mail `attachment` to `to`. Blocks for the whole SMTP exchange (at most
+    /// `mail.timeout_secs` per step). Nothing is sent when the checks fail:
+    /// `to` must pass [`Mailer::check_address`], `subject` must be printable
+    /// ASCII, and the encoded mail must fit `mail.max_mail_bytes`.
+    pub fn send(&self, to: &str, subject: &str, attachment: &Attachment) -> Result<(), SendError> {
+        let to = self.check_address(to).map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
+        if !subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+            return Err(SendError::Permanent(format!(
+                "the subject {subject:?} is not printable ASCII (Amazon garbles anything else; name the book in the attachment instead)"
+            )));
+        }
+        if attachment.file_name.trim().is_empty() || attachment.file_name.chars().any(char::is_control) {
+            return Err(SendError::Permanent(format!("the attachment name {:?} is empty or has control characters", attachment.file_name)));
+        }
+        let size = self.encoded_size(attachment, subject);
+        if size > self.max_mail_bytes {
+            return Err(SendError::TooBig { size, limit: self.max_mail_bytes });
+        }
+        let message = self.build(&to, subject, attachment)?;
+        log::debug!("mail: sending {:?} ({} bytes) to {to} via {}", attachment.file_name, attachment.bytes.len(), self.server);
+        self.transport.send(&message).map(drop).map_err(|e| self.classify(&e))
+    }
+
+    fn build(&self, to: &str, subject: &str, attachment: &Attachment) -> Result<Message, SendError> {
+        let to: Mailbox = to.parse().map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
+        let content_type = ContentType::parse(&attachment.content_type)
+            .map_err(|e| SendError::Permanent(format!("content type {:?}: {e}", attachment.content_type)))?;
+        // Always base64, so the size estimate holds and text files keep their bytes.
+        let body = Body::new_with_encoding(attachment.bytes.clone(), ContentTransferEncoding::Base64)
+            .map_err(|_| SendError::Permanent("the attachment cannot be base64-encoded".into()))?;
+        let id: String = crate::wechat::crypto::random16().iter().map(|b| format!("{b:02x}")).collect();
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{id}@{}>", self.from_domain)))
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(BODY_TEXT.to_string()))
+                    .singlepart(MimeAttachment::new(attachment.file_name.clone()).body(body, content_type)),
+            )
+            .map_err(|e| SendError::Permanent(format!("cannot build the mail: {e}")))
+    }
+
+    /// Sorts a failure by what fixes it; the text never holds the password.
+    fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
+        let server = &self.server;
+        let detail = std::error::Error::source(error).map(|s| s.to_string()).unwrap_or_else(|| error.to_string());
+        let result = if let Some(tls) = rustls_error(error) {
+            match tls {
+                rustls::Error::InvalidCertificate(problem) => SendError::Misconfigured(format!(
+                    "the certificate of {server} is not trusted ({problem:?}); if the server uses a private CA, set mail.ca_file to that CA's PEM file, otherwise check mail.host is the name on the certificate"
+                )),
+                other => SendError::Misconfigured(format!(
+                    "TLS with {server} failed ({other}); check mail.security matches the port (\"tls\" for 465, \"starttls\" for 587)"
+                )),
+            }
+        } else if let Some(code) = error.status() {
+            let code_text = code.to_string();
+            if matches!(code_text.as_str(), "530" | "534" | "535" | "538") {
+                SendError::Misconfigured(format!(
+                    "{server} refused the login ({code_text}: {detail}); fix mail.username and mail.password"
+                ))
+            } else if error.is_transient() {
+                SendError::Transient(format!("{server} deferred the mail ({code_text}: {detail})"))
+            } else {
+                SendError::Permanent(format!("{server} refused the mail ({code_text}: {detail})"))
+            }
+        } else if timed_out(error) {
+            SendError::Transient(format!("{server} did not answer within {} s", self.timeout.as_secs()))
+        } else if error.is_client() {
+            // lettre's own refusals: no STARTTLS offered, no login mechanism
+            // we allow, 8-bit data the server cannot take.
+            SendError::Misconfigured(format!("{server}: {detail}; check mail.security and mail.port"))
+        } else {
+            SendError::Transient(format!("cannot talk to {server}: {error}"))
+        };
+        self.scrub(result)
+    }
+
+    fn scrub(&self, error: SendError) -> SendError {
+        let clean = |text: String| self.secrets.iter().fold(text, |text, secret| text.replace(secret.as_str(), "***"));
+        match error {
+            SendError::Transient(t) => SendError::Transient(clean(t)),
+            SendError::Permanent(t) => SendError::Permanent(clean(t)),
+            SendError::Misconfigured(t) => SendError::Misconfigured(clean(t)),
+            too_big => too_big,
+        }
+    }
+}
+
+/// The password as it could appear in a server's echo: raw, and base64 as
+/// AUTH PLAIN and AUTH LOGIN send it.
+fn secret_forms(user: &str, password: &Secret) -> Vec<String> {
+    use base64::Engine;
+    let password = password.expose();
+    if password.is_empty() {
+        return Vec::new();
+    }
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    vec![
+        b64.encode(format!("\0{user}\0{password}")),
+        b64.encode(password),
+        password.to_string(),
+    ]
+}
+
+/// The rustls error somewhere in `error`'s chain: lettre reports a failed
+/// handshake as a network error wrapping an `io::Error` wrapping it.
+fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+                return Some(tls);
+            }
+        }
+        next = current.source();
+    }
+    None
+}
+
+/// Whether a socket timeout ended the exchange. lettre's `is_timeout` looks
+/// for `TimedOut` only, but on Linux a socket read timeout is `WouldBlock`.
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            return matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
+        }
+        next = current.source();
+    }
+    false
+}
+
+/// The certificates in a PEM file, each checked to be usable as a trust anchor.
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{} is not a PEM file ({e})", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()));
+    }
+    for (i, der) in certificates.iter().enumerate() {
+        rustls::RootCertStore::empty()
+            .add(der.clone())
+            .map_err(|e| format!("certificate {} in {} cannot be a trusted root ({e})", i + 1, path.display()))?;
+    }
+    Ok(certificates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailer(extra: &str) -> Mailer {
+        let text = format!("[mail]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nfrom = \"books@example.com\"\n{extra}");
+        let config = crate::config::Config::parse(&text).unwrap();
+        Mailer::new(&config.mail).unwrap().unwrap()
+    }
+
+    fn epub(name: &str, len: usize) -> Attachment {
+        Attachment {
+            file_name: name.into(),
+            content_type: "application/epub+zip".into(),
+            bytes: (0..len).map(|i| (i * 7 % 251) as u8).collect(),
+        }
+    }
+
+    #[test]
+    fn mail_off_without_host() {
+        let config = crate::config::Config::parse("").unwrap();
+        assert!(Mailer::new(&config.mail).unwrap().is_none());
+    }
+
+    #[test]
+    fn mailer_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Mailer>();
+    }
+
+    #[test]
+    fn encoded_size_never_underestimates_and_stays_close() {
+        let m = mailer("");
+        let subject = "Your book from zatan";
+        let long_name = format!("{}.epub", "很长的书名".repeat(20));
+        for name in ["a.epub", "三体.epub", long_name.as_str()] {
+            for len in [0, 1, 2, 3, 56, 57, 58, 1000, 65_536, 300_001] {
+                let attachment = epub(name, len);
+                let actual = m.build("reader@kindle.com", subject, &attachment).unwrap().formatted().len() as u64;
+                let estimate = m.encoded_size(&attachment, subject);
+                assert!(estimate >= actual, "{name} {len}: estimate {estimate} < actual {actual}");
+                assert!(estimate - actual < 2048, "{name} {len}: estimate {estimate} is far above actual {actual}");
+            }
+        }
+    }
+
+    #[test]
+    fn base64_overhead_is_counted() {
+        let m = mailer("");
+        let size = m.encoded_size(&epub("b.epub", 3_000_000), "s");
+        // 4/3 for base64, 78/76 for the line breaks
+        assert!((4_105_263..4_110_000).contains(&size), "{size}");
+    }
+
+    #[test]
+    fn refusals_before_connecting() {
+        // nothing listens on this port: each refusal below happens before any connection
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let m = mailer(&format!("port = {port}\nmax_mail_bytes = 10000"));
+        let small = epub("x.epub", 100);
+        assert!(matches!(m.send("reader@gmail.com", "s", &small), Err(SendError::Permanent(r)) if r.contains("@kindle.com")));
+        assert!(matches!(m.send("a@kindle.com\r\nRCPT TO:<x@y.z>", "s", &small), Err(SendError::Permanent(_))));
+        assert!(matches!(m.send("reader@kindle.com", "三体", &small), Err(SendError::Permanent(r)) if r.contains("ASCII")));
+        assert!(matches!(m.send("reader@kindle.com", "a\r\nBcc: x@y.z", &small), Err(SendError::Permanent(r)) if r.contains("ASCII")));
+        assert!(matches!(m.send("reader@kindle.com", "s", &epub("a\r\n.epub", 10)), Err(SendError::Permanent(_))));
+        let big = epub("big.epub", 8000);
+        match m.send("reader@kindle.com", "s", &big) {
+            Err(SendError::TooBig { size, limit }) => {
+                assert_eq!(limit, 10000);
+                assert_eq!(size, m.encoded_size(&big, "s"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // and a request that passes the checks does try to connect, and fails transiently
+        assert!(matches!(m.send("reader@kindle.com", "s", &small), Err(SendError::Transient(_))));
+    }
+
+    #[test]
+    fn secrets_are_scrubbed() {
+        let m = mailer("username = \"u\"\npassword = \"hunter2pw\"");
+        // AUTH PLAIN's blob, AUTH LOGIN's password line, the password itself
+        let echoed = "535 bad AHUAaHVudGVyMnB3 aHVudGVyMnB3 hunter2pw";
+        let text = m.scrub(SendError::Permanent(echoed.into())).to_string();
+        assert_eq!(text, "refused: 535 bad *** *** ***");
+        assert!(format!("{m:?}").contains("127.0.0.1:25 (plain)"));
+        assert!(!format!("{m:?}").contains("hunter2pw"));
+    }
+
+    #[test]
+    fn ca_file_problems_are_explained() {
+        let dir = std::env::temp_dir().join(format!("zatan-mail-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        assert!(read_ca_file(&missing).unwrap_err().contains("cannot read"));
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        assert!(read_ca_file(&empty).unwrap_err().contains("no PEM certificate"));
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        assert!(read_ca_file(&garbage).unwrap_err().contains("cannot be a trusted root"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
