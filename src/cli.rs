@@ -20,6 +20,8 @@ USAGE:
                                                    set, print or remove the account's custom menu
     zatan books list | add FILE | remove ID | scan [--config FILE]
                                                    show or change the e-book library
+    zatan crawl    [--config FILE] [--source NAME] [--once]
+                                                   fill the library from the configured OPDS catalogs
     zatan --version                                print the version
     zatan help                                     print this help
 
@@ -33,6 +35,7 @@ pub enum Cli {
     Convert { input: PathBuf, output: PathBuf, options: ConvertOptions },
     Menu { config: Option<PathBuf>, action: MenuAction },
     Books { config: Option<PathBuf>, action: BooksAction },
+    Crawl { config: Option<PathBuf>, source: Option<String>, once: bool },
     Version,
     Help,
 }
@@ -95,6 +98,11 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
             };
             Cli::Books { config, action }
         }
+        "crawl" => Cli::Crawl {
+            config: flags.take_path("--config")?,
+            source: flags.take("--source")?,
+            once: flags.take_switch("--once")?,
+        },
         "--version" | "-V" | "version" => Cli::Version,
         "help" | "--help" | "-h" => Cli::Help,
         other => return Err(UsageError(format!("unknown command `{other}`; see `zatan help`"))),
@@ -102,6 +110,9 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
     flags.finish(command)?;
     Ok(cli)
 }
+
+/// Flags that take no value.
+const SWITCHES: [&str; 1] = ["--once"];
 
 /// `--name value` pairs and positional words, taken out one by one so that
 /// anything left over is reported instead of ignored.
@@ -119,6 +130,8 @@ impl Flags {
                 positional.extend(iter.by_ref().cloned());
             } else if let Some((name, value)) = arg.split_once('=').filter(|_| arg.starts_with("--")) {
                 named.push((name.to_string(), value.to_string()));
+            } else if SWITCHES.contains(&arg.as_str()) {
+                named.push((arg.clone(), String::new()));
             } else if arg.starts_with("--") {
                 let value = iter.next().ok_or_else(|| UsageError(format!("{arg} needs a value")))?;
                 named.push((arg.clone(), value.clone()));
@@ -137,6 +150,11 @@ impl Flags {
             1 => Ok(found.pop()),
             _ => Err(UsageError(format!("{name} given more than once"))),
         }
+    }
+
+    /// A flag without a value (one of [`SWITCHES`]).
+    fn take_switch(&mut self, name: &str) -> Result<bool, UsageError> {
+        Ok(self.take(name)?.is_some())
     }
 
     fn take_path(&mut self, name: &str) -> Result<Option<PathBuf>, UsageError> {
@@ -179,6 +197,11 @@ mod tests {
         assert!(matches!(parse_words("books add a.epub"), Ok(Cli::Books { action: BooksAction::Add(p), .. }) if p.as_path() == std::path::Path::new("a.epub")));
         assert!(matches!(parse_words("books remove k3xq7a --config c"), Ok(Cli::Books { action: BooksAction::Remove(id), config: Some(_) }) if id == "k3xq7a"));
         assert!(matches!(parse_words("books scan"), Ok(Cli::Books { action: BooksAction::Scan, .. })));
+        assert!(matches!(parse_words("crawl"), Ok(Cli::Crawl { config: None, source: None, once: false })));
+        assert!(matches!(
+            parse_words("crawl --once --source gutenberg --config c"),
+            Ok(Cli::Crawl { config: Some(_), source: Some(s), once: true }) if s == "gutenberg"
+        ));
         let Cli::Convert { input, output, options } = parse_words("convert a.txt b.epub --title T --lang zh").unwrap() else {
             panic!("convert")
         };
@@ -203,6 +226,9 @@ mod tests {
             ("books", "`list`, `add FILE`"),
             ("books add", "`list`, `add FILE`"),
             ("books remove a b", "`list`, `add FILE`"),
+            ("crawl --once --once", "more than once"),
+            ("crawl --source", "--source needs a value"),
+            ("crawl now", "takes no argument `now`"),
         ] {
             let Err(err) = parse_words(words) else { panic!("{words:?} must fail") };
             assert!(err.0.contains(needle), "{words:?}: {}", err.0);

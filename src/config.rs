@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::crawler::url::Url;
+use crate::ebook::Format;
 use crate::wechat::crypto::AesKey;
 
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +22,7 @@ pub struct Config {
     pub pictures: PicturesConfig,
     pub books: BooksConfig,
     pub articles: ArticlesConfig,
+    pub crawler: CrawlerConfig,
     pub mail: MailConfig,
     pub log: LogConfig,
 }
@@ -299,6 +302,79 @@ impl MailConfig {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct CrawlerConfig {
+    pub user_agent: String,
+    pub per_host_delay_ms: u64,
+    pub max_book_bytes: u64,
+    pub daily_bytes_budget: u64,
+    /// Feed pages read per crawl of a source.
+    pub max_pages: usize,
+    /// How far from the source URL the walk goes (`next` pages do not count).
+    pub max_depth: usize,
+    pub sources: Vec<CrawlSource>,
+}
+
+pub const DEFAULT_USER_AGENT: &str = concat!("zatan/", env!("CARGO_PKG_VERSION"), " (OPDS crawler)");
+
+impl Default for CrawlerConfig {
+    fn default() -> Self {
+        CrawlerConfig {
+            user_agent: DEFAULT_USER_AGENT.into(),
+            per_host_delay_ms: 2000,
+            max_book_bytes: 50 * 1024 * 1024,
+            daily_bytes_budget: 1024 * 1024 * 1024,
+            max_pages: 1000,
+            max_depth: 10,
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// One OPDS catalog to crawl (`[[crawler.sources]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrawlSource {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default = "default_interval_hours")]
+    pub interval_hours: u64,
+    /// New books per crawl of this source.
+    #[serde(default = "default_max_books")]
+    pub max_books: usize,
+    /// Most wanted first.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<String>,
+    /// For the owner's own server only (calibre's content server forbids
+    /// all robots in its robots.txt).
+    #[serde(default)]
+    pub ignore_robots_txt: bool,
+}
+
+fn default_interval_hours() -> u64 {
+    24
+}
+
+fn default_max_books() -> usize {
+    100
+}
+
+fn default_formats() -> Vec<String> {
+    ["epub", "txt", "mobi"].map(String::from).to_vec()
+}
+
+impl CrawlSource {
+    /// The formats to take, most wanted first (validated names).
+    pub fn formats(&self) -> Vec<Format> {
+        self.formats.iter().filter_map(|f| Format::from_name(f)).collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     pub level: String,
     pub file: Option<PathBuf>,
@@ -307,6 +383,75 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { level: "info".into(), file: None }
+    }
+}
+
+impl CrawlerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let ua = &self.user_agent;
+        if ua.is_empty() || !ua.starts_with(|c: char| c.is_ascii_alphanumeric()) || !ua.chars().all(|c| (' '..='~').contains(&c)) {
+            return Err(invalid(
+                "crawler.user_agent",
+                format!("{ua:?} is not a usable User-Agent"),
+                "start with a product name like \"zatan/1.0\" and use printable ASCII only",
+            ));
+        }
+        if self.per_host_delay_ms < 100 {
+            return Err(invalid(
+                "crawler.per_host_delay_ms",
+                format!("{} ms would hammer the sites", self.per_host_delay_ms),
+                "use 100 or more (default 2000, which Project Gutenberg asks for)",
+            ));
+        }
+        if self.max_book_bytes < 1024 {
+            return Err(invalid("crawler.max_book_bytes", format!("{} is too small for any book", self.max_book_bytes), "use 1024 or more (default 52428800)"));
+        }
+        if self.daily_bytes_budget == 0 {
+            return Err(invalid("crawler.daily_bytes_budget", "0 would never fetch anything", "use a positive number of bytes, or remove the sources"));
+        }
+        if self.max_pages == 0 {
+            return Err(invalid("crawler.max_pages", "0 would read no catalog", "use 1 or more (default 1000)"));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let at = |key: &str| format!("crawler.sources[{i}].{key}");
+            let name = &source.name;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return Err(invalid(&at("name"), format!("{name:?} is not a usable name"), "use letters, digits, '-', '_' or '.' (it names the source in logs and in `zatan crawl --source`)"));
+            }
+            if names.contains(&name.as_str()) {
+                return Err(invalid(&at("name"), format!("`{name}` is used by two sources"), "give each source its own name"));
+            }
+            names.push(name);
+            match Url::parse(&source.url) {
+                Err(e) => return Err(invalid(&at("url"), e, "give the catalog's http:// or https:// address, like \"https://www.gutenberg.org/ebooks.opds/\"")),
+                Ok(url) if url.had_userinfo() => {
+                    return Err(invalid(&at("url"), "carries a user name or password", "put them in this source's username and password keys instead"))
+                }
+                Ok(_) => {}
+            }
+            if source.password.is_some() && source.username.is_none() {
+                return Err(invalid(&at("username"), "missing while password is set", "add the user name that goes with the password"));
+            }
+            if source.username.as_deref().is_some_and(|u| u.contains(':')) {
+                return Err(invalid(&at("username"), "contains ':', which HTTP Basic authentication cannot carry", "use the account's user name"));
+            }
+            if source.interval_hours == 0 {
+                return Err(invalid(&at("interval_hours"), "0 would crawl without pause", "use 1 or more (default 24)"));
+            }
+            if source.max_books == 0 {
+                return Err(invalid(&at("max_books"), "0 would fetch nothing", "use 1 or more (default 100)"));
+            }
+            if source.formats.is_empty() {
+                return Err(invalid(&at("formats"), "is empty", "list the formats to take, most wanted first, like [\"epub\", \"txt\", \"mobi\"]"));
+            }
+            for format in &source.formats {
+                if Format::from_name(format).is_none() {
+                    return Err(invalid(&at("formats"), format!("{format:?} is not a format zatan reads"), "use epub, txt, mobi or azw3"));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -483,6 +628,7 @@ impl Config {
                 "use 259200 (WeChat's 3 days) unless testing",
             ));
         }
+        self.crawler.validate()?;
         self.mail.validate()?;
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return Err(invalid(
@@ -492,6 +638,24 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The crawler sources to run: all of them, or the one named `only`.
+    pub fn crawl_sources(&self, only: Option<&str>) -> Result<Vec<CrawlSource>, ConfigError> {
+        let sources = &self.crawler.sources;
+        match only {
+            None if sources.is_empty() => Err(ConfigError(
+                "no crawler sources configured; add a [[crawler.sources]] table with name and url (see the README's crawler section)".into(),
+            )),
+            None => Ok(sources.clone()),
+            Some(name) => sources.iter().find(|s| s.name == name).map(|s| vec![s.clone()]).ok_or_else(|| {
+                let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+                ConfigError(format!(
+                    "no crawler source is named `{name}`; the configured ones are: {}",
+                    if names.is_empty() { "(none)".to_string() } else { names.join(", ") }
+                ))
+            }),
+        }
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -529,7 +693,7 @@ impl Config {
             value.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(not set)".into())
         }
         let (s, w, m) = (&self.server, &self.wechat, &self.mail);
-        vec![
+        let mut lines = vec![
             format!("server.listen = {}", s.listen),
             format!("server.callback_path = {}", s.callback_path),
             format!("server.public_url = {}", opt(&s.public_url)),
@@ -549,6 +713,12 @@ impl Config {
             format!("pictures.media_lifetime_secs = {}", self.pictures.media_lifetime_secs),
             format!("books.dir = {}", self.books.dir.display()),
             format!("articles.dir = {}", self.articles.dir.display()),
+            format!("crawler.user_agent = {}", self.crawler.user_agent),
+            format!("crawler.per_host_delay_ms = {}", self.crawler.per_host_delay_ms),
+            format!("crawler.max_book_bytes = {}", self.crawler.max_book_bytes),
+            format!("crawler.daily_bytes_budget = {}", self.crawler.daily_bytes_budget),
+            format!("crawler.max_pages = {}", self.crawler.max_pages),
+            format!("crawler.max_depth = {}", self.crawler.max_depth),
             format!("mail.host = {}", opt(&m.host)),
             format!("mail.port = {}", m.effective_port()),
             format!("mail.security = {}", m.security.name()),
@@ -563,7 +733,21 @@ impl Config {
             format!("mail.retry_secs = {}", m.retry_secs),
             format!("log.level = {}", self.log.level),
             format!("log.file = {}", opt(&self.log.file.as_ref().map(|p| p.display().to_string()))),
-        ]
+        ];
+        for source in &self.crawler.sources {
+            lines.push(format!(
+                "crawler.sources {}: url = {}, username = {}, password = {}, interval_hours = {}, max_books = {}, formats = {}, ignore_robots_txt = {}",
+                source.name,
+                source.url,
+                opt(&source.username),
+                opt(&source.password),
+                source.interval_hours,
+                source.max_books,
+                source.formats.join(","),
+                source.ignore_robots_txt
+            ));
+        }
+        lines
     }
 }
 
@@ -605,6 +789,18 @@ mod tests {
             (&format!("[wechat]\nencoding_aes_key = \"{KEY}\""), "wechat.app_id"),
             ("[log]\nlevel = \"loud\"", "log.level"),
             ("[pictures]\nmedia_lifetime_secs = 4", "pictures.media_lifetime_secs"),
+            ("[crawler]\nper_host_delay_ms = 10", "crawler.per_host_delay_ms"),
+            ("[crawler]\nuser_agent = \"\"", "crawler.user_agent"),
+            ("[crawler]\nmax_book_bytes = 10", "crawler.max_book_bytes"),
+            ("[crawler]\ndaily_bytes_budget = 0", "crawler.daily_bytes_budget"),
+            ("[[crawler.sources]]\nname = \"a b\"\nurl = \"http://h/\"", "crawler.sources[0].name"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"ftp://h/\"", "crawler.sources[0].url"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://u:p@h/\"", "crawler.sources[0].url"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\n[[crawler.sources]]\nname = \"a\"\nurl = \"http://i/\"", "crawler.sources[1].name"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\nformats = [\"pdf\"]", "crawler.sources[0].formats"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\nformats = []", "crawler.sources[0].formats"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\npassword = \"pw\"", "crawler.sources[0].username"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\ninterval_hours = 0", "crawler.sources[0].interval_hours"),
         ] {
             let err = Config::parse(text).unwrap().validate().unwrap_err();
             assert!(err.0.contains(key), "{text}: {err}");
@@ -627,6 +823,26 @@ mod tests {
         let bad = "[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"NotAKey-secretish\"";
         let err = Config::parse(bad).unwrap().validate().unwrap_err();
         assert!(!err.0.contains("NotAKey-secretish"));
+    }
+
+    #[test]
+    fn crawler_sources_defaults_and_masked_password() {
+        let text = "[crawler]\nper_host_delay_ms = 500\n\n[[crawler.sources]]\nname = \"home\"\nurl = \"http://127.0.0.1:8081/opds\"\nusername = \"alice\"\npassword = \"pa55wordValue\"\n\n[[crawler.sources]]\nname = \"gutenberg\"\nurl = \"https://www.gutenberg.org/ebooks.opds/\"\nformats = [\"txt\", \"EPUB\"]\n";
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.crawler.max_book_bytes, 50 * 1024 * 1024);
+        let home = &c.crawler.sources[0];
+        assert_eq!((home.interval_hours, home.max_books, home.ignore_robots_txt), (24, 100, false));
+        assert_eq!(home.formats(), [Format::Epub, Format::Txt, Format::Mobi]);
+        assert_eq!(c.crawler.sources[1].formats(), [Format::Txt, Format::Epub]);
+        let shown = format!("{:?}\n{}", c, c.describe().join("\n"));
+        assert!(!shown.contains("pa55wordValue"));
+        assert!(shown.contains("crawler.sources home: url = http://127.0.0.1:8081/opds, username = alice"));
+        assert_eq!(c.crawl_sources(None).unwrap().len(), 2);
+        assert_eq!(c.crawl_sources(Some("gutenberg")).unwrap()[0].name, "gutenberg");
+        let err = c.crawl_sources(Some("nope")).unwrap_err();
+        assert!(err.0.contains("home, gutenberg"), "{err}");
+        assert!(Config::default().crawl_sources(None).unwrap_err().0.contains("[[crawler.sources]]"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod bot;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod crawler;
 pub mod digest;
 pub mod ebook;
 pub mod http;

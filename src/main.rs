@@ -54,6 +54,11 @@ fn run(command: Cli) -> Result<(), Failure> {
             println!("{}", zatan::library::cli::run(&config, &action)?);
             Ok(())
         }
+        Cli::Crawl { config, source, once } => {
+            let config = load(config.as_deref())?;
+            logging::init(&config.log).map_err(Failure::config)?;
+            zatan::crawler::cli::run(&config, source.as_deref(), once)
+        }
         Cli::Version => {
             println!("zatan {}", zatan::VERSION);
             Ok(())

@@ -13,6 +13,8 @@ use crate::mail::Mailer;
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
 use crate::library::SharedCatalog;
+use crate::crawler::crawl::Crawler;
+use crate::services::crawler::{CrawlerService, Quiet};
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::library::{LibraryMsg, LibraryService};
 use crate::services::mailer::{MailerService, Notifier};
@@ -98,6 +100,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         .then(|| JobQueue::new(store.clone(), runner_inbox, mailer_inbox, can_push));
     let catalog = SharedCatalog::default();
     start_library(&config, &store, &catalog, &mut watcher, &mut running)?;
+    start_crawler(&config, &store, &mut running)?;
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
@@ -175,6 +178,25 @@ fn start_library(
     watch_into(watcher, "books.dir", &dir, &inbox_tx, LibraryMsg::File)?;
     let service = LibraryService { store: store.clone(), dir, catalog: catalog.clone() };
     running.push(start("library", stop_with(inbox_tx, LibraryMsg::Stop), move || service.run(inbox))?);
+    Ok(())
+}
+
+/// The crawler thread, when sources are configured. It hands books to the
+/// library directly; the library service also sees them arrive by the watcher.
+fn start_crawler(config: &Config, store: &Arc<Store>, running: &mut Vec<Running>) -> Result<(), Failure> {
+    let sources = config.crawler.sources.clone();
+    if sources.is_empty() {
+        return Ok(());
+    }
+    log::info!(
+        "crawler: {} sources ({})",
+        sources.len(),
+        sources.iter().map(|s| format!("{} every {} h", s.name, s.interval_hours)).collect::<Vec<_>>().join(", ")
+    );
+    let crawler = Crawler::new(&config.crawler, store.clone(), &config.books.dir);
+    let service = CrawlerService { crawler, sources, store: store.clone(), start_now: false };
+    let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
+    running.push(start("crawler", stop_with(stop_tx, ()), move || service.run(stop, &mut Quiet))?);
     Ok(())
 }
 

@@ -32,6 +32,16 @@ const BOOKS: RecordTable = TableDefinition::new("books");
 const BOOK_HASHES: TableDefinition<&str, &str> = TableDefinition::new("book_hashes");
 /// follower openid -> [`Follower`]
 const FOLLOWERS: RecordTable = TableDefinition::new("followers");
+/// crawler source name + "\n" + catalog entry id -> [`CrawlEntry`]: each
+/// entry is fetched once.
+const CRAWL_ENTRIES: RecordTable = TableDefinition::new("crawl_entries");
+/// feed URL -> [`FeedCache`]: validators for conditional GETs.
+const CRAWL_FEEDS: RecordTable = TableDefinition::new("crawl_feeds");
+/// crawler source name -> [`SourceRun`]
+const CRAWL_RUNS: RecordTable = TableDefinition::new("crawl_runs");
+/// "today" -> [`CrawlBytes`]
+const CRAWL_BYTES: RecordTable = TableDefinition::new("crawl_bytes");
+const CRAWL_BYTES_TODAY: &str = "today";
 
 /// Work slower than the reply budget, done later by the job runner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +139,51 @@ pub struct Follower {
     pub bound_at: u64,
 }
 
+/// A catalog entry the crawler has dealt with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlEntry {
+    /// The acquisition link it was fetched from.
+    pub url: String,
+    /// Unix seconds.
+    pub fetched_at: u64,
+    pub outcome: CrawlOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CrawlOutcome {
+    /// In the library as this book (new then, or the same content already there).
+    Book { book_id: String, hash: String },
+    /// Not taken, and not tried again: the file was not what it claimed, or
+    /// over `limit` bytes (tried again only under a larger limit).
+    Refused { reason: String, limit: Option<u64> },
+}
+
+/// What the crawler remembers of a feed page: its validators, and the links
+/// the walk follows from it, so that a 304 still leads on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedCache {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub next: Option<String>,
+    pub crawlable: Option<String>,
+    pub subsections: Vec<String>,
+}
+
+/// When a crawler source was last crawled, so a restart keeps its interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRun {
+    /// Unix seconds.
+    pub started_at: u64,
+}
+
+/// Bytes the crawler read on one UTC day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrawlBytes {
+    /// Days since 1970-01-01 (UTC).
+    pub day: u64,
+    pub bytes: u64,
+}
+
 /// The access token, so a restart does not spend the daily token quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredToken {
@@ -202,6 +257,10 @@ fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, Problem> {
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(bytes).map_err(|e| Problem(format!("unreadable record: {e}")))
+}
+
+fn crawl_key(source: &str, entry_id: &str) -> String {
+    format!("{source}\n{entry_id}")
 }
 
 impl Store {
@@ -329,6 +388,52 @@ impl Store {
 
     pub fn save_follower(&self, openid: &str, follower: &Follower) -> Result<(), StoreError> {
         self.put(FOLLOWERS, openid, follower)
+    }
+
+    pub fn crawl_entry(&self, source: &str, entry_id: &str) -> Result<Option<CrawlEntry>, StoreError> {
+        self.get(CRAWL_ENTRIES, &crawl_key(source, entry_id))
+    }
+
+    pub fn save_crawl_entry(&self, source: &str, entry_id: &str, entry: &CrawlEntry) -> Result<(), StoreError> {
+        self.put(CRAWL_ENTRIES, &crawl_key(source, entry_id), entry)
+    }
+
+    pub fn feed_cache(&self, url: &str) -> Result<Option<FeedCache>, StoreError> {
+        self.get(CRAWL_FEEDS, url)
+    }
+
+    pub fn save_feed_cache(&self, url: &str, cache: &FeedCache) -> Result<(), StoreError> {
+        self.put(CRAWL_FEEDS, url, cache)
+    }
+
+    pub fn forget_feed_cache(&self, url: &str) -> Result<(), StoreError> {
+        self.write(|tx| Ok(tx.open_table(CRAWL_FEEDS)?.remove(url).map(drop)?))
+    }
+
+    pub fn source_run(&self, source: &str) -> Result<Option<SourceRun>, StoreError> {
+        self.get(CRAWL_RUNS, source)
+    }
+
+    pub fn save_source_run(&self, source: &str, run: &SourceRun) -> Result<(), StoreError> {
+        self.put(CRAWL_RUNS, source, run)
+    }
+
+    /// Bytes the crawler read on `day`.
+    pub fn crawl_bytes(&self, day: u64) -> Result<u64, StoreError> {
+        let today: Option<CrawlBytes> = self.get(CRAWL_BYTES, CRAWL_BYTES_TODAY)?;
+        Ok(today.filter(|t| t.day == day).map_or(0, |t| t.bytes))
+    }
+
+    /// Count `bytes` more on `day` (a new day starts from zero); the day's total.
+    pub fn add_crawl_bytes(&self, day: u64, bytes: u64) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(CRAWL_BYTES)?;
+            let stored: Option<CrawlBytes> = table.get(CRAWL_BYTES_TODAY)?.map(|b| decode(b.value())).transpose()?;
+            let before = stored.filter(|t| t.day == day).map_or(0, |t| t.bytes);
+            let today = CrawlBytes { day, bytes: before.saturating_add(bytes) };
+            table.insert(CRAWL_BYTES_TODAY, encode(&today)?.as_slice())?;
+            Ok(today.bytes)
+        })
     }
 
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
@@ -546,6 +651,37 @@ mod tests {
         let recent: Vec<u64> = store.recent_jobs("o1", 5).unwrap().iter().map(|j| j.id).collect();
         assert_eq!(recent, [5, 4, 2, 1], "newest first, only o1's");
         assert_eq!(store.recent_jobs("o1", 1).unwrap()[0].id, 5);
+    }
+
+    #[test]
+    fn crawl_records_survive_a_reopen_and_the_byte_count_restarts_each_day() {
+        let dir = temp_dir("crawl");
+        let entry = CrawlEntry {
+            url: "http://h/get/1".into(),
+            fetched_at: 9,
+            outcome: CrawlOutcome::Book { book_id: "abcdef".into(), hash: "00".into() },
+        };
+        let cache = FeedCache { etag: Some("\"e1\"".into()), subsections: vec!["http://h/a".into()], ..FeedCache::default() };
+        {
+            let store = Store::open(&dir).unwrap();
+            assert_eq!(store.crawl_entry("gutenberg", "urn:1").unwrap(), None);
+            store.save_crawl_entry("gutenberg", "urn:1", &entry).unwrap();
+            store.save_feed_cache("http://h/opds", &cache).unwrap();
+            store.save_feed_cache("http://h/gone", &cache).unwrap();
+            store.forget_feed_cache("http://h/gone").unwrap();
+            store.save_source_run("gutenberg", &SourceRun { started_at: 77 }).unwrap();
+            assert_eq!(store.add_crawl_bytes(100, 5).unwrap(), 5);
+            assert_eq!(store.add_crawl_bytes(100, 7).unwrap(), 12);
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.crawl_entry("gutenberg", "urn:1").unwrap(), Some(entry));
+        assert_eq!(store.crawl_entry("other", "urn:1").unwrap(), None, "entries are per source");
+        assert_eq!(store.feed_cache("http://h/opds").unwrap(), Some(cache));
+        assert_eq!(store.feed_cache("http://h/gone").unwrap(), None);
+        assert_eq!(store.source_run("gutenberg").unwrap(), Some(SourceRun { started_at: 77 }));
+        assert_eq!(store.crawl_bytes(100).unwrap(), 12);
+        assert_eq!(store.crawl_bytes(101).unwrap(), 0);
+        assert_eq!(store.add_crawl_bytes(101, 3).unwrap(), 3, "a new day starts from zero");
     }
 
     #[test]

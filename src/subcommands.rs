@@ -44,6 +44,12 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         _ => "off (needs wechat.app_id and wechat.app_secret)",
     };
     println!("  WeChat API (uploads, customer-service replies, menus): {api}");
+    let sources: Vec<&str> = config.crawler.sources.iter().map(|s| s.name.as_str()).collect();
+    if sources.is_empty() {
+        println!("  OPDS crawler: off (no [[crawler.sources]])");
+    } else {
+        println!("  OPDS crawler: {} sources ({})", sources.len(), sources.join(", "));
+    }
     let m = &config.mail;
     let mail = match (&m.host, &m.from) {
         (Some(host), Some(from)) => format!(

@@ -90,11 +90,14 @@ fn chat_finds_books_dropped_into_the_watched_directory() {
     .expect("the new book is found without a restart");
     let id = first_id(&found);
 
-    let english = say(&server, 100, "search ＰＲＩＤＥ austen");
-    assert!(english.contains("《Pride and Prejudice》 — Jane Austen"), "{english}");
-    assert!(say(&server, 101, "搜 金庸").contains("没有找到「金庸」"));
+    let english = wait_until(WAIT, || {
+        msg_id += 1;
+        Some(say(&server, msg_id, "search ＰＲＩＤＥ austen")).filter(|r| r.contains("《Pride and Prejudice》 — Jane Austen"))
+    });
+    assert!(english.is_some(), "full-width and case folded");
+    assert!(say(&server, 100_001, "搜 金庸").contains("没有找到「金庸」"));
 
-    let details = say(&server, 102, &format!("书 {}", id.to_uppercase()));
+    let details = say(&server, 100_002, &format!("书 {}", id.to_uppercase()));
     assert!(details.contains("《三体II：黑暗森林》") && details.contains("作者：刘慈欣") && details.contains("格式：txt"), "{details}");
     assert!(details.contains(&format!("推送 {id}")), "{details}");
 

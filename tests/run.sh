@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [ -f /usr/share/java/epubcheck.jar ] && command -v java >/dev/null || missing+=(epubcheck)
-command -v ebook-convert >/dev/null || missing+=(calibre)
+command -v ebook-convert >/dev/null && command -v calibre-server >/dev/null || missing+=(calibre)
 # tests/common/smtp.rs runs tests/peers/smtp_server.py with Debian's python3
 /usr/bin/python3 -c 'import aiosmtpd, trustme' 2>/dev/null || missing+=(python3 python3-aiosmtpd python3-trustme)
 

@@ -199,7 +199,7 @@ fn the_demo_runs_without_a_config_file() {
     let server = Server::start_in(dir, "");
     let ok = server.get(&format!("/wechat?{}&echostr=demo", wechat::signed_query("zatan")));
     assert_eq!(ok.text(), "demo");
-    assert!(server.logs().contains("demo token"));
+    assert!(server.wait_for_log("demo token", Duration::from_secs(5)), "{}", server.logs());
     for sub in ["data", "pictures", "books", "articles"] {
         assert!(server.dir.path().join(sub).is_dir(), "{sub} created");
     }

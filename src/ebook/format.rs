@@ -14,8 +14,12 @@ pub enum Format {
 impl Format {
     /// The format named by the extension of `path`, case-insensitively; `None` for anything else.
     pub fn from_path(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
+        Format::from_name(path.extension()?.to_str()?)
+    }
+
+    /// The format an extension or a config name (`epub`, `TXT`...) stands for.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
             "txt" => Some(Format::Txt),
             "epub" => Some(Format::Epub),
             "mobi" | "prc" => Some(Format::Mobi),

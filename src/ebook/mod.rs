@@ -37,6 +37,7 @@ use output::PendingOutput;
 use txt::TxtBook;
 use txt_write::TxtWriter;
 
+pub(crate) use epub_read::decode_xml;
 pub use error::EbookError;
 pub use format::Format;
 pub use meta::BookMeta;
