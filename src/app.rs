@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::articles::{web, Articles};
 use crate::bot::Bot;
 use crate::clock::unix_now;
 use crate::config::Config;
@@ -26,7 +27,7 @@ pub struct Callback {
 }
 
 impl Callback {
-    pub fn new(config: &Config, pictures: ReadyPictures, jobs: Option<JobQueue>) -> Self {
+    pub fn new(config: &Config, pictures: ReadyPictures, jobs: Option<JobQueue>, articles: Articles) -> Self {
         let w = &config.wechat;
         Callback {
             credentials: Credentials {
@@ -34,7 +35,8 @@ impl Callback {
                 app_id: w.app_id.clone().unwrap_or_default(),
                 aes_keys: config.aes_keys(),
             },
-            bot: Bot::new(w.welcome.clone(), pictures, jobs),
+            bot: Bot::new(w.welcome.clone(), pictures, jobs)
+                .with_articles(articles, config.server.public_url.clone()),
             replies: ReplyCache::new(REPLY_TTL, REPLY_CACHE_ENTRIES),
         }
     }
@@ -113,13 +115,16 @@ fn refuse(req: &Request, rejection: Rejection) -> Response {
     }
 }
 
-
 /// The one routing table of the HTTP front.
-pub fn router(config: &Config, callback: Arc<Callback>) -> Router {
+pub fn router(config: &Config, callback: Arc<Callback>, articles: Articles) -> Router {
     let path = config.server.callback_path.as_str();
     let get = callback.clone();
+    let pictures_dir = config.pictures.dir.clone();
     Router::new()
         .route("GET", path, move |req| get.verify(req))
         .route("POST", path, move |req| callback.receive(req))
         .route("GET", "/healthz", |_| Response::text(200, "ok\n"))
+        .route("GET", "/articles", |_| Response::new(301).with_header("Location", "/articles/"))
+        .route_prefix("GET", "/articles/", move |req| web::articles(&articles.snapshot(), req))
+        .route_prefix("GET", "/pictures/", move |req| web::picture(&pictures_dir, req))
 }

@@ -9,6 +9,8 @@ use crossbeam_channel::Sender;
 use crate::app::{self, Callback};
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
+use crate::articles::Articles;
+use crate::services::articles::{ArticleLibrary, ArticleMsg};
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::pictures::{PictureMsg, PictureUploader, ReadyPictures};
 use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
@@ -64,11 +66,13 @@ pub fn run(config: Config) -> Result<(), Failure> {
         }
         _ => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
     }
+    let articles = Articles::default();
+    start_articles(&config, &articles, &mut watcher, &mut running)?;
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
-    let callback = Arc::new(Callback::new(&config, ready_pictures, jobs));
-    let router = Arc::new(app::router(&config, callback));
+    let callback = Arc::new(Callback::new(&config, ready_pictures, jobs, articles.clone()));
+    let router = Arc::new(app::router(&config, callback, articles));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
         max_connections: config.server.max_connections,
@@ -127,6 +131,24 @@ fn start_pictures(
         ready: ready.clone(),
     };
     running.push(start("pictures", stop_with(inbox_tx, PictureMsg::Stop), move || uploader.run(inbox))?);
+    Ok(())
+}
+
+/// The articles service needs no WeChat account: it always runs.
+fn start_articles(
+    config: &Config,
+    articles: &Articles,
+    watcher: &mut Watcher,
+    running: &mut Vec<Running>,
+) -> Result<(), Failure> {
+    let dir = config.articles.dir.clone();
+    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+    let events = inbox_tx.clone();
+    watcher
+        .watch(&dir, Box::new(move |event| drop(events.send(ArticleMsg::File(event)))))
+        .map_err(|e| Failure::runtime(format!("cannot watch articles.dir {}: {e}", dir.display())))?;
+    let library = ArticleLibrary::start(dir, config.articles.raw_html, articles.clone());
+    running.push(start("articles", stop_with(inbox_tx, ArticleMsg::Stop), move || library.run(inbox))?);
     Ok(())
 }
 

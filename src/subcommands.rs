@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::articles::{self, Articles, Index, LoadOptions};
 use crate::bot::Bot;
 use crate::config::Config;
 use crate::wechat::reply::Reply;
@@ -71,8 +72,13 @@ fn writable(dir: &Path) -> std::io::Result<()> {
 
 /// `zatan simulate`: the bot's reply to one text, as a follower would see it.
 pub fn simulate(config: &Config, from: &str, text: &str) -> String {
-    // No uploader runs here, so `pic` honestly finds no picture ready.
-    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), None);
+    // No uploader runs here, so `pic` honestly finds no picture ready; the
+    // articles are read once, as the server would at its start.
+    let articles = Articles::default();
+    let loaded = articles::load_dir(&config.articles.dir, LoadOptions { raw_html: config.articles.raw_html, not_before: 0 });
+    articles.publish(Index::build(loaded.values(), 0));
+    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), None)
+        .with_articles(articles, config.server.public_url.clone());
     describe_reply(&bot.run_text(from, "simulate", text))
 }
 
@@ -83,7 +89,9 @@ fn describe_reply(reply: &Reply) -> String {
         Reply::Voice { media_id } => format!("[voice {media_id}]"),
         Reply::Video { media_id, title, .. } => format!("[video {media_id}] {title}"),
         Reply::Music { title, music_url, .. } => format!("[music] {title} {music_url}"),
-        Reply::News(article) => format!("[news] {}\n{}\n{}", article.title, article.description, article.url),
+        Reply::News(article) => {
+            format!("[news] {}\n{}\n{}\n{}", article.title, article.description, article.pic_url, article.url)
+        }
     }
 }
 
