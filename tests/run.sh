@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre);
-# this script installs whichever are missing, then runs `cargo test`.
+# Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre,
+# chromium); this script installs whichever are missing, then runs `cargo test`.
 # A test whose peer is still absent fails and says how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -f /usr/share/java/epubcheck.jar ] && command -v java >/dev/null || missing+=(epubcheck)
 command -v ebook-convert >/dev/null || missing+=(calibre)
+command -v chromium >/dev/null || missing+=(chromium)
+# A Chinese font, so that the article screenshot shows text rather than boxes.
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing test peers: ${missing[*]}"
