@@ -124,7 +124,7 @@ pub fn router(config: &Config, callback: Arc<Callback>, articles: Articles) -> R
         .route("GET", path, move |req| get.verify(req))
         .route("POST", path, move |req| callback.receive(req))
         .route("GET", "/healthz", |_| Response::text(200, "ok\n"))
-        .route("GET", "/articles", |_| Response::new(301).with_header("Location", "/articles/"))
+        .route("GET", "/articles", |_| Response::text(301, "/articles/\n").with_header("Location", "/articles/"))
         .route_prefix("GET", "/articles/", move |req| web::articles(&articles.snapshot(), req))
         .route_prefix("GET", "/pictures/", move |req| web::picture(&pictures_dir, req))
 }

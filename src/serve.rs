@@ -1,10 +1,11 @@
 //! `zatan serve`: open the store, start the services and the HTTP front, wait
 //! for SIGINT/SIGTERM, stop them in reverse order.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::app::{self, Callback};
 use crate::config::{Config, DEMO_TOKEN};
@@ -14,7 +15,7 @@ use crate::services::articles::{ArticleLibrary, ArticleMsg};
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::pictures::{PictureMsg, PictureUploader, ReadyPictures};
 use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
-use crate::services::watcher::Watcher;
+use crate::services::watcher::{FileEvent, Watcher};
 use crate::services::{self, Running};
 use crate::store::Store;
 use crate::subcommands::Failure;
@@ -116,11 +117,7 @@ fn start_pictures(
     running: &mut Vec<Running>,
 ) -> Result<(), Failure> {
     let dir = config.pictures.dir.clone();
-    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-    let events = inbox_tx.clone();
-    watcher
-        .watch(&dir, Box::new(move |event| drop(events.send(PictureMsg::File(event)))))
-        .map_err(|e| Failure::runtime(format!("cannot watch pictures.dir {}: {e}", dir.display())))?;
+    let (inbox_tx, inbox) = watched_inbox(watcher, "pictures.dir", &dir, PictureMsg::File)?;
     let uploader = PictureUploader {
         dir,
         api: api.clone(),
@@ -142,14 +139,26 @@ fn start_articles(
     running: &mut Vec<Running>,
 ) -> Result<(), Failure> {
     let dir = config.articles.dir.clone();
-    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-    let events = inbox_tx.clone();
-    watcher
-        .watch(&dir, Box::new(move |event| drop(events.send(ArticleMsg::File(event)))))
-        .map_err(|e| Failure::runtime(format!("cannot watch articles.dir {}: {e}", dir.display())))?;
+    let (inbox_tx, inbox) = watched_inbox(watcher, "articles.dir", &dir, ArticleMsg::File)?;
     let library = ArticleLibrary::start(dir, config.articles.raw_html, articles.clone());
     running.push(start("articles", stop_with(inbox_tx, ArticleMsg::Stop), move || library.run(inbox))?);
     Ok(())
+}
+
+/// A service's inbox that also receives the watcher's events for `dir`
+/// (the directory named by the config key `key`), wrapped by `wrap`.
+fn watched_inbox<T: Send + 'static>(
+    watcher: &mut Watcher,
+    key: &str,
+    dir: &Path,
+    wrap: fn(FileEvent) -> T,
+) -> Result<(Sender<T>, Receiver<T>), Failure> {
+    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+    let events = inbox_tx.clone();
+    watcher
+        .watch(dir, Box::new(move |event| drop(events.send(wrap(event)))))
+        .map_err(|e| Failure::runtime(format!("cannot watch {key} {}: {e}", dir.display())))?;
+    Ok((inbox_tx, inbox))
 }
 
 fn start(

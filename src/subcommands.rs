@@ -43,6 +43,12 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         _ => "off (needs wechat.app_id and wechat.app_secret)",
     };
     println!("  WeChat API (uploads, customer-service replies, menus): {api}");
+    let links = match &config.server.public_url {
+        Some(url) => format!("chat links to {url}/articles/"),
+        None => "no chat links (needs server.public_url)".into(),
+    };
+    let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };
+    println!("  articles: on (pages at /articles/, {raw}, {links})");
 
     let mut problems = Vec::new();
     println!("directories:");

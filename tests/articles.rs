@@ -368,19 +368,19 @@ const PHONE: (u32, u32) = (390, 844);
 #[test]
 fn an_article_reads_on_a_phone_in_a_real_browser() {
     let long_url = format!("https://example.com/{}", "很长的路径segment".repeat(30));
-    let wide_row = |cell: &str| format!("| {} |", vec![cell; 8].join(" | "));
+    let wide_row = |cell: &str| format!("| {} |", [cell; 8].join(" | "));
     let body = format!(
         "这是第一段：在手机上读文章，标题和这一段都应该在第一屏里看得见，不能被挤出屏幕。\n\n\
          一个没有空格可以断开的长链接：{long_url}\n\n\
          一个长单词：{word}\n\n\
          ![一张很宽的图](wide.png)\n\n\
          {header}\n{rule}\n{row}\n{row}\n\n\
-         ```\n{code}\n```\n",
+         ```\nlet line = \"{code}\";\n```\n",
         word = "supercalifragilistic".repeat(12),
         header = wide_row("列标题列标题"),
         rule = wide_row("---"),
         row = wide_row("很宽的单元格内容wide-cell-content"),
-        code = format!("let line = \"{}\";", "x".repeat(300)),
+        code = "x".repeat(300),
     );
     let server = server("articles-browser", &[("phone.md", &article("在手机上读的一篇文章", "2024-05-01", "", &body))], "");
     std::fs::write(server.dir.path().join("pictures/wide.png"), png(1200, 60)).unwrap();
