@@ -44,7 +44,7 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     };
     println!("  WeChat API (uploads, customer-service replies, menus): {api}");
     let links = match &config.server.public_url {
-        Some(url) => format!("chat links to {url}/articles/"),
+        Some(url) => format!("chat links to {}/articles/", url.trim_end_matches('/')),
         None => "no chat links (needs server.public_url)".into(),
     };
     let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };

@@ -141,4 +141,3 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
 }
 
 const NO_LINKS: &str = "\n\n（文章链接暂不可用：服务器未设置 server.public_url。）";
-
