@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::articles::{web, Articles};
 use crate::bot::Bot;
 use crate::clock::unix_now;
 use crate::config::Config;
@@ -111,13 +112,16 @@ fn refuse(req: &Request, rejection: Rejection) -> Response {
     }
 }
 
-
 /// The one routing table of the HTTP front.
-pub fn router(config: &Config, callback: Arc<Callback>) -> Router {
+pub fn router(config: &Config, callback: Arc<Callback>, articles: Articles) -> Router {
     let path = config.server.callback_path.as_str();
     let get = callback.clone();
+    let pictures_dir = config.pictures.dir.clone();
     Router::new()
         .route("GET", path, move |req| get.verify(req))
         .route("POST", path, move |req| callback.receive(req))
         .route("GET", "/healthz", |_| Response::text(200, "ok\n"))
+        .route("GET", "/articles", |_| Response::text(301, "/articles/\n").with_header("Location", "/articles/"))
+        .route_prefix("GET", "/articles/", move |req| web::articles(&articles.snapshot(), req))
+        .route_prefix("GET", "/pictures/", move |req| web::picture(&pictures_dir, req))
 }

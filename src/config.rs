@@ -133,11 +133,13 @@ impl Default for BooksConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ArticlesConfig {
     pub dir: PathBuf,
+    /// Let raw HTML in the markdown through instead of showing it as text.
+    pub raw_html: bool,
 }
 
 impl Default for ArticlesConfig {
     fn default() -> Self {
-        ArticlesConfig { dir: "articles".into() }
+        ArticlesConfig { dir: "articles".into(), raw_html: false }
     }
 }
 
@@ -713,6 +715,7 @@ impl Config {
             format!("pictures.media_lifetime_secs = {}", self.pictures.media_lifetime_secs),
             format!("books.dir = {}", self.books.dir.display()),
             format!("articles.dir = {}", self.articles.dir.display()),
+            format!("articles.raw_html = {}", self.articles.raw_html),
             format!("crawler.user_agent = {}", self.crawler.user_agent),
             format!("crawler.per_host_delay_ms = {}", self.crawler.per_host_delay_ms),
             format!("crawler.max_book_bytes = {}", self.crawler.max_book_bytes),
@@ -766,6 +769,8 @@ mod tests {
         assert_eq!(c.server.callback_path, "/wechat");
         assert_eq!(c.pictures.dir, PathBuf::from("pictures"));
         assert_eq!(c.server.body_limit_bytes, 1 << 20);
+        assert!(!c.articles.raw_html);
+        assert!(Config::parse("[articles]\nraw_html = true").unwrap().articles.raw_html);
     }
 
     #[test]

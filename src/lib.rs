@@ -2,6 +2,7 @@
 //! The binary (`src/main.rs`) is a thin CLI over these modules.
 
 pub mod app;
+pub mod articles;
 pub mod bot;
 pub mod cli;
 pub mod clock;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::app::{self, Callback};
 use crate::bot::{Bot, Kindle};
@@ -15,6 +15,8 @@ use crate::http::{self, Limits};
 use crate::library::SharedCatalog;
 use crate::crawler::crawl::Crawler;
 use crate::services::crawler::{CrawlerService, Quiet};
+use crate::articles::Articles;
+use crate::services::articles::{ArticleLibrary, ArticleMsg};
 use crate::services::jobs::{JobMsg, JobQueue, JobRunner};
 use crate::services::library::{LibraryMsg, LibraryService};
 use crate::services::mailer::{MailerService, Notifier};
@@ -101,13 +103,16 @@ pub fn run(config: Config) -> Result<(), Failure> {
     let catalog = SharedCatalog::default();
     start_library(&config, &store, &catalog, &mut watcher, &mut running)?;
     start_crawler(&config, &store, &mut running)?;
+    let articles = Articles::default();
+    start_articles(&config, &articles, &mut watcher, &mut running)?;
     let (watcher_stop, watcher_stopped) = crossbeam_channel::bounded::<()>(1);
     running.push(start("watcher", stop_with(watcher_stop, ()), move || watcher.run(watcher_stopped))?);
 
-    let mut bot = Bot::new(config.wechat.welcome.clone(), ready_pictures, catalog, jobs);
+    let mut bot = Bot::new(config.wechat.welcome.clone(), ready_pictures, catalog, jobs)
+        .with_articles(articles.clone(), config.server.public_url.clone());
     bot.kindle = kindle;
     let callback = Arc::new(Callback::new(&config, bot));
-    let router = Arc::new(app::router(&config, callback));
+    let router = Arc::new(app::router(&config, callback, articles));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
         max_connections: config.server.max_connections,
@@ -151,8 +156,7 @@ fn start_pictures(
     running: &mut Vec<Running>,
 ) -> Result<(), Failure> {
     let dir = config.pictures.dir.clone();
-    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-    watch_into(watcher, "pictures.dir", &dir, &inbox_tx, PictureMsg::File)?;
+    let (inbox_tx, inbox) = watched_inbox(watcher, "pictures.dir", &dir, PictureMsg::File)?;
     let uploader = PictureUploader {
         dir,
         api: api.clone(),
@@ -174,8 +178,7 @@ fn start_library(
     running: &mut Vec<Running>,
 ) -> Result<(), Failure> {
     let dir = config.books.dir.clone();
-    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
-    watch_into(watcher, "books.dir", &dir, &inbox_tx, LibraryMsg::File)?;
+    let (inbox_tx, inbox) = watched_inbox(watcher, "books.dir", &dir, LibraryMsg::File)?;
     let service = LibraryService { store: store.clone(), dir, catalog: catalog.clone() };
     running.push(start("library", stop_with(inbox_tx, LibraryMsg::Stop), move || service.run(inbox))?);
     Ok(())
@@ -200,18 +203,34 @@ fn start_crawler(config: &Config, store: &Arc<Store>, running: &mut Vec<Running>
     Ok(())
 }
 
-/// Send `dir`'s file events, wrapped by `wrap`, into a service's inbox.
-fn watch_into<T: Send + 'static>(
+/// The articles service needs no WeChat account: it always runs.
+fn start_articles(
+    config: &Config,
+    articles: &Articles,
+    watcher: &mut Watcher,
+    running: &mut Vec<Running>,
+) -> Result<(), Failure> {
+    let dir = config.articles.dir.clone();
+    let (inbox_tx, inbox) = watched_inbox(watcher, "articles.dir", &dir, ArticleMsg::File)?;
+    let library = ArticleLibrary::start(dir, config.articles.raw_html, articles.clone());
+    running.push(start("articles", stop_with(inbox_tx, ArticleMsg::Stop), move || library.run(inbox))?);
+    Ok(())
+}
+
+/// A service's inbox that also receives the watcher's events for `dir`
+/// (the directory named by the config key `key`), wrapped by `wrap`.
+fn watched_inbox<T: Send + 'static>(
     watcher: &mut Watcher,
     key: &str,
     dir: &Path,
-    inbox: &Sender<T>,
     wrap: fn(FileEvent) -> T,
-) -> Result<(), Failure> {
-    let inbox = inbox.clone();
+) -> Result<(Sender<T>, Receiver<T>), Failure> {
+    let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+    let events = inbox_tx.clone();
     watcher
-        .watch(dir, Box::new(move |event| drop(inbox.send(wrap(event)))))
-        .map_err(|e| Failure::runtime(format!("cannot watch {key} {}: {e}", dir.display())))
+        .watch(dir, Box::new(move |event| drop(events.send(wrap(event)))))
+        .map_err(|e| Failure::runtime(format!("cannot watch {key} {}: {e}", dir.display())))?;
+    Ok((inbox_tx, inbox))
 }
 
 fn start(

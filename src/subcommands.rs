@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::articles::{self, Articles, Index, LoadOptions};
 use crate::bot::Bot;
 use crate::config::Config;
 use crate::library::{Catalog, SharedCatalog};
@@ -60,6 +61,12 @@ pub fn check(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         _ => "off (no mail.host)".into(),
     };
     println!("  Kindle mail: {mail}");
+    let links = match &config.server.public_url {
+        Some(url) => format!("chat links to {}/articles/", url.trim_end_matches('/')),
+        None => "no chat links (needs server.public_url)".into(),
+    };
+    let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };
+    println!("  articles: on (pages at /articles/, {raw}, {links})");
 
     let mut problems = Vec::new();
     println!("directories:");
@@ -90,7 +97,8 @@ fn writable(dir: &Path) -> std::io::Result<()> {
 /// `zatan simulate`: the bot's reply to one text, as a follower would see it.
 pub fn simulate(config: &Config, from: &str, text: &str) -> String {
     // No uploader runs here, so `pic` honestly finds no picture ready. The
-    // library is read from the store when no server holds it.
+    // library is read from the store when no server holds it; the articles
+    // are read once, as the server would at its start.
     let catalog = SharedCatalog::default();
     if config.storage.data_dir.join(store::FILE_NAME).exists() {
         match Store::open(&config.storage.data_dir).and_then(|store| store.books()) {
@@ -98,7 +106,11 @@ pub fn simulate(config: &Config, from: &str, text: &str) -> String {
             Err(e) => eprintln!("zatan: the library is not available here ({e})"),
         }
     }
-    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), catalog, None);
+    let articles = Articles::default();
+    let loaded = articles::load_dir(&config.articles.dir, LoadOptions { raw_html: config.articles.raw_html, not_before: 0 });
+    articles.publish(Index::build(loaded.values(), 0));
+    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), catalog, None)
+        .with_articles(articles, config.server.public_url.clone());
     describe_reply(&bot.run_text(from, "simulate", text))
 }
 
@@ -109,7 +121,9 @@ fn describe_reply(reply: &Reply) -> String {
         Reply::Voice { media_id } => format!("[voice {media_id}]"),
         Reply::Video { media_id, title, .. } => format!("[video {media_id}] {title}"),
         Reply::Music { title, music_url, .. } => format!("[music] {title} {music_url}"),
-        Reply::News(article) => format!("[news] {}\n{}\n{}", article.title, article.description, article.url),
+        Reply::News(article) => {
+            format!("[news] {}\n{}\n{}\n{}", article.title, article.description, article.pic_url, article.url)
+        }
     }
 }
 

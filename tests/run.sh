@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs zatan's whole test suite. The tests use real peers (epubcheck, calibre,
-# an SMTP server made of Python's aiosmtpd with a trustme CA);
+# an SMTP server made of Python's aiosmtpd with a trustme CA, chromium);
 # this script installs whichever are missing, then runs `cargo test`.
 # A test whose peer is still absent fails and says how to get it.
 set -euo pipefail
@@ -11,6 +11,9 @@ missing=()
 command -v ebook-convert >/dev/null && command -v calibre-server >/dev/null || missing+=(calibre)
 # tests/common/smtp.rs runs tests/peers/smtp_server.py with Debian's python3
 /usr/bin/python3 -c 'import aiosmtpd, trustme' 2>/dev/null || missing+=(python3 python3-aiosmtpd python3-trustme)
+command -v chromium >/dev/null || missing+=(chromium)
+# A Chinese font, so that the article screenshot shows text rather than boxes.
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "tests/run.sh: installing test peers: ${missing[*]}"

@@ -3,10 +3,11 @@
 use std::sync::atomic::Ordering;
 
 use super::{Bot, Request};
+use crate::articles::pictures_url;
 use crate::clock::unix_now;
 use crate::services::mailer::{attachment_name, megabytes};
 use crate::store::{Follower, JobKind, JobState};
-use crate::wechat::reply::Reply;
+use crate::wechat::reply::{Article, Reply};
 
 pub struct Command {
     /// The first name is the one shown in help; the rest are aliases (lower case).
@@ -25,6 +26,7 @@ pub const COMMANDS: &[Command] = &[
     Command { names: &["unbind", "解绑"], usage: "解绑 / unbind", summary: "解除 Kindle 邮箱绑定", run: unbind },
     Command { names: &["push", "推送"], usage: "推送 ID / push ID", summary: "把一本书发到你的 Kindle", run: push },
     Command { names: &["status", "状态"], usage: "状态 / status", summary: "查看你的请求进度", run: status },
+    Command { names: &["articles", "文章"], usage: "文章 / articles [关键词]", summary: "最新文章；带关键词时按标题查找", run: articles },
 ];
 
 const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
@@ -252,6 +254,64 @@ fn status(bot: &Bot, request: &Request) -> Reply {
         .collect();
     Reply::Text(lines.join("\n"))
 }
+
+/// How many titles a reply lists: enough to choose from, short enough to read.
+const LISTED_TITLES: usize = 8;
+
+/// Without words: the newest article as a news card, the titles before it in
+/// the card's description (a passive reply is one message, so the list rides
+/// along there). With words: the titles that hold them, as links.
+/// Without `server.public_url` there are no links to give: titles only.
+fn articles(bot: &Bot, request: &Request) -> Reply {
+    let index = bot.articles.snapshot();
+    let url = |path: &str| bot.public_url.as_ref().map(|base| format!("{base}{path}"));
+    if !request.args.is_empty() {
+        let found: Vec<_> = index.search(request.args).take(LISTED_TITLES).collect();
+        if found.is_empty() {
+            return Reply::Text(format!("没有标题含「{}」的文章。发送「文章」看最新的。", request.args));
+        }
+        let lines: Vec<String> = found
+            .iter()
+            .map(|a| match url(&a.path()) {
+                Some(link) => format!("· <a href=\"{link}\">{}</a>", a.title),
+                None => format!("· {}", a.title),
+            })
+            .collect();
+        let mut text = format!("标题含「{}」的文章：\n{}", request.args, lines.join("\n"));
+        if bot.public_url.is_none() {
+            text.push_str(NO_LINKS);
+        }
+        return Reply::Text(text);
+    }
+    let Some(newest) = index.articles.first() else {
+        return Reply::Text("还没有文章。".into());
+    };
+    let earlier: Vec<String> = index.articles[1..].iter().take(LISTED_TITLES - 1).map(|a| format!("· {}", a.title)).collect();
+    match url(&newest.path()) {
+        Some(page) => {
+            let mut description = newest.summary.clone();
+            if !earlier.is_empty() {
+                description.push_str(&format!("\n\n更早的文章：\n{}", earlier.join("\n")));
+            }
+            Reply::News(Article {
+                title: newest.title.clone(),
+                description,
+                pic_url: newest.cover.as_deref().and_then(|c| url(&pictures_url(c))).unwrap_or_default(),
+                url: page,
+            })
+        }
+        None => {
+            let mut text = format!("最新：{}（{}）\n{}", newest.title, newest.date, newest.summary);
+            if !earlier.is_empty() {
+                text.push_str(&format!("\n\n更早的文章：\n{}", earlier.join("\n")));
+            }
+            text.push_str(NO_LINKS);
+            Reply::Text(text)
+        }
+    }
+}
+
+const NO_LINKS: &str = "\n\n（文章链接暂不可用：服务器未设置 server.public_url。）";
 
 #[cfg(test)]
 mod tests {

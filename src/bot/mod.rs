@@ -7,6 +7,7 @@ mod commands;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+use crate::articles::Articles;
 use crate::library::SharedCatalog;
 use crate::mail::Mailer;
 use crate::store::Store;
@@ -29,6 +30,9 @@ pub struct Bot {
     pub kindle: Option<Kindle>,
     /// Which ready picture `pic` sends next: followers see them in turn.
     next_picture: AtomicUsize,
+    pub articles: Articles,
+    /// `server.public_url` without a trailing `/`: article links need it.
+    pub public_url: Option<String>,
 }
 
 /// What the Kindle commands need: the mail settings and the followers' addresses.
@@ -48,7 +52,22 @@ pub struct Request<'a> {
 
 impl Bot {
     pub fn new(welcome: String, pictures: ReadyPictures, catalog: SharedCatalog, jobs: Option<JobQueue>) -> Bot {
-        Bot { welcome, pictures, catalog, jobs, kindle: None, next_picture: AtomicUsize::new(0) }
+        Bot {
+            welcome,
+            pictures,
+            catalog,
+            jobs,
+            kindle: None,
+            next_picture: AtomicUsize::new(0),
+            articles: Articles::default(),
+            public_url: None,
+        }
+    }
+
+    /// Offer the published articles, linked from `public_url`.
+    pub fn with_articles(self, articles: Articles, public_url: Option<String>) -> Bot {
+        let public_url = public_url.map(|url| url.trim_end_matches('/').to_string());
+        Bot { articles, public_url, ..self }
     }
 
     /// The reply to a message, or None for WeChat's "success" (nothing to say).
@@ -176,5 +195,60 @@ mod tests {
         assert!(text_of(bot().respond(&voice)).contains("help"));
         let click = message(MessageKind::Event(Event::Click { event_key: "help".into() }));
         assert!(text_of(bot().respond(&click)).contains("help"));
+    }
+
+    fn with_articles(public_url: Option<&str>) -> Bot {
+        let articles = crate::articles::Articles::default();
+        let text = |title: &str, date: &str, extra: &str| format!("---\ntitle: {title}\ndate: {date}\n{extra}---\n正文。");
+        let files: Vec<_> = [
+            ("spring", text("春天的树莓派", "2024-03-01", "cover: 春 天.png\nsummary: 春天来了\n")),
+            ("router", text("Router 笔记", "2024-02-01", "")),
+            ("old", text("旧文", "2023-01-01", "")),
+            ("draft", text("草稿", "2025-01-01", "draft: true\n")),
+        ]
+        .into_iter()
+        .map(|(slug, t)| std::sync::Arc::new(crate::articles::parse(slug, &t, 0, Default::default()).unwrap()))
+        .collect();
+        articles.publish(crate::articles::Index::build(&files, 0));
+        bot().with_articles(articles, public_url.map(String::from))
+    }
+
+    fn say(bot: &Bot, text: &str) -> Option<Reply> {
+        bot.respond(&message(MessageKind::Text { content: text.into() }))
+    }
+
+    #[test]
+    fn articles_is_a_news_card_for_the_newest_with_the_others_listed() {
+        let bot = with_articles(Some("https://zatan.example/"));
+        for alias in ["文章", "articles", "ARTICLES"] {
+            let Some(Reply::News(card)) = say(&bot, alias) else { panic!("{alias}: no news card") };
+            assert_eq!(card.title, "春天的树莓派");
+            assert_eq!(card.url, "https://zatan.example/articles/spring");
+            assert_eq!(card.pic_url, "https://zatan.example/pictures/%E6%98%A5%20%E5%A4%A9.png");
+            assert!(card.description.starts_with("春天来了"), "{}", card.description);
+            assert!(card.description.contains("· Router 笔记\n· 旧文"), "{}", card.description);
+            assert!(!card.description.contains("草稿"));
+        }
+    }
+
+    #[test]
+    fn articles_with_words_lists_matching_titles_as_links() {
+        let bot = with_articles(Some("https://zatan.example"));
+        let found = text_of(say(&bot, "文章 树莓派"));
+        assert!(found.contains("<a href=\"https://zatan.example/articles/spring\">春天的树莓派</a>"), "{found}");
+        assert!(!found.contains("Router"), "{found}");
+        assert!(text_of(say(&bot, "articles router")).contains("Router 笔记"));
+        assert!(text_of(say(&bot, "文章 草稿")).contains("没有标题含「草稿」"));
+    }
+
+    #[test]
+    fn articles_without_public_url_gives_titles_and_says_links_are_off() {
+        let bot = with_articles(None);
+        let newest = text_of(say(&bot, "文章"));
+        assert!(newest.contains("春天的树莓派") && newest.contains("旧文"), "{newest}");
+        assert!(newest.contains("server.public_url") && !newest.contains("http"), "{newest}");
+        let found = text_of(say(&bot, "文章 笔记"));
+        assert!(found.contains("· Router 笔记") && found.contains("server.public_url"), "{found}");
+        assert_eq!(text_of(say(&super::tests::bot(), "文章")), "还没有文章。");
     }
 }

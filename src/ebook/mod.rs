@@ -22,7 +22,7 @@ mod output;
 mod palmdoc;
 mod txt;
 mod txt_write;
-mod xhtml;
+pub(crate) mod xhtml;
 mod zip_safe;
 
 use std::fmt;

@@ -10,6 +10,7 @@
 //! through the `log` crate.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod conditional;
 mod connection;
 mod deadline;
 mod head;
@@ -25,8 +26,10 @@ mod tracker;
 mod validate;
 mod wire;
 
+pub use conditional::{cacheable, http_date, not_modified};
 pub use limits::Limits;
 pub use request::Request;
 pub use response::Response;
 pub use router::Router;
 pub use server::{serve, ServerHandle};
+pub use target::encode_path_segment;

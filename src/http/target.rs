@@ -73,6 +73,20 @@ fn percent_decode(raw: &str, plus_is_space: bool) -> Result<String, TargetError>
     String::from_utf8(decoded).map_err(|_| TargetError::NotUtf8)
 }
 
+/// Percent-encodes `segment` for use as one path segment of a URL: every
+/// byte but RFC 3986's unreserved characters is escaped, `/` included.
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn hex_value(digit: u8) -> Option<u8> {
     (digit as char).to_digit(16).map(|value| value as u8)
 }
@@ -119,6 +133,15 @@ mod tests {
     fn invalid_escapes_are_rejected_in_path_and_query() {
         for raw in ["/%", "/%4", "/%zz", "/a?x=%g1", "/a?%"] {
             assert_eq!(parse_target(raw), Err(TargetError::BadEscape), "{raw}");
+        }
+    }
+
+    #[test]
+    fn encoded_segments_decode_back() {
+        for segment in ["plain-name_1.md", "春 天/..?#%+", "a&b=c"] {
+            let encoded = encode_path_segment(segment);
+            assert!(!encoded.contains(['/', '?', '#', ' ']), "{encoded}");
+            assert_eq!(parse_target(&format!("/{encoded}")).unwrap().path, format!("/{segment}"));
         }
     }
 

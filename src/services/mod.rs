@@ -1,5 +1,6 @@
 //! Background services: each is a thread that owns its state and an inbox.
 
+pub mod articles;
 pub mod crawler;
 pub mod jobs;
 pub mod library;

@@ -64,6 +64,12 @@ pub fn image_content_type(file_name: &str, bytes: &[u8]) -> Option<&'static str>
     image_format(file_name, bytes).map(|f| f.content_type)
 }
 
+/// The content type of a JPEG, PNG or GIF by its first bytes alone: what a
+/// browser is told it gets, so a text file named `.png` is not served.
+pub fn sniff_image_type(bytes: &[u8]) -> Option<&'static str> {
+    by_magic(bytes).map(|f| f.content_type)
+}
+
 fn image_format(file_name: &str, bytes: &[u8]) -> Option<ImageFormat> {
     by_magic(bytes).or_else(|| by_extension(file_name))
 }

@@ -1,0 +1,77 @@
+//! The HTTP side: `/articles/` (the list), `/articles/<slug>` (one article)
+//! and `/pictures/<file>` (covers and pictures in articles). Pages come
+//! ready-made from the published index; pictures are read from
+//! `pictures.dir`, by a name that must be one of the directory's files.
+
+use std::path::Path;
+
+use super::front_matter::is_plain_file_name;
+use super::{page, Index, Page};
+use crate::http::{cacheable, not_modified, Request, Response};
+use crate::services::watcher::list_files;
+use crate::wechat::api::{sniff_image_type, IMAGE_MAX_BYTES};
+
+/// Pages are small and change when the owner edits: the browser asks again
+/// every time and gets a 304 while nothing changed.
+const PAGE_CACHE: &str = "no-cache";
+const PICTURE_CACHE: &str = "public, max-age=3600";
+
+/// `GET /articles/...`.
+pub fn articles(index: &Index, req: &Request) -> Response {
+    let slug = req.path.strip_prefix("/articles/").unwrap_or("");
+    if slug.is_empty() {
+        return page_response(req, &index.page);
+    }
+    match index.get(slug) {
+        Some(article) => page_response(req, &article.page),
+        None => not_found(),
+    }
+}
+
+fn page_response(req: &Request, page: &Page) -> Response {
+    let response = Response::html(200, page.html.clone()).with_header("Cache-Control", PAGE_CACHE);
+    cacheable(req, response, &page.etag, page.last_modified)
+}
+
+/// The site's 404 page.
+pub fn not_found() -> Response {
+    Response::html(404, page::not_found()).with_header("Cache-Control", PAGE_CACHE)
+}
+
+/// `GET /pictures/<file>`: only a plain name that the directory lists as a
+/// regular file (so no `..`, no subdirectory, no hidden file, no symlink out),
+/// and only JPEG, PNG or GIF by content.
+pub fn picture(dir: &Path, req: &Request) -> Response {
+    let name = req.path.strip_prefix("/pictures/").unwrap_or("");
+    if !is_plain_file_name(name) {
+        let peer = req.peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "?".into());
+        log::warn!("refused picture {:?} from {peer}: not a plain file name", name);
+        return not_found();
+    }
+    let listed = match list_files(dir) {
+        Ok(files) => files.into_iter().find(|(listed, _)| listed == name),
+        Err(e) => {
+            log::error!("cannot list pictures.dir {}: {e}", dir.display());
+            None
+        }
+    };
+    let Some((_, path)) = listed else { return not_found() };
+    let meta = match std::fs::metadata(&path) {
+        Ok(meta) if meta.len() <= IMAGE_MAX_BYTES as u64 => meta,
+        _ => return not_found(),
+    };
+    let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let (secs, nanos) = modified.map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
+    // Like nginx's: changes whenever the file is rewritten, without hashing it.
+    let etag = format!("\"{secs:x}{nanos:08x}-{:x}\"", meta.len());
+    let headers = |response: Response| {
+        response.with_header("Cache-Control", PICTURE_CACHE).with_header("X-Content-Type-Options", "nosniff")
+    };
+    if not_modified(req, &etag, secs) {
+        return cacheable(req, headers(Response::new(200)), &etag, secs);
+    }
+    let Ok(bytes) = std::fs::read(&path) else { return not_found() };
+    let Some(content_type) = sniff_image_type(&bytes) else { return not_found() };
+    let response = Response { status: 200, headers: Vec::new(), body: bytes }.with_header("Content-Type", content_type);
+    cacheable(req, headers(response), &etag, secs)
+}

@@ -1,0 +1,79 @@
+//! The articles service: owns the rendered articles of `articles.dir`, reads
+//! a file again when the watcher says it changed, and publishes a new index
+//! for the pages and the bot, which never wait on it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use super::watcher::FileEvent;
+use crate::articles::{self, Article, Articles, Index, LoadOptions};
+use crate::clock::unix_now;
+
+pub enum ArticleMsg {
+    File(FileEvent),
+    Stop,
+}
+
+pub struct ArticleLibrary {
+    dir: PathBuf,
+    options: LoadOptions,
+    published: Articles,
+    /// Every article file by name, drafts included; the index leaves drafts out.
+    files: BTreeMap<String, Arc<Article>>,
+}
+
+impl ArticleLibrary {
+    /// Reads the whole directory and publishes it, so the first request after
+    /// start already finds every article.
+    pub fn start(dir: PathBuf, raw_html: bool, published: Articles) -> ArticleLibrary {
+        let options = LoadOptions { raw_html, not_before: unix_now() };
+        let mut library = ArticleLibrary { dir, options, published, files: BTreeMap::new() };
+        library.rescan();
+        library
+    }
+
+    pub fn run(mut self, inbox: Receiver<ArticleMsg>) {
+        while let Ok(ArticleMsg::File(event)) = inbox.recv() {
+            match event {
+                FileEvent::Changed(name) if name.ends_with(articles::EXTENSION) => self.reload(name),
+                FileEvent::Removed(name) => {
+                    if self.files.remove(&name).is_some() {
+                        log::info!("article {name} removed");
+                        self.publish();
+                    }
+                }
+                FileEvent::Rescan => self.rescan(),
+                FileEvent::Changed(_) => {}
+            }
+        }
+        log::debug!("articles service stopped");
+    }
+
+    fn reload(&mut self, name: String) {
+        match articles::load_file(&self.dir.join(&name), self.options) {
+            Ok(article) => {
+                log::info!("article {name} loaded: {}{}", article.title, if article.draft { " (draft)" } else { "" });
+                self.files.insert(name, Arc::new(article));
+            }
+            Err(e) => {
+                log::warn!("skipping article {}: {e}", self.dir.join(&name).display());
+                self.files.remove(&name);
+            }
+        }
+        self.publish();
+    }
+
+    fn rescan(&mut self) {
+        self.files = articles::load_dir(&self.dir, self.options);
+        let drafts = self.files.values().filter(|a| a.draft).count();
+        log::info!("articles: {} in {} ({drafts} drafts)", self.files.len() - drafts, self.dir.display());
+        self.publish();
+    }
+
+    fn publish(&self) {
+        self.published.publish(Index::build(self.files.values(), unix_now()));
+    }
+}
