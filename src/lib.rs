@@ -15,6 +15,7 @@ pub mod library;
 pub mod logging;
 pub mod mail;
 pub mod menu;
+pub mod published;
 pub mod reply_cache;
 pub mod services;
 pub mod serve;

@@ -10,7 +10,7 @@ pub mod web;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
@@ -185,18 +185,7 @@ impl Default for Index {
 
 /// The published index: readers take a snapshot without waiting, the
 /// articles service swaps in a new one when a file changes.
-#[derive(Clone, Default)]
-pub struct Articles(Arc<RwLock<Arc<Index>>>);
-
-impl Articles {
-    pub fn snapshot(&self) -> Arc<Index> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn publish(&self, index: Index) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
-    }
-}
+pub type Articles = crate::published::Published<Index>;
 
 #[cfg(test)]
 mod tests {

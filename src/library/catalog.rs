@@ -1,8 +1,6 @@
 //! The library as the chat reads it: a snapshot the library service publishes
 //! after every change, read without waiting on anything.
 
-use std::sync::{Arc, RwLock};
-
 use super::search::{fold, matches};
 use crate::store::Book;
 
@@ -47,15 +45,4 @@ impl Catalog {
 }
 
 /// The published catalog: the library service replaces it, the chat reads it.
-#[derive(Clone, Default)]
-pub struct SharedCatalog(Arc<RwLock<Arc<Catalog>>>);
-
-impl SharedCatalog {
-    pub fn snapshot(&self) -> Arc<Catalog> {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn publish(&self, catalog: Catalog) {
-        *self.0.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(catalog);
-    }
-}
+pub type SharedCatalog = crate::published::Published<Catalog>;

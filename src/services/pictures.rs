@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{after, never, select, Receiver};
@@ -14,6 +14,7 @@ use crossbeam_channel::{after, never, select, Receiver};
 use super::token::{CallError, Tokens};
 use crate::clock::unix_now;
 use crate::digest::sha256_hex;
+use crate::published::Published;
 use super::watcher::{list_files, FileEvent};
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
@@ -34,13 +35,13 @@ pub struct ReadyPicture {
 /// swaps in a new list when it changes. Also how many wait for an upload.
 #[derive(Clone, Default)]
 pub struct ReadyPictures {
-    ready: Arc<RwLock<Arc<Vec<ReadyPicture>>>>,
+    ready: Published<Vec<ReadyPicture>>,
     pending: Arc<AtomicUsize>,
 }
 
 impl ReadyPictures {
     pub fn snapshot(&self) -> Arc<Vec<ReadyPicture>> {
-        self.ready.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.ready.snapshot()
     }
 
     /// Pictures in the directory that are being uploaded (or retried).
@@ -49,7 +50,7 @@ impl ReadyPictures {
     }
 
     pub fn replace(&self, pictures: Vec<ReadyPicture>, pending: usize) {
-        *self.ready.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(pictures);
+        self.ready.publish(pictures);
         self.pending.store(pending, Ordering::Relaxed);
     }
 }
