@@ -18,6 +18,7 @@ pub mod menu;
 pub mod published;
 pub mod reply_cache;
 pub mod services;
+pub mod sniff;
 pub mod serve;
 pub mod store;
 pub mod subcommands;

@@ -9,7 +9,7 @@ use super::front_matter::is_plain_file_name;
 use super::{page, Index, Page};
 use crate::http::{cacheable, not_modified, Request, Response};
 use crate::services::watcher::list_files;
-use crate::wechat::api::{sniff_image_type, IMAGE_MAX_BYTES};
+use crate::wechat::api::IMAGE_MAX_BYTES;
 
 /// Pages are small and change when the owner edits: the browser asks again
 /// every time and gets a 304 while nothing changed.
@@ -71,7 +71,7 @@ pub fn picture(dir: &Path, req: &Request) -> Response {
         return cacheable(req, headers(Response::new(200)), &etag, secs);
     }
     let Ok(bytes) = std::fs::read(&path) else { return not_found() };
-    let Some(content_type) = sniff_image_type(&bytes) else { return not_found() };
+    let Some(content_type) = crate::sniff::image_type(&bytes) else { return not_found() };
     let response = Response { status: 200, headers: Vec::new(), body: bytes }.with_header("Content-Type", content_type);
     cacheable(req, headers(response), &etag, secs)
 }

@@ -38,12 +38,7 @@ pub trait BookSink {
 
 /// The media type of an image, judged by its first bytes.
 pub fn image_media_type(data: &[u8]) -> Option<&'static str> {
-    match data {
-        [0xFF, 0xD8, 0xFF, ..] => Some("image/jpeg"),
-        [0x89, b'P', b'N', b'G', ..] => Some("image/png"),
-        [b'G', b'I', b'F', b'8', ..] => Some("image/gif"),
-        _ => None,
-    }
+    crate::sniff::image_type(data)
 }
 
 pub fn image_extension(media_type: &str) -> &'static str {

@@ -64,26 +64,13 @@ pub fn image_content_type(file_name: &str, bytes: &[u8]) -> Option<&'static str>
     image_format(file_name, bytes).map(|f| f.content_type)
 }
 
-/// The content type of a JPEG, PNG or GIF by its first bytes alone: what a
-/// browser is told it gets, so a text file named `.png` is not served.
-pub fn sniff_image_type(bytes: &[u8]) -> Option<&'static str> {
-    by_magic(bytes).map(|f| f.content_type)
-}
-
 fn image_format(file_name: &str, bytes: &[u8]) -> Option<ImageFormat> {
     by_magic(bytes).or_else(|| by_extension(file_name))
 }
 
 fn by_magic(bytes: &[u8]) -> Option<ImageFormat> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(JPEG)
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(PNG)
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some(GIF)
-    } else {
-        None
-    }
+    let content_type = crate::sniff::image_type(bytes)?;
+    [JPEG, PNG, GIF].into_iter().find(|f| f.content_type == content_type)
 }
 
 fn by_extension(file_name: &str) -> Option<ImageFormat> {

@@ -19,5 +19,5 @@ mod transport;
 pub use client::ApiClient;
 pub use custom::{CustomContent, CustomMessage};
 pub use error::{ApiError, ErrorAction};
-pub use media::{image_content_type, sniff_image_type, Material, MediaType, TempMedia, IMAGE_MAX_BYTES};
+pub use media::{image_content_type, Material, MediaType, TempMedia, IMAGE_MAX_BYTES};
 pub use token::AccessToken;
