@@ -1,0 +1,76 @@
+# Helpers shared by the packaging scripts (sourced, bash).
+
+# Root of the source tree.
+ZATAN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Where packaging puts its tools (a Python venv with zig), its wrappers and its output.
+ZATAN_TOOLS=${ZATAN_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/zatan-packaging}
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ZATAN_ROOT/target}
+export CARGO_TARGET_DIR
+ZATAN_OUT=${ZATAN_OUT:-$CARGO_TARGET_DIR/packages}
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# apt_install PACKAGE...: installs those that are not installed yet.
+apt_install() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || die "missing ${missing[*]}, and there is no apt-get to install them"
+    say "installing ${missing[*]}"
+    # another apt on the machine holds the lock for a while: wait for it
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -y -qq)
+    if ! as_root "${apt[@]}" install "${missing[@]}" >/dev/null; then
+        as_root "${apt[@]}" update >/dev/null
+        as_root "${apt[@]}" install "${missing[@]}" >/dev/null || die "could not install ${missing[*]}"
+    fi
+}
+
+# The version in Cargo.toml, which is what `zatan --version` prints.
+zatan_version() {
+    sed -n 's/^version *= *"\([^"]*\)".*/\1/p' "$ZATAN_ROOT/Cargo.toml" | head -n1
+}
+
+# Debian architecture name <-> Rust target triple <-> zig target.
+deb_arch_of() {
+    case $1 in
+        aarch64-unknown-linux-musl) echo arm64 ;;
+        armv7-unknown-linux-musleabihf) echo armhf ;;
+        x86_64-unknown-linux-musl) echo amd64 ;;
+        *) die "no Debian architecture known for $1" ;;
+    esac
+}
+target_of_deb_arch() {
+    case $1 in
+        arm64) echo aarch64-unknown-linux-musl ;;
+        armhf) echo armv7-unknown-linux-musleabihf ;;
+        amd64) echo x86_64-unknown-linux-musl ;;
+        *) die "unknown Debian architecture $1 (arm64, armhf, amd64)" ;;
+    esac
+}
+
+# Where build-static.sh leaves the stripped binary for TARGET and PROFILE.
+static_binary() {
+    echo "$ZATAN_OUT/bin/$2/$1/zatan"
+}
+
+# install_uci DIR: OpenWrt's `uci` command as DIR/uci, for the tests. libuci-sys
+# (crates.io) ships the uci and libubox sources; its build script builds and
+# installs them into its OUT_DIR.
+install_uci() {
+    apt_install cmake libclang-dev pkg-config
+    (cd "$ZATAN_ROOT/packaging/uci-tool" && CARGO_TARGET_DIR=$CARGO_TARGET_DIR/uci-tool cargo build --locked -q) ||
+        die "could not build uci (packaging/uci-tool)"
+    local out
+    out=$(ls -td "$CARGO_TARGET_DIR"/uci-tool/debug/build/libuci-sys-*/out 2>/dev/null | head -n1)
+    [ -x "$out/bin/uci" ] || die "the uci build left no $out/bin/uci"
+    mkdir -p "$1"
+    printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@" </dev/null\n' "$out/lib" "$out/bin/uci" >"$1/uci"
+    chmod 755 "$1/uci"
+}
