@@ -15,17 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../packaging/lib.sh"
 files=$here/zatan/files
 
-profile=release
-arches=()
-while [ $# -gt 0 ]; do
-    case $1 in
-        --profile) profile=${2:?--profile needs a name}; shift 2 ;;
-        --profile=*) profile=${1#*=}; shift ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        -*) die "unknown option $1" ;;
-        *) arches+=("$1"); shift ;;
-    esac
-done
+parse_build_args "$@"
+arches=("${names[@]}")
 [ ${#arches[@]} -gt 0 ] || arches=(aarch64_generic arm_cortex-a7)
 
 target_of_openwrt_arch() {

@@ -16,12 +16,6 @@ version=$(zatan_version)-1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
-check() { # DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); say "ok: $what"
-    else failed=$((failed + 1)); say "FAIL: $what"; fi
-}
 same() { [ "$1" = "$2" ]; }
 
 check "file name zatan_${version}_${arch}.ipk" same "${ipk##*/}" "zatan_${version}_${arch}.ipk"
@@ -78,5 +72,4 @@ import json, sys
 caps = json.load(open('$work/data/usr/share/zatan/capabilities.json'))
 sys.exit(not all(v == ['CAP_NET_BIND_SERVICE'] for v in caps.values()) or not caps)"
 
-echo "ipk-$arch: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report "ipk-$arch"

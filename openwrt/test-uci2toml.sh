@@ -25,9 +25,6 @@ busybox --install -s "$work/bin-busybox"
 install_uci "$work/bin-host"
 cp "$work/bin-host/uci" "$work/bin-busybox/uci"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); say "ok: $*"; }
-not_ok() { failed=$((failed + 1)); say "FAIL: $*"; }
 
 uci() { "$work/bin-host/uci" -c "$work/etc" -t "$work/uci-save" "$@"; }
 fresh_config() { rm -rf "$work/etc" "$work/uci-save"; mkdir -p "$work/etc" "$work/uci-save"; cp "$shipped" "$work/etc/zatan"; }
@@ -70,20 +67,20 @@ py_repr_int() { /usr/bin/python3 -c 'import sys; print(repr(int(sys.argv[1])))' 
 expect_value() { # SHELL FILE KEY EXPECTED_REPR
     local got
     got=$(toml_get "$2" "$3")
-    if [ "$got" = "$4" ]; then ok "$1: $3 round-trips"; else not_ok "$1: $3 is $got, expected $4"; fi
+    if [ "$got" = "$4" ]; then pass "$1: $3 round-trips"; else flunk "$1: $3 is $got, expected $4"; fi
 }
 
 check_mode() { # SHELL FILE
     local mode
     mode=$(stat -c %a "$2" 2>/dev/null || echo missing)
-    if [ "$mode" = 600 ]; then ok "$1: TOML is mode 0600"; else not_ok "$1: TOML is mode $mode, not 0600"; fi
+    if [ "$mode" = 600 ]; then pass "$1: TOML is mode 0600"; else flunk "$1: TOML is mode $mode, not 0600"; fi
 }
 
 zatan_accepts() { # SHELL FILE WHAT
     if (cd "$work" && "$zatan" check --config "$2" >"$work/check.out" 2>&1); then
-        ok "$1: zatan check accepts $3"
+        pass "$1: zatan check accepts $3"
     else
-        not_ok "$1: zatan check refuses $3: $(tail -n 3 "$work/check.out")"
+        flunk "$1: zatan check refuses $3: $(tail -n 3 "$work/check.out")"
     fi
 }
 
@@ -93,7 +90,7 @@ no_leak() { # SHELL SECRET...
     for secret in "$@"; do
         if grep -qF -- "$secret" "$work/out" "$work/err"; then leaked="$leaked $secret"; fi
     done
-    if [ -z "$leaked" ]; then ok "$shell: no secret in the converter's output"; else not_ok "$shell: secrets printed:$leaked"; fi
+    if [ -z "$leaked" ]; then pass "$shell: no secret in the converter's output"; else flunk "$shell: secrets printed:$leaked"; fi
 }
 
 aes_key=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG
@@ -113,9 +110,9 @@ for shell in busybox dash; do
     set_opt main.data_dir "$work/data-$shell"
     run_converter "$shell" "$work/plain.toml"
     if [ "$(cat "$work/status")" = 0 ] && [ ! -s "$work/out" ] && [ ! -s "$work/err" ]; then
-        ok "$shell: shipped config converts silently"
+        pass "$shell: shipped config converts silently"
     else
-        not_ok "$shell: shipped config: status $(cat "$work/status"): $(cat "$work/err")"
+        flunk "$shell: shipped config: status $(cat "$work/status"): $(cat "$work/err")"
     fi
     check_mode "$shell" "$work/plain.toml"
     expect_value "$shell" "$work/plain.toml" server.listen "'0.0.0.0:8080'"
@@ -129,7 +126,7 @@ for shell in busybox dash; do
 
     run_converter "$shell" --dirs
     expected_dirs="$work/data-$shell${nl}$work/data-$shell/pictures${nl}$work/data-$shell/books${nl}$work/data-$shell/articles"
-    if [ "$(cat "$work/out")" = "$expected_dirs" ]; then ok "$shell: --dirs lists the four directories"; else not_ok "$shell: --dirs printed: $(cat "$work/out")"; fi
+    if [ "$(cat "$work/out")" = "$expected_dirs" ]; then pass "$shell: --dirs lists the four directories"; else flunk "$shell: --dirs printed: $(cat "$work/out")"; fi
 
     # --- hostile values ----------------------------------------------------------
     set_opt main.app_id 'wx"1\'
@@ -140,10 +137,10 @@ for shell in busybox dash; do
     set_opt main.callback_path '/we"chat\'
     set_opt main.verified yes
     if [ "$(uci get zatan.main.welcome)" != "$hostile_welcome" ]; then
-        not_ok "$shell: uci did not keep the hostile welcome (test setup)"
+        flunk "$shell: uci did not keep the hostile welcome (test setup)"
     fi
     run_converter "$shell" "$work/hostile.toml"
-    if [ "$(cat "$work/status")" = 0 ]; then ok "$shell: hostile values convert"; else not_ok "$shell: hostile values: $(cat "$work/err")"; fi
+    if [ "$(cat "$work/status")" = 0 ]; then pass "$shell: hostile values convert"; else flunk "$shell: hostile values: $(cat "$work/err")"; fi
     expect_value "$shell" "$work/hostile.toml" wechat.welcome "$(py_repr "$hostile_welcome")"
     expect_value "$shell" "$work/hostile.toml" wechat.app_secret "$(py_repr "$hostile_secret")"
     expect_value "$shell" "$work/hostile.toml" wechat.app_id "$(py_repr 'wx"1\')"
@@ -151,7 +148,7 @@ for shell in busybox dash; do
     expect_value "$shell" "$work/hostile.toml" storage.data_dir "$(py_repr "$hostile_dir")"
     expect_value "$shell" "$work/hostile.toml" books.dir "$(py_repr "$hostile_dir/books")"
     expect_value "$shell" "$work/hostile.toml" wechat.verified True
-    if [ -e "$work/pwned" ] || [ -e "$work/pwned2" ]; then not_ok "$shell: a value was run as a command"; else ok "$shell: no value was run as a command"; fi
+    if [ -e "$work/pwned" ] || [ -e "$work/pwned2" ]; then flunk "$shell: a value was run as a command"; else pass "$shell: no value was run as a command"; fi
     zatan_accepts "$shell" "$work/hostile.toml" "the hostile values"
     no_leak "$shell" Tok3nValue "$hostile_secret" "$aes_key"
 
@@ -163,7 +160,7 @@ for shell in busybox dash; do
     set_opt mail.password 'p@ss"w\rd'
     set_opt mail.from 'zatan <kindle@example.com>'
     run_converter "$shell" "$work/mail.toml"
-    if [ "$(cat "$work/status")" = 0 ]; then ok "$shell: mail settings convert"; else not_ok "$shell: mail settings: $(cat "$work/err")"; fi
+    if [ "$(cat "$work/status")" = 0 ]; then pass "$shell: mail settings convert"; else flunk "$shell: mail settings: $(cat "$work/err")"; fi
     expect_value "$shell" "$work/mail.toml" mail.host "'smtp.example.com'"
     expect_value "$shell" "$work/mail.toml" mail.port "$(py_repr_int 465)"
     expect_value "$shell" "$work/mail.toml" mail.security "'starttls'"
@@ -176,23 +173,22 @@ for shell in busybox dash; do
     set_opt mail.port '25; rm -rf /'
     run_converter "$shell" "$work/bad.toml"
     if [ "$(cat "$work/status")" = 2 ] && grep -q 'zatan.mail.port' "$work/err" && ! grep -q 'rm -rf' "$work/err" && [ ! -e "$work/bad.toml" ]; then
-        ok "$shell: a bad port is refused, named, not quoted, nothing written"
+        pass "$shell: a bad port is refused, named, not quoted, nothing written"
     else
-        not_ok "$shell: bad port: status $(cat "$work/status"), stderr: $(cat "$work/err")"
+        flunk "$shell: bad port: status $(cat "$work/status"), stderr: $(cat "$work/err")"
     fi
     set_opt mail.port 465
     set_opt main.verified maybe
     run_converter "$shell" "$work/bad.toml"
     if [ "$(cat "$work/status")" = 2 ] && grep -q 'zatan.main.verified' "$work/err"; then
-        ok "$shell: a bad boolean is refused"
+        pass "$shell: a bad boolean is refused"
     else
-        not_ok "$shell: bad boolean: status $(cat "$work/status"), stderr: $(cat "$work/err")"
+        flunk "$shell: bad boolean: status $(cat "$work/status"), stderr: $(cat "$work/err")"
     fi
 
     rm -f "$work/etc/zatan"
     run_converter "$shell" "$work/none.toml"
-    if [ "$(cat "$work/status")" = 2 ] && grep -q 'no UCI config' "$work/err"; then ok "$shell: a missing UCI config is an error"; else not_ok "$shell: missing config: status $(cat "$work/status")"; fi
+    if [ "$(cat "$work/status")" = 2 ] && grep -q 'no UCI config' "$work/err"; then pass "$shell: a missing UCI config is an error"; else flunk "$shell: missing config: status $(cat "$work/status")"; fi
 done
 
-echo "uci2toml: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report uci2toml

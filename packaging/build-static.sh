@@ -15,17 +15,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-profile=release
-targets=()
-while [ $# -gt 0 ]; do
-    case $1 in
-        --profile) profile=${2:?--profile needs a name}; shift 2 ;;
-        --profile=*) profile=${1#*=}; shift ;;
-        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        -*) die "unknown option $1" ;;
-        *) targets+=("$1"); shift ;;
-    esac
-done
+parse_build_args "$@"
+targets=("${names[@]}")
 [ ${#targets[@]} -gt 0 ] || targets=(aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf x86_64-unknown-linux-musl)
 
 zig_target_of() {

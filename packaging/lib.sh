@@ -74,3 +74,53 @@ install_uci() {
     printf '#!/bin/sh\nLD_LIBRARY_PATH=%s exec %s "$@" </dev/null\n' "$out/lib" "$out/bin/uci" >"$1/uci"
     chmod 755 "$1/uci"
 }
+
+# parse_build_args "$@": --profile NAME (default release), -h/--help (prints the
+# script's header comment, up to its first blank comment line), and the rest as
+# the array `names`.
+parse_build_args() {
+    profile=release
+    names=()
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --profile) profile=${2:?--profile needs a name}; shift 2 ;;
+            --profile=*) profile=${1#*=}; shift ;;
+            -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+            -*) die "unknown option $1" ;;
+            *) names+=("$1"); shift ;;
+        esac
+    done
+}
+
+# WeChat's signature: sha1 of token, timestamp and nonce sorted byte-wise.
+wechat_signature() { # TOKEN TIMESTAMP NONCE
+    printf '%s\n' "$@" | LC_ALL=C sort | tr -d '\n' | sha1sum | cut -d' ' -f1
+}
+
+# wait_for_listen LOG PID: the address `zatan serve` logs once it listens, within
+# 30 s; fails when PID exits first.
+wait_for_listen() {
+    local addr _
+    for _ in $(seq 1 300); do
+        addr=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\)/.*|\1|p' "$1" | head -n1)
+        [ -n "$addr" ] && { echo "$addr"; return 0; }
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Test bookkeeping: check DESCRIPTION COMMAND... runs the command quietly and
+# counts; report NAME prints the "NAME: N passed, M failed" line packaging/test.sh
+# adds up, and fails when anything did.
+passed=0 failed=0
+check() {
+    local what=$1; shift
+    if "$@" >/dev/null 2>&1; then pass "$what"; else flunk "$what"; fi
+}
+pass() { passed=$((passed + 1)); say "ok: $*"; }
+flunk() { failed=$((failed + 1)); say "FAIL: $*"; }
+report() {
+    echo "$1: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}

@@ -39,19 +39,11 @@ printf '[server]\nlisten = "127.0.0.1:0"\n' >"$work/config.toml"
 (cd "$work" && exec "${runner[@]}" "$binary" serve --config config.toml) 2>"$log" &
 pid=$!
 
-addr=
-for _ in $(seq 1 300); do
-    addr=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\)/.*|\1|p' "$log" | head -n1)
-    [ -n "$addr" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "serve exited before listening"
-    sleep 0.1
-done
-[ -n "$addr" ] || fail "serve did not report its address within 30 s"
+addr=$(wait_for_listen "$log" "$pid") || fail "serve did not report its address within 30 s"
 
 token=zatan   # the demo token
-sign() { printf '%s\n' "$@" | LC_ALL=C sort | tr -d '\n' | sha1sum | cut -d' ' -f1; }
 ts=$(date +%s) nonce=$RANDOM$RANDOM
-sig=$(sign "$token" "$ts" "$nonce")
+sig=$(wechat_signature "$token" "$ts" "$nonce")
 
 echo_back=$(curl -sS --max-time 20 "http://$addr/wechat?signature=$sig&timestamp=$ts&nonce=$nonce&echostr=smoke$nonce") ||
     fail "verification request failed"

@@ -11,17 +11,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
 
-profile=release
-arches=()
-while [ $# -gt 0 ]; do
-    case $1 in
-        --profile) profile=${2:?--profile needs a name}; shift 2 ;;
-        --profile=*) profile=${1#*=}; shift ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        -*) die "unknown option $1" ;;
-        *) arches+=("$1"); shift ;;
-    esac
-done
+parse_build_args "$@"
+arches=("${names[@]}")
 [ ${#arches[@]} -gt 0 ] || arches=(arm64 armhf amd64)
 
 apt_install dpkg-dev

@@ -17,12 +17,6 @@ if dpkg-query -W -f='${Status}' zatan 2>/dev/null | grep -q installed; then
     die "a zatan package is already installed here; purge it first (dpkg --purge zatan)"
 fi
 
-passed=0 failed=0
-check() { # DESCRIPTION COMMAND...
-    local what=$1; shift
-    if "$@" >/dev/null 2>&1; then passed=$((passed + 1)); say "ok: $what"
-    else failed=$((failed + 1)); say "FAIL: $what"; fi
-}
 stat_is() { [ "$(stat -c '%a %U %G' "$1")" = "$2" ]; }
 absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
 no_user() { ! getent passwd zatan && ! getent group zatan; }
@@ -78,14 +72,9 @@ chgrp zatan "$work" "$work/config.toml" && chmod 0750 "$work" && chmod 0640 "$wo
 # setpriv execs zatan itself, so the signal below reaches it (runuser would stay between)
 (cd /var/lib/zatan && exec setpriv --reuid=zatan --regid=zatan --init-groups -- /usr/bin/zatan serve --config "$work/config.toml") 2>"$work/serve.log" &
 server_pid=$!
-addr=
-for _ in $(seq 1 100); do
-    addr=$(sed -n 's|.*listening on http://\([0-9.]*:[0-9]*\)/.*|\1|p' "$work/serve.log" | head -n1)
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
+addr=$(wait_for_listen "$work/serve.log" "$server_pid") || addr=none
 ts=$(date +%s) nonce=$RANDOM
-sig=$(printf '%s\n' zatan "$ts" "$nonce" | LC_ALL=C sort | tr -d '\n' | sha1sum | cut -d' ' -f1)
+sig=$(wechat_signature zatan "$ts" "$nonce")
 check "serve as user zatan answers a signed verification" \
     sh -c "[ \"\$(curl -sS --max-time 10 'http://$addr/wechat?signature=$sig&timestamp=$ts&nonce=$nonce&echostr=deb$nonce')\" = deb$nonce ]"
 kill -TERM "$server_pid"; code=0; wait "$server_pid" || code=$?; server_pid=
@@ -130,5 +119,4 @@ for path in /usr/bin/zatan /lib/systemd/system/zatan.service /usr/share/doc/zata
     check "full purge: $path gone" absent "$path"
 done
 
-echo "deb-install: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+report deb-install
