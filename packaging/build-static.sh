@@ -39,12 +39,14 @@ rust_minor=$("$RUSTC" --version | sed -n 's/^rustc 1\.\([0-9]*\).*/\1/p')
 [ "${rust_minor:-0}" -ge 90 ] || die "$RUSTC is $("$RUSTC" --version); zatan needs 1.90 or newer (rustc-web from bookworm-security)"
 [ -d /usr/lib/rustlib/src/rust/library ] || die "std sources missing at /usr/lib/rustlib/src/rust (apt install rust-web-src)"
 
+# the zig these builds were tested with; another may link differently
+zig_version=0.17.0
 venv=$ZATAN_TOOLS/venv
-if ! "$venv/bin/python" -m ziglang version >/dev/null 2>&1; then
-    say "installing zig (PyPI ziglang) into $venv"
+if [ "$("$venv/bin/python" -m ziglang version 2>/dev/null)" != "$zig_version" ]; then
+    say "installing zig $zig_version (PyPI ziglang) into $venv"
     # Debian's own python3: its venv module is what python3-venv provides
     /usr/bin/python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check ziglang
+    "$venv/bin/pip" install -q --disable-pip-version-check "ziglang==$zig_version"
 fi
 say "zig $("$venv/bin/python" -m ziglang version), $("$RUSTC" --version)"
 
