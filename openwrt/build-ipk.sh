@@ -43,8 +43,7 @@ tar_gz() { # ARCHIVE DIR
 mkdir -p "$ZATAN_OUT"
 for arch in "${arches[@]}"; do
     target=$(target_of_openwrt_arch "$arch")
-    binary=$(static_binary "$target" "$profile")
-    [ -x "$binary" ] || bash "$ZATAN_ROOT/packaging/build-static.sh" --profile "$profile" "$target"
+    binary=$(ensure_static_binary "$target" "$profile")
 
     work=$ZATAN_OUT/ipk-stage/$arch
     rm -rf "$work"

@@ -60,6 +60,16 @@ static_binary() {
     echo "$ZATAN_OUT/bin/$2/$1/zatan"
 }
 
+# ensure_static_binary TARGET PROFILE: that binary, built first when missing
+# (build-static.sh's output goes to stderr).
+ensure_static_binary() {
+    local binary
+    binary=$(static_binary "$1" "$2")
+    [ -x "$binary" ] || bash "$ZATAN_ROOT/packaging/build-static.sh" --profile "$2" "$1" >&2 ||
+        die "could not build $1 ($2)"
+    echo "$binary"
+}
+
 # install_uci DIR: OpenWrt's `uci` command as DIR/uci, for the tests. libuci-sys
 # (crates.io) ships the uci and libubox sources; its build script builds and
 # installs them into its OUT_DIR.

@@ -73,8 +73,7 @@ EOF
 mkdir -p "$ZATAN_OUT"
 for arch in "${arches[@]}"; do
     target=$(target_of_deb_arch "$arch")
-    binary=$(static_binary "$target" "$profile")
-    [ -x "$binary" ] || bash "$ZATAN_ROOT/packaging/build-static.sh" --profile "$profile" "$target"
+    binary=$(ensure_static_binary "$target" "$profile")
 
     stage=$ZATAN_OUT/deb-stage/$arch
     rm -rf "$stage"
