@@ -127,8 +127,11 @@ impl MailerService {
         match ebook::to_kindle_epub(&source, prepared) {
             Ok(report) => {
                 // An EPUB that needed no repair goes byte for byte as the owner has it.
+                // Copied beside it and renamed: a crash never leaves half a book
+                // at `prepared`, which a restart would take as ready to send.
                 if file.format == "epub" && report.repairs.is_empty() {
-                    if let Err(e) = std::fs::copy(&source, prepared) {
+                    let partial = prepared.with_extension("partial");
+                    if let Err(e) = std::fs::copy(&source, &partial).and_then(|_| std::fs::rename(&partial, prepared)) {
                         return Err(Refusal(format!("这本书读不出来：{e}")));
                     }
                 }
