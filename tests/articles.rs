@@ -247,7 +247,8 @@ fn edits_show_without_a_restart() {
 
     std::fs::write(dir.join("b.md"), "---\ndate: someday\n---\n").unwrap();
     wait_for(&server, "/articles/b", "a broken edit", |r| r.status == 404);
-    assert!(server.logs().contains("date \"someday\""), "{}", server.logs());
+    // The log is read from the server's stderr by another thread: wait for it.
+    assert!(server.wait_for_log("date \"someday\"", Duration::from_secs(10)), "{}", server.logs());
 
     std::fs::remove_file(dir.join("a.md")).unwrap();
     wait_for(&server, "/articles/a", "the deletion", |r| r.status == 404);

@@ -111,9 +111,9 @@ fn a_bound_follower_gets_the_book_on_their_kindle() {
     let meta = zatan::ebook::read_metadata(&arrived).expect("an EPUB zatan can read");
     assert_eq!((meta.title.as_str(), meta.author.as_deref()), ("球状闪电", Some("某某")));
 
-    let logs = server.logs();
-    assert!(logs.contains(&format!("sent book {santi} (三体) for o_reader to reader_1@kindle.com")), "every delivery is logged");
-    assert!(!logs.contains(smtp::PASSWORD), "the SMTP password never reaches the log");
+    let logged = format!("sent book {santi} (三体) for o_reader to reader_1@kindle.com");
+    assert!(server.wait_for_log(&logged, WAIT), "every delivery is logged");
+    assert!(!server.logs().contains(smtp::PASSWORD), "the SMTP password never reaches the log");
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn a_kill_during_the_send_delivers_after_the_restart() {
     assert!(received.iter().all(|m| m.rcpt_tos == ["kill@kindle.com"]));
     let mut chat = Chat { server: &server, openid: "o_kill", msg_id: 100 };
     chat.status_until("已寄出");
-    assert!(server.logs().contains("sent book"), "the restarted server sent it");
+    assert!(server.wait_for_log("sent book", WAIT), "the restarted server sent it");
 }
 
 #[test]
