@@ -30,6 +30,8 @@ const JOB_KEYS: TableDefinition<&str, u64> = TableDefinition::new("job_keys");
 const BOOKS: RecordTable = TableDefinition::new("books");
 /// content hash of a book file -> book id: the same file twice is one book.
 const BOOK_HASHES: TableDefinition<&str, &str> = TableDefinition::new("book_hashes");
+/// a book file's name in `books.dir` -> book id: which book a deleted file leaves.
+const BOOK_NAMES: TableDefinition<&str, &str> = TableDefinition::new("book_names");
 /// follower openid -> [`Follower`]
 const FOLLOWERS: RecordTable = TableDefinition::new("followers");
 /// crawler source name + "\n" + catalog entry id -> [`CrawlEntry`]: each
@@ -350,24 +352,37 @@ impl Store {
 
     /// The book one of whose files has this content.
     pub fn book_by_hash(&self, hash: &str) -> Result<Option<Book>, StoreError> {
-        let id = self.read(BOOK_HASHES, |t| Ok(t.get(hash)?.map(|id| id.value().to_string())))?.flatten();
+        self.book_indexed_by(BOOK_HASHES, hash)
+    }
+
+    /// The book one of whose files has this name in `books.dir`.
+    pub fn book_by_file_name(&self, name: &str) -> Result<Option<Book>, StoreError> {
+        self.book_indexed_by(BOOK_NAMES, name)
+    }
+
+    fn book_indexed_by(&self, index: TableDefinition<&str, &str>, key: &str) -> Result<Option<Book>, StoreError> {
+        let id = self.read(index, |t| Ok(t.get(key)?.map(|id| id.value().to_string())))?.flatten();
         match id {
             Some(id) => self.book(&id),
             None => Ok(None),
         }
     }
 
-    /// Write a book and its hash index together; a book with no files left is
-    /// removed. Hashes no longer among its files are forgotten in the same
-    /// transaction.
+    /// Write a book and its hash and name indexes together; a book with no
+    /// files left is removed. Hashes and names no longer among its files are
+    /// forgotten in the same transaction.
     pub fn save_book(&self, book: &Book) -> Result<(), StoreError> {
         self.write(|tx| {
             let mut books = tx.open_table(BOOKS)?;
             let mut hashes = tx.open_table(BOOK_HASHES)?;
+            let mut names = tx.open_table(BOOK_NAMES)?;
             let before: Option<Book> = books.get(book.id.as_str())?.map(|b| decode(b.value())).transpose()?;
             for old in before.iter().flat_map(|b| &b.files) {
                 if !book.files.iter().any(|f| f.hash == old.hash) {
                     hashes.remove(old.hash.as_str())?;
+                }
+                if !book.files.iter().any(|f| f.name == old.name) {
+                    names.remove(old.name.as_str())?;
                 }
             }
             if book.files.is_empty() {
@@ -376,6 +391,7 @@ impl Store {
                 books.insert(book.id.as_str(), encode(book)?.as_slice())?;
                 for file in &book.files {
                     hashes.insert(file.hash.as_str(), book.id.as_str())?;
+                    names.insert(file.name.as_str(), book.id.as_str())?;
                 }
             }
             Ok(())

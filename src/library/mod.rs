@@ -242,14 +242,10 @@ pub fn safe_name(text: &str) -> String {
 /// The file `name` is gone from `books_dir`: drop it from its book (and the
 /// book, when it was its last file).
 pub fn forget_file(store: &Store, name: &str) -> Result<Option<Book>, StoreError> {
-    for mut book in store.books()? {
-        if let Some(at) = book.files.iter().position(|f| f.name == name) {
-            book.files.remove(at);
-            store.save_book(&book)?;
-            return Ok(Some(book));
-        }
-    }
-    Ok(None)
+    let Some(mut book) = store.book_by_file_name(name)? else { return Ok(None) };
+    book.files.retain(|f| f.name != name);
+    store.save_book(&book)?;
+    Ok(Some(book))
 }
 
 /// Delete a book's files and its record.

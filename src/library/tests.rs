@@ -88,6 +88,8 @@ fn deleted_and_changed_files_update_the_index() {
     assert!(gone.files.is_empty());
     assert!(shelf.store.books().unwrap().is_empty(), "a book without files is gone");
     assert_eq!(shelf.store.book_by_hash(&changed.files[0].hash).unwrap(), None);
+    assert_eq!(shelf.store.book_by_file_name("《甲》作者：某.txt").unwrap(), None);
+    assert!(forget_file(&shelf.store, "《甲》作者：某.txt").unwrap().is_none(), "forgotten once");
 }
 
 #[test]
