@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::{Bot, Request};
 use crate::articles::pictures_url;
 use crate::clock::unix_now;
-use crate::services::mailer::{attachment_name, megabytes};
+use crate::services::mailer::{attachment_name, too_big};
 use crate::store::{Follower, JobKind, JobState};
 use crate::wechat::reply::{Article, Reply};
 
@@ -76,20 +76,13 @@ fn push(bot: &Bot, request: &Request) -> Reply {
         }
     };
     let catalog = bot.catalog.snapshot();
-    let Some(book) = catalog.get(request.args) else {
-        return Reply::Text(format!("没有 ID 为「{}」的书。先「搜 关键词」找到它的 ID。", request.args));
-    };
+    let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
     // An EPUB is sent nearly as it is, so its size is known now; other formats
     // are converted first and checked then.
     if let Some(epub) = book.files.iter().find(|f| f.format == "epub") {
         let size = kindle.mailer.encoded_size_of(&attachment_name(&book.title), epub.size);
         if size > kindle.mailer.max_mail_bytes() {
-            return Reply::Text(format!(
-                "《{}》太大了：邮件约 {}，超过上限 {}，没法推送。",
-                book.title,
-                megabytes(size),
-                megabytes(kindle.mailer.max_mail_bytes())
-            ));
+            return Reply::Text(format!("《{}》没法推送：{}。", book.title, too_big(size, kindle.mailer.max_mail_bytes())));
         }
     }
     let now = unix_now();
@@ -152,9 +145,7 @@ fn search(bot: &Bot, request: &Request) -> Reply {
 
 fn book(bot: &Bot, request: &Request) -> Reply {
     let catalog = bot.catalog.snapshot();
-    let Some(book) = catalog.get(request.args) else {
-        return Reply::Text(format!("没有 ID 为「{}」的书。先「搜 关键词」找到它的 ID。", request.args));
-    };
+    let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
     let formats: Vec<&str> = book.files.iter().map(|f| f.format.as_str()).collect();
     let size: u64 = book.files.iter().map(|f| f.size).max().unwrap_or(0);
     let mut text = format!(
@@ -171,6 +162,10 @@ fn book(bot: &Bot, request: &Request) -> Reply {
     }
     text.push_str(&format!("\n发送「推送 {}」发到你的 Kindle。", book.id));
     Reply::Text(text)
+}
+
+fn no_such_book(id: &str) -> Reply {
+    Reply::Text(format!("没有 ID 为「{id}」的书。先「搜 关键词」找到它的 ID。"))
 }
 
 /// 《书名》 — 作者

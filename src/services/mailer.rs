@@ -80,8 +80,7 @@ impl MailerService {
                 self.finish(job, JobState::Sent, &prepared)
             }
             Err(SendError::TooBig { size, limit }) => {
-                let reason = format!("书太大：邮件约 {}，超过上限 {}", megabytes(size), megabytes(limit));
-                self.finish(job, JobState::Failed(reason), &prepared)
+                self.finish(job, JobState::Failed(too_big(size, limit)), &prepared)
             }
             Err(SendError::Permanent(reason)) => {
                 log::warn!("mailer: book {book_id} for {} to {address} refused: {reason}", job.openid);
@@ -139,11 +138,7 @@ impl MailerService {
                 let size = self.mailer.encoded_size_of(&attachment_name(&book.title), bytes);
                 if size > self.mailer.max_mail_bytes() {
                     let _ = std::fs::remove_file(prepared);
-                    return Err(Refusal(format!(
-                        "书太大：邮件约 {}，超过上限 {}",
-                        megabytes(size),
-                        megabytes(self.mailer.max_mail_bytes())
-                    )));
+                    return Err(Refusal(too_big(size, self.mailer.max_mail_bytes())));
                 }
                 Ok(())
             }
@@ -178,6 +173,8 @@ pub fn attachment_name(title: &str) -> String {
     format!("{}.epub", crate::library::safe_name(title).trim())
 }
 
-pub fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+/// Why a book is not mailed, for the follower: the mail's size and the limit.
+pub fn too_big(size: u64, limit: u64) -> String {
+    let megabytes = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1_000_000.0);
+    format!("书太大：邮件约 {}，超过上限 {}", megabytes(size), megabytes(limit))
 }
