@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::ebook::ConvertOptions;
-use crate::library::cli::BooksAction;
-use crate::menu::MenuAction;
+use crate::cmd::books::BooksAction;
+use crate::cmd::menu::MenuAction;
 
 pub const USAGE: &str = "\
 zatan — a WeChat Official Account server for small boxes

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use zatan::cli::{self, Cli, USAGE};
 use zatan::config::Config;
-use zatan::subcommands::{self, Failure};
-use zatan::{logging, serve};
+use zatan::cmd::{self as subcommands, serve, Failure};
+use zatan::logging;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,19 +45,19 @@ fn run(command: Cli) -> Result<(), Failure> {
         Cli::Menu { config, action } => {
             let config = load(config.as_deref())?;
             logging::init(&config.log).map_err(Failure::config)?;
-            println!("{}", zatan::menu::run(&config, &action)?);
+            println!("{}", zatan::cmd::menu::run(&config, &action)?);
             Ok(())
         }
         Cli::Books { config, action } => {
             let config = load(config.as_deref())?;
             logging::init(&config.log).map_err(Failure::config)?;
-            println!("{}", zatan::library::cli::run(&config, &action)?);
+            println!("{}", zatan::cmd::books::run(&config, &action)?);
             Ok(())
         }
         Cli::Crawl { config, source, once } => {
             let config = load(config.as_deref())?;
             logging::init(&config.log).map_err(Failure::config)?;
-            zatan::crawler::cli::run(&config, source.as_deref(), once)
+            zatan::cmd::crawl::run(&config, source.as_deref(), once)
         }
         Cli::Version => {
             println!("zatan {}", zatan::VERSION);

@@ -2,7 +2,6 @@
 //! polite client (robots.txt, one request at a time per host with a delay,
 //! backoff on 429/503, conditional GETs, a size cap and a daily budget).
 
-pub mod cli;
 pub mod crawl;
 pub mod fetch;
 pub mod opds;

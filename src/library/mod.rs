@@ -4,7 +4,6 @@
 //! `books` subcommand and the crawler; the chat reads a published [`Catalog`].
 
 mod catalog;
-pub mod cli;
 mod search;
 
 use std::fmt;
@@ -76,7 +75,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> LibraryError + '_ {
 
 /// What a file is, read without changing anything.
 #[derive(Debug, Clone)]
-struct Inspected {
+pub(crate) struct Inspected {
     format: Format,
     size: u64,
     modified: u64,
@@ -84,7 +83,7 @@ struct Inspected {
     meta: ebook::BookMeta,
 }
 
-fn inspect(path: &Path) -> Result<Inspected, LibraryError> {
+pub(crate) fn inspect(path: &Path) -> Result<Inspected, LibraryError> {
     let unreadable = |reason: String| LibraryError::Unreadable { path: path.to_path_buf(), reason };
     let format = Format::from_path(path)
         .ok_or_else(|| unreadable("only .epub, .txt, .mobi and .azw3 files are books".into()))?;
@@ -194,7 +193,7 @@ pub fn add_file(
 }
 
 /// Put `file` into `books_dir` under a clean free name; the name it got.
-fn place(file: &Path, books_dir: &Path, found: &Inspected, intake: Intake) -> Result<String, LibraryError> {
+pub(crate) fn place(file: &Path, books_dir: &Path, found: &Inspected, intake: Intake) -> Result<String, LibraryError> {
     std::fs::create_dir_all(books_dir).map_err(io_error(books_dir))?;
     let name = free_name(books_dir, &found.meta, found.format);
     let target = books_dir.join(&name);

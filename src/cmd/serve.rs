@@ -25,7 +25,7 @@ use crate::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
 use crate::services::watcher::{FileEvent, Watcher};
 use crate::services::{self, Running};
 use crate::store::Store;
-use crate::subcommands::Failure;
+use super::Failure;
 use crate::wechat::api::ApiClient;
 
 /// How long in-flight requests may take to finish after a stop signal.

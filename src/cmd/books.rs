@@ -3,10 +3,10 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::{add_file, inspect, place, remove_book, scan, Added, Intake};
+use crate::library::{add_file, inspect, place, remove_book, scan, Added, Intake, LibraryError};
 use crate::config::Config;
 use crate::store::{Book, Store, StoreError};
-use crate::subcommands::Failure;
+use super::Failure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BooksAction {
@@ -23,8 +23,8 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
         Err(StoreError::Locked(_)) => return while_serving(books_dir, action),
         Err(e) => return Err(Failure::runtime(e.to_string())),
     };
-    let failed = |e: super::LibraryError| match e {
-        super::LibraryError::Unreadable { .. } | super::LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
+    let failed = |e: LibraryError| match e {
+        LibraryError::Unreadable { .. } | LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
         other => Failure::runtime(other.to_string()),
     };
     match action {

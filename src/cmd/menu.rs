@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, TokenApi};
-use crate::serve::API_TIMEOUT;
+use super::serve::API_TIMEOUT;
 use crate::services::token::{CallError, TokenMsg, TokenOwner, TokenSource};
 use crate::store::{Store, StoreError};
-use crate::subcommands::Failure;
+use super::Failure;
 use crate::wechat::api::ApiClient;
 
 pub enum MenuAction {

@@ -5,11 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::crawl::{Crawler, Progress, Report};
+use crate::crawler::crawl::{Crawler, Progress, Report};
 use crate::config::Config;
 use crate::services::crawler::{CrawlerService, Listener};
 use crate::store::{Store, StoreError};
-use crate::subcommands::Failure;
+use super::Failure;
 
 /// Without a terminal the progress line is printed at most this often.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
