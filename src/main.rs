@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use zatan::cli::{self, Cli, USAGE};
 use zatan::config::Config;
-use zatan::cmd::{self as subcommands, serve, Failure};
+use zatan::cmd::{serve, Failure};
 use zatan::logging;
 
 fn main() -> ExitCode {
@@ -31,15 +31,15 @@ fn run(command: Cli) -> Result<(), Failure> {
         }
         Cli::Check { config: path } => {
             let config = load(path.as_deref())?;
-            subcommands::check(&config, path.as_deref())
+            zatan::cmd::check::run(&config, path.as_deref())
         }
         Cli::Simulate { config, from, text } => {
             let config = load(config.as_deref())?;
-            println!("{}", subcommands::simulate(&config, &from, &text));
+            println!("{}", zatan::cmd::simulate::run(&config, &from, &text));
             Ok(())
         }
         Cli::Convert { input, output, options } => {
-            println!("{}", subcommands::convert(&input, &output, &options)?);
+            println!("{}", zatan::cmd::convert::run(&input, &output, &options)?);
             Ok(())
         }
         Cli::Menu { config, action } => {
