@@ -1,7 +1,6 @@
 //! zatan: a WeChat Official Account server for small boxes.
 //! The binary (`src/main.rs`) is a thin CLI over these modules.
 
-pub mod app;
 pub mod articles;
 pub mod bot;
 pub mod cli;
@@ -16,10 +15,10 @@ pub mod library;
 pub mod logging;
 pub mod mail;
 pub mod published;
-pub mod reply_cache;
 pub mod services;
 pub mod sniff;
 pub mod store;
+pub mod web;
 pub mod wechat;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

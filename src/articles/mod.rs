@@ -4,9 +4,8 @@
 //! keeps the [`Index`] current and publishes it through [`Articles`].
 
 pub mod front_matter;
-mod page;
+pub mod page;
 mod render;
-pub mod web;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

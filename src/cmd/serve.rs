@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::app::{self, Callback};
+use crate::web::{self, Callback};
 use crate::bot::{Bot, Kindle};
 use crate::mail::Mailer;
 use crate::config::{Config, DEMO_TOKEN};
@@ -112,7 +112,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         .with_articles(articles.clone(), config.server.public_url.clone());
     bot.kindle = kindle;
     let callback = Arc::new(Callback::new(&config, bot));
-    let router = Arc::new(app::router(&config, callback, articles));
+    let router = Arc::new(web::router(&config, callback, articles));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
         max_connections: config.server.max_connections,

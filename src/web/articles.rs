@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use super::front_matter::is_plain_file_name;
-use super::{page, Index, Page};
+use crate::articles::front_matter::is_plain_file_name;
+use crate::articles::{page, Index, Page};
 use crate::http::{cacheable, not_modified, Request, Response};
 use crate::services::watcher::list_files;
 use crate::wechat::api::IMAGE_MAX_BYTES;

@@ -1,16 +1,13 @@
-//! The web application: the routing table and the WeChat callback handler.
-//! The handler is the request path: verify ▸ decrypt ▸ parse ▸ dedupe ▸ bot ▸
-//! reply, all in memory and fast. It never calls the network.
+//! The WeChat callback handler, the request path: verify ▸ decrypt ▸ parse ▸
+//! dedupe ▸ bot ▸ reply, all in memory and fast. It never calls the network.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::articles::{web, Articles};
+use super::reply_cache::{Origin, ReplyCache};
 use crate::bot::Bot;
 use crate::clock::unix_now;
 use crate::config::Config;
-use crate::http::{Request, Response, Router};
-use crate::reply_cache::{Origin, ReplyCache};
+use crate::http::{Request, Response};
 use crate::wechat::callback::{self, Credentials, Query, Rejection};
 use crate::wechat::reply;
 
@@ -38,14 +35,14 @@ impl Callback {
         }
     }
 
-    fn verify(&self, req: &Request) -> Response {
+    pub fn verify(&self, req: &Request) -> Response {
         match callback::verify_get(&self.credentials, &query(req)) {
             Ok(echostr) => Response::text(200, echostr),
             Err(rejection) => refuse(req, rejection),
         }
     }
 
-    fn receive(&self, req: &Request) -> Response {
+    pub fn receive(&self, req: &Request) -> Response {
         let q = query(req);
         let opened = match callback::open_post(&self.credentials, &q, &req.body) {
             Ok(opened) => opened,
@@ -110,18 +107,4 @@ fn refuse(req: &Request, rejection: Rejection) -> Response {
             Response::text(400, format!("bad request: {reason}\n"))
         }
     }
-}
-
-/// The one routing table of the HTTP front.
-pub fn router(config: &Config, callback: Arc<Callback>, articles: Articles) -> Router {
-    let path = config.server.callback_path.as_str();
-    let get = callback.clone();
-    let pictures_dir = config.pictures.dir.clone();
-    Router::new()
-        .route("GET", path, move |req| get.verify(req))
-        .route("POST", path, move |req| callback.receive(req))
-        .route("GET", "/healthz", |_| Response::text(200, "ok\n"))
-        .route("GET", "/articles", |_| Response::text(301, "/articles/\n").with_header("Location", "/articles/"))
-        .route_prefix("GET", "/articles/", move |req| web::articles(&articles.snapshot(), req))
-        .route_prefix("GET", "/pictures/", move |req| web::picture(&pictures_dir, req))
 }

@@ -75,12 +75,9 @@ impl ReplyCache {
         (bytes, Origin::Computed)
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
