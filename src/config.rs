@@ -271,7 +271,7 @@ impl MailConfig {
             return Err(invalid(&format!("mail.{missing}"), format!("missing while mail.{set} is set"), "give both, or neither for a relay without login"));
         }
         if let Some(path) = &self.ca_file {
-            crate::mail::read_ca_file(path).map_err(|e| invalid("mail.ca_file", e, "give a PEM file holding the CA certificate that signed the mail server's certificate"))?;
+            crate::tls::read_ca_file(path).map_err(|e| invalid("mail.ca_file", e, "give a PEM file holding the CA certificate that signed the mail server's certificate"))?;
         }
         let Some(host) = &self.host else {
             return Ok(());

@@ -9,15 +9,18 @@ pub mod cmd;
 pub mod config;
 pub mod crawler;
 pub mod digest;
+pub mod dir;
 pub mod ebook;
 pub mod http;
 pub mod library;
 pub mod logging;
 pub mod mail;
 pub mod published;
+pub mod random;
 pub mod services;
 pub mod sniff;
 pub mod store;
+pub mod tls;
 pub mod web;
 pub mod wechat;
 

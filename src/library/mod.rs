@@ -277,7 +277,7 @@ pub struct ScanReport {
 /// files that are gone. Run at start, after a lost-events rescan, and by
 /// `zatan books scan`.
 pub fn scan(store: &Store, books_dir: &Path) -> Result<ScanReport, LibraryError> {
-    let files = crate::services::watcher::list_files(books_dir).map_err(io_error(books_dir))?;
+    let files = crate::dir::list_files(books_dir).map_err(io_error(books_dir))?;
     let mut report = ScanReport::default();
     let indexed: Vec<BookFile> = store.books()?.into_iter().flat_map(|b| b.files).collect();
     for file in &indexed {

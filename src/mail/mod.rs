@@ -8,7 +8,6 @@
 pub mod address;
 
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
@@ -17,10 +16,9 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 
 use crate::config::{ConfigError, MailConfig, MailSecurity, Secret};
+use crate::tls::read_ca_file;
 pub use address::{is_loopback_host, AddressError};
 
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
@@ -236,7 +234,7 @@ impl Mailer {
         // Always base64, so the size estimate holds and text files keep their bytes.
         let body = Body::new_with_encoding(attachment.bytes.clone(), ContentTransferEncoding::Base64)
             .map_err(|_| SendError::Permanent("the attachment cannot be base64-encoded".into()))?;
-        let id: String = crate::wechat::crypto::random16().iter().map(|b| format!("{b:02x}")).collect();
+        let id: String = crate::random::random16().iter().map(|b| format!("{b:02x}")).collect();
         Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -344,23 +342,6 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// The certificates in a PEM file, each checked to be usable as a trust anchor.
-pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let certificates = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{} is not a PEM file ({e})", path.display()))?;
-    if certificates.is_empty() {
-        return Err(format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()));
-    }
-    for (i, der) in certificates.iter().enumerate() {
-        rustls::RootCertStore::empty()
-            .add(der.clone())
-            .map_err(|e| format!("certificate {} in {} cannot be a trusted root ({e})", i + 1, path.display()))?;
-    }
-    Ok(certificates)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,20 +428,5 @@ mod tests {
         assert_eq!(text, "refused: 535 bad *** *** ***");
         assert!(format!("{m:?}").contains("127.0.0.1:25 (plain)"));
         assert!(!format!("{m:?}").contains("hunter2pw"));
-    }
-
-    #[test]
-    fn ca_file_problems_are_explained() {
-        let dir = std::env::temp_dir().join(format!("zatan-mail-ca-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let missing = dir.join("missing.pem");
-        assert!(read_ca_file(&missing).unwrap_err().contains("cannot read"));
-        let empty = dir.join("empty.pem");
-        std::fs::write(&empty, "not a certificate\n").unwrap();
-        assert!(read_ca_file(&empty).unwrap_err().contains("no PEM certificate"));
-        let garbage = dir.join("garbage.pem");
-        std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
-        assert!(read_ca_file(&garbage).unwrap_err().contains("cannot be a trusted root"));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -15,7 +15,8 @@ use super::token::{CallError, Tokens};
 use crate::clock::unix_now;
 use crate::digest::sha256_hex;
 use crate::published::Published;
-use super::watcher::{list_files, FileEvent};
+use super::watcher::FileEvent;
+use crate::dir::list_files;
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
 

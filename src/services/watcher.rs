@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crossbeam_channel::{select, Receiver};
@@ -110,24 +110,10 @@ fn classify(mask: EventMask, name: Option<&OsStr>) -> Option<FileEvent> {
     }
 }
 
-/// The regular, non-hidden files of a directory, by name, for the reconcile
-/// at start and after a rescan.
-pub fn list_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        if !name.starts_with('.') && entry.file_type()?.is_file() {
-            files.push((name, entry.path()));
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dir::list_files;
     use std::time::Instant;
 
     fn expect(rx: &crossbeam_channel::Receiver<FileEvent>, want: FileEvent) {

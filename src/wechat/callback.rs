@@ -140,7 +140,7 @@ pub fn seal(
         log::error!("no EncodingAESKey #{key_index} to encrypt the reply with; answering success");
         return "success".to_string();
     };
-    let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, crypto::random16());
+    let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, crate::random::random16());
     let msg_signature = signature::sign(&[&creds.token, timestamp, nonce, &encrypt]);
     encrypted_envelope(&encrypt, &msg_signature, timestamp, nonce)
 }

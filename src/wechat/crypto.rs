@@ -115,22 +115,6 @@ pub fn decrypt(key: &AesKey, encrypt_b64: &str, app_id: &str) -> Result<String, 
     String::from_utf8(msg.to_vec()).map_err(|_| CryptoError::NotUtf8)
 }
 
-/// 16 bytes that only have to differ from call to call (the reply prefix, a
-/// multipart boundary); not key material, so a clock-derived value stands in
-/// if the system's random source fails.
-pub fn random16() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        log::warn!("getrandom failed ({e}); using clock-derived bytes");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        bytes = nanos.to_le_bytes();
-    }
-    bytes
-}
-
 pub fn encrypt(key: &AesKey, msg: &str, app_id: &str, random16: [u8; 16]) -> String {
     // Passive replies are a few KiB; a length that does not fit u32 cannot occur.
     let msg_len = msg.len() as u32;

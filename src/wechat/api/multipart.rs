@@ -1,7 +1,7 @@
 //! A `multipart/form-data` body holding one file, as WeChat's upload calls
 //! want it (RFC 7578).
 
-use crate::wechat::crypto::random16;
+use crate::random::random16;
 
 pub(super) struct FilePart<'a> {
     pub field: &'a str,
