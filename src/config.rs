@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::crawler::url::Url;
-use crate::ebook::Format;
+use crate::url::Url;
+use crate::book_format::Format;
 use crate::wechat::crypto::AesKey;
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,7 +232,7 @@ impl MailConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        use crate::mail::address;
+        use crate::email_address as address;
         if let Some(port) = self.port {
             if !(1..=65535).contains(&port) {
                 return Err(invalid("mail.port", format!("{port} is not a port"), "use 1 to 65535, or leave it out for the usual port of mail.security"));

@@ -2,6 +2,7 @@
 //! The binary (`src/main.rs`) is a thin CLI over these modules.
 
 pub mod articles;
+pub mod book_format;
 pub mod bot;
 pub mod cli;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod crawler;
 pub mod digest;
 pub mod dir;
 pub mod ebook;
+pub mod email_address;
 pub mod http;
 pub mod library;
 pub mod logging;
@@ -21,6 +23,7 @@ pub mod services;
 pub mod sniff;
 pub mod store;
 pub mod tls;
+pub mod url;
 pub mod web;
 pub mod wechat;
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::fetch::{Access, Cancel, Client, FeedResponse, FetchError, Validators};
 use super::opds::{self, Acquisition, Entry};
-use super::url::Url;
+use crate::url::Url;
 use super::verify::verify;
 use super::walk::{Links, Page, Walk};
 use crate::clock::unix_now;

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::politeness::{retry_after, Politeness, Throttle};
 use super::robots::Rules;
-use super::url::Url;
+use crate::url::Url;
 use crate::clock::unix_now;
 use crate::config::Secret;
 use crate::digest::hex;

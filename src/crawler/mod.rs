@@ -7,6 +7,5 @@ pub mod fetch;
 pub mod opds;
 pub mod politeness;
 pub mod robots;
-pub mod url;
 pub mod verify;
 pub mod walk;

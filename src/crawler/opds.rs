@@ -6,8 +6,8 @@ use std::fmt;
 
 use roxmltree::Node;
 
-use super::url::Url;
-use crate::ebook::Format;
+use crate::url::Url;
+use crate::book_format::Format;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const DC_TERMS_NS: &str = "http://purl.org/dc/terms/";

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use crate::ebook::Format;
+use crate::book_format::Format;
 
 const EPUB_MIMETYPE: &[u8] = b"application/epub+zip";
 

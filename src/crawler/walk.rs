@@ -7,7 +7,7 @@
 use std::collections::{HashSet, VecDeque};
 
 use super::opds::Feed;
-use super::url::Url;
+use crate::url::Url;
 
 #[derive(Debug)]
 pub struct Walk {

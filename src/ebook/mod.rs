@@ -10,7 +10,6 @@ mod entities;
 mod epub_read;
 mod epub_write;
 mod error;
-mod format;
 mod html;
 mod html_clean;
 mod html_text;
@@ -39,7 +38,7 @@ use txt_write::TxtWriter;
 
 pub(crate) use epub_read::decode_xml;
 pub use error::EbookError;
-pub use format::Format;
+pub use crate::book_format::Format;
 pub use meta::BookMeta;
 
 /// Metadata the user gives; each one set replaces what zatan would guess.

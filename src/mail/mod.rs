@@ -5,7 +5,6 @@
 //! its own thread. Each send opens one connection (no pool): pushes are rare,
 //! and a fresh connection never trips over a relay's idle timeout.
 
-pub mod address;
 
 use std::fmt;
 use std::time::Duration;
@@ -19,7 +18,8 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use crate::config::{ConfigError, MailConfig, MailSecurity, Secret};
 use crate::tls::read_ca_file;
-pub use address::{is_loopback_host, AddressError};
+pub use crate::email_address::{is_loopback_host, AddressError};
+use crate::email_address as address;
 
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
 /// the attachment, and non-ASCII text elsewhere only risks garbling.
