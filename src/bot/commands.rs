@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::{Bot, Request};
 use crate::articles::pictures_url;
 use crate::clock::unix_now;
-use crate::services::mailer::{attachment_name, too_big};
+use crate::mail::{attachment_name, too_big};
 use crate::store::{Follower, JobKind, JobState};
 use crate::wechat::reply::{Article, Reply};
 

@@ -13,7 +13,7 @@ use crossbeam_channel::Receiver;
 use super::jobs::{drive, JobMsg};
 use super::token::Tokens;
 use crate::ebook;
-use crate::mail::{Attachment, Mailer, SendError};
+use crate::mail::{attachment_name, too_big, Attachment, Mailer, SendError};
 use crate::store::{Job, JobKind, JobState, Store};
 use crate::wechat::api::{ApiClient, CustomMessage};
 
@@ -166,15 +166,4 @@ impl MailerService {
         }
         None
     }
-}
-
-/// `书名.epub`: Amazon names the document after the attachment.
-pub fn attachment_name(title: &str) -> String {
-    format!("{}.epub", crate::library::safe_name(title).trim())
-}
-
-/// Why a book is not mailed, for the follower: the mail's size and the limit.
-pub fn too_big(size: u64, limit: u64) -> String {
-    let megabytes = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1_000_000.0);
-    format!("书太大：邮件约 {}，超过上限 {}", megabytes(size), megabytes(limit))
 }
