@@ -15,7 +15,7 @@ use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
 use super::request::Request;
 use super::response::Response;
 use super::router::Router;
-use super::server::ServerState;
+use super::state::ServerState;
 use super::tracker::ConnectionSlot;
 use super::validate::validate;
 use super::wire::{encode, CONTINUE};

@@ -21,6 +21,7 @@ mod response;
 mod router;
 mod runtime;
 mod server;
+mod state;
 mod target;
 mod tracker;
 mod validate;

@@ -3,7 +3,6 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::io::{FromRawFd, IntoRawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +16,8 @@ use super::deadline::Deadline;
 use super::limits::Limits;
 use super::router::Router;
 use super::runtime::configure_may_defaults;
-use super::tracker::{ConnectionGuard, ConnectionTracker};
+use super::state::ServerState;
+use super::tracker::ConnectionGuard;
 
 /// How long the accept loop rests after a failed accept (out of file
 /// descriptors, say) before it tries again, so it doesn't spin.
@@ -29,20 +29,6 @@ const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const ACCEPT_LOOP_STOP_WAIT: Duration = Duration::from_secs(1);
 /// The kernel caps it at net.core.somaxconn.
 const LISTEN_BACKLOG: i32 = 1024;
-
-/// What the accept loop and every connection share.
-pub(crate) struct ServerState {
-    pub limits: Limits,
-    pub router: Arc<Router>,
-    pub tracker: Arc<ConnectionTracker>,
-    stopping: AtomicBool,
-}
-
-impl ServerState {
-    pub(crate) fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-}
 
 /// Starts serving `router` on `listen` and returns at once; requests are
 /// served on may coroutines.
@@ -58,12 +44,7 @@ pub fn serve(listen: SocketAddr, limits: Limits, router: Arc<Router>) -> io::Res
     configure_may_defaults();
     let listener = bind(listen)?;
     let local_addr = listener.local_addr()?;
-    let state = Arc::new(ServerState {
-        tracker: ConnectionTracker::new(limits.max_connections),
-        limits,
-        router,
-        stopping: AtomicBool::new(false),
-    });
+    let state = Arc::new(ServerState::new(limits, router));
     let loop_state = Arc::clone(&state);
     // SAFETY: the accept loop keeps no thread-local state, and its stack is
     // the configured coroutine stack.
@@ -118,7 +99,7 @@ impl ServerHandle {
     pub fn shutdown(self, grace: Duration) {
         let deadline = Deadline::after(grace);
         let addr = self.local_addr;
-        self.state.stopping.store(true, Ordering::SeqCst);
+        self.state.begin_stopping();
         match wake_accept_loop(addr) {
             Ok(()) => wait_until(Deadline::after(ACCEPT_LOOP_STOP_WAIT), || {
                 self.accept_loop.is_done()

@@ -1,12 +1,36 @@
 //! One reader for the named fields of a callback body, whether WeChat pushed
 //! XML or JSON: both become the same small tree, read by name.
 
+use std::fmt;
 use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::message::ParseError;
 use super::xml::strip_illegal_chars;
+
+/// Why a callback body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    Empty,
+    UnknownFormat,
+    Xml(String),
+    Json(String),
+    Missing(&'static str),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Empty => f.write_str("empty body"),
+            ParseError::UnknownFormat => f.write_str("body is neither XML nor JSON"),
+            ParseError::Xml(reason) => write!(f, "malformed XML: {reason}"),
+            ParseError::Json(reason) => write!(f, "malformed JSON: {reason}"),
+            ParseError::Missing(name) => write!(f, "missing <{name}>"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 /// Nesting below this depth is never walked: no WeChat message goes past 4,
 /// and the tree must stay small whatever a hostile body looks like.

@@ -1,9 +1,9 @@
 //! Incoming callback messages: what a follower sent, or an event, parsed from
 //! the XML (or JSON) body WeChat posts.
 
-use std::fmt;
 
 pub use super::event::Event;
+pub use super::fields::ParseError;
 use super::fields::Fields;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,29 +56,6 @@ pub enum MessageKind {
         msg_type: String,
     },
 }
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParseError {
-    Empty,
-    UnknownFormat,
-    Xml(String),
-    Json(String),
-    Missing(&'static str),
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseError::Empty => f.write_str("empty body"),
-            ParseError::UnknownFormat => f.write_str("body is neither XML nor JSON"),
-            ParseError::Xml(reason) => write!(f, "malformed XML: {reason}"),
-            ParseError::Json(reason) => write!(f, "malformed JSON: {reason}"),
-            ParseError::Missing(name) => write!(f, "missing <{name}>"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 impl Incoming {
     /// Identifies one message across WeChat's retries. `MsgId` alone has
