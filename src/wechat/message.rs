@@ -1,7 +1,6 @@
 //! Incoming callback messages: what a follower sent, or an event, parsed from
 //! the XML (or JSON) body WeChat posts.
 
-
 pub use super::event::Event;
 pub use super::fields::ParseError;
 use super::fields::Fields;
