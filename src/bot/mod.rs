@@ -11,8 +11,8 @@ use crate::articles::Articles;
 use crate::library::SharedCatalog;
 use crate::mail::Mailer;
 use crate::store::Store;
-use crate::services::jobs::JobQueue;
-use crate::services::pictures::ReadyPictures;
+use crate::jobs::JobQueue;
+use crate::pictures::ReadyPictures;
 use crate::wechat::message::{Event, Incoming, MessageKind};
 use crate::wechat::reply::Reply;
 
@@ -176,8 +176,8 @@ mod tests {
         let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() })));
         assert!(none.contains("还没有"), "{none}");
         bot.pictures.replace(vec![
-            crate::services::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
-            crate::services::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
+            crate::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
+            crate::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
         ], 0);
         let sent: Vec<String> = ["pic", "来张图", "PIC"]
             .iter()

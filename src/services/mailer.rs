@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 
-use super::jobs::{drive, JobMsg};
+use super::jobs::drive;
+use crate::jobs::JobMsg;
 use super::token::Tokens;
 use crate::ebook;
 use crate::mail::{attachment_name, too_big, Attachment, Mailer, SendError};

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use crossbeam_channel::{after, never, select, Receiver};
 use super::token::{CallError, Tokens};
 use crate::clock::unix_now;
 use crate::digest::sha256_hex;
-use crate::published::Published;
+use crate::pictures::{ReadyPicture, ReadyPictures};
 use super::watcher::FileEvent;
 use crate::dir::list_files;
 use crate::store::{MediaRecord, Store};
@@ -23,37 +22,6 @@ use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, M
 pub enum PictureMsg {
     File(FileEvent),
     Stop,
-}
-
-/// A picture WeChat has, that a reply may name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadyPicture {
-    pub file_name: String,
-    pub media_id: String,
-}
-
-/// The published list of ready pictures: readers take a snapshot, the uploader
-/// swaps in a new list when it changes. Also how many wait for an upload.
-#[derive(Clone, Default)]
-pub struct ReadyPictures {
-    ready: Published<Vec<ReadyPicture>>,
-    pending: Arc<AtomicUsize>,
-}
-
-impl ReadyPictures {
-    pub fn snapshot(&self) -> Arc<Vec<ReadyPicture>> {
-        self.ready.snapshot()
-    }
-
-    /// Pictures in the directory that are being uploaded (or retried).
-    pub fn pending(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
-    }
-
-    pub fn replace(&self, pictures: Vec<ReadyPicture>, pending: usize) {
-        self.ready.publish(pictures);
-        self.pending.store(pending, Ordering::Relaxed);
-    }
 }
 
 const TOKEN_WAIT: Duration = Duration::from_secs(10);
