@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 
 use crate::ebook::ConvertOptions;
-use crate::cmd::books::BooksAction;
-use crate::cmd::menu::MenuAction;
 
 pub const USAGE: &str = "\
 zatan — a WeChat Official Account server for small boxes
@@ -38,6 +36,22 @@ pub enum Cli {
     Crawl { config: Option<PathBuf>, source: Option<String>, once: bool },
     Version,
     Help,
+}
+
+/// What `zatan menu` is asked to do.
+pub enum MenuAction {
+    Push(PathBuf),
+    Show,
+    Delete,
+}
+
+/// What `zatan books` is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BooksAction {
+    List,
+    Add(PathBuf),
+    Remove(String),
+    Scan,
 }
 
 /// A usage error: what was wrong, worded for the person at the terminal.

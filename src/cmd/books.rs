@@ -1,20 +1,13 @@
 //! `zatan books list | add FILE | remove ID | scan`.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::library::{add_file, inspect, place, remove_book, scan, Added, Intake, LibraryError};
 use crate::config::Config;
 use crate::store::{Book, Store, StoreError};
 use super::Failure;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BooksAction {
-    List,
-    Add(PathBuf),
-    Remove(String),
-    Scan,
-}
+use crate::cli::BooksAction;
 
 pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
     let books_dir = &config.books.dir;

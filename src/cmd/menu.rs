@@ -13,13 +13,8 @@ use super::serve::API_TIMEOUT;
 use crate::services::token::{CallError, TokenMsg, TokenOwner, TokenSource};
 use crate::store::{Store, StoreError};
 use super::Failure;
+use crate::cli::MenuAction;
 use crate::wechat::api::ApiClient;
-
-pub enum MenuAction {
-    Push(std::path::PathBuf),
-    Show,
-    Delete,
-}
 
 pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
     let (Some(app_id), Some(app_secret)) = (&config.wechat.app_id, &config.wechat.app_secret) else {
