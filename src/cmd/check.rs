@@ -1,5 +1,6 @@
 //! `zatan check`: the effective settings and whether each directory is usable.
 
+use std::fmt;
 use std::path::Path;
 
 use super::Failure;
@@ -12,7 +13,7 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         Some(path) => println!("config: {} (valid)", path.display()),
         None => println!("config: none given, using the embedded demo defaults"),
     }
-    for line in config.describe() {
+    for line in describe(config) {
         println!("  {line}");
     }
     println!("features:");
@@ -65,9 +66,130 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     }
 }
 
+/// The effective settings as `key = value` lines, secrets masked.
+pub fn describe(config: &Config) -> Vec<String> {
+    fn opt<T: fmt::Display>(value: &Option<T>) -> String {
+        value.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(not set)".into())
+    }
+    let (s, w, m) = (&config.server, &config.wechat, &config.mail);
+    let mut lines = vec![
+        format!("server.listen = {}", s.listen),
+        format!("server.callback_path = {}", s.callback_path),
+        format!("server.public_url = {}", opt(&s.public_url)),
+        format!("server.body_limit_bytes = {}", s.body_limit_bytes),
+        format!("server.max_connections = {}", s.max_connections),
+        format!("wechat.token = {}", w.token),
+        format!("wechat.app_id = {}", opt(&w.app_id)),
+        format!("wechat.app_secret = {}", opt(&w.app_secret)),
+        format!("wechat.encoding_aes_key = {}", opt(&w.encoding_aes_key)),
+        format!("wechat.previous_encoding_aes_key = {}", opt(&w.previous_encoding_aes_key)),
+        format!("wechat.api_base = {}", w.api_base),
+        format!("wechat.token_api = {:?}", w.token_api).to_lowercase(),
+        format!("wechat.verified = {}", w.verified),
+        format!("wechat.welcome = {:?}", w.welcome),
+        format!("storage.data_dir = {}", config.storage.data_dir.display()),
+        format!("pictures.dir = {}", config.pictures.dir.display()),
+        format!("pictures.media_lifetime_secs = {}", config.pictures.media_lifetime_secs),
+        format!("books.dir = {}", config.books.dir.display()),
+        format!("articles.dir = {}", config.articles.dir.display()),
+        format!("articles.raw_html = {}", config.articles.raw_html),
+        format!("crawler.user_agent = {}", config.crawler.user_agent),
+        format!("crawler.per_host_delay_ms = {}", config.crawler.per_host_delay_ms),
+        format!("crawler.max_book_bytes = {}", config.crawler.max_book_bytes),
+        format!("crawler.daily_bytes_budget = {}", config.crawler.daily_bytes_budget),
+        format!("crawler.max_pages = {}", config.crawler.max_pages),
+        format!("crawler.max_depth = {}", config.crawler.max_depth),
+        format!("mail.host = {}", opt(&m.host)),
+        format!("mail.port = {}", m.effective_port()),
+        format!("mail.security = {}", m.security.name()),
+        format!("mail.username = {}", opt(&m.username)),
+        format!("mail.password = {}", opt(&m.password)),
+        format!("mail.from = {}", opt(&m.from)),
+        format!("mail.ca_file = {}", opt(&m.ca_file.as_ref().map(|p| p.display().to_string()))),
+        format!("mail.allowed_domains = {}", m.allowed_domains.join(", ")),
+        format!("mail.daily_limit_per_user = {}", m.daily_limit_per_user),
+        format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
+        format!("mail.timeout_secs = {}", m.timeout_secs),
+        format!("mail.retry_secs = {}", m.retry_secs),
+        format!("log.level = {}", config.log.level),
+        format!("log.file = {}", opt(&config.log.file.as_ref().map(|p| p.display().to_string()))),
+    ];
+    for source in &config.crawler.sources {
+        lines.push(format!(
+            "crawler.sources {}: url = {}, username = {}, password = {}, interval_hours = {}, max_books = {}, formats = {}, ignore_robots_txt = {}",
+            source.name,
+            source.url,
+            opt(&source.username),
+            opt(&source.password),
+            source.interval_hours,
+            source.max_books,
+            source.formats.join(","),
+            source.ignore_robots_txt
+        ));
+    }
+    lines
+}
+
 fn writable(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let probe = dir.join(format!(".zatan-check-{}", std::process::id()));
     std::fs::write(&probe, b"")?;
     std::fs::remove_file(&probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book_format::Format;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    #[test]
+    fn secrets_are_masked_everywhere() {
+        let text = format!(
+            "[wechat]\ntoken = \"tok3nValue\"\napp_id = \"wx1\"\napp_secret = \"s3cr3tValue\"\nencoding_aes_key = \"{KEY}\""
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        let shown = format!("{:?}\n{}", c, describe(&c).join("\n"));
+        for secret in ["tok3nValue", "s3cr3tValue", KEY] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
+        assert!(shown.contains("wechat.app_id = wx1"));
+        // a bad key's error does not quote it either
+        let bad = "[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"NotAKey-secretish\"";
+        let err = Config::parse(bad).unwrap().validate().unwrap_err();
+        assert!(!err.0.contains("NotAKey-secretish"));
+    }
+
+    #[test]
+    fn crawler_sources_defaults_and_masked_password() {
+        let text = "[crawler]\nper_host_delay_ms = 500\n\n[[crawler.sources]]\nname = \"home\"\nurl = \"http://127.0.0.1:8081/opds\"\nusername = \"alice\"\npassword = \"pa55wordValue\"\n\n[[crawler.sources]]\nname = \"gutenberg\"\nurl = \"https://www.gutenberg.org/ebooks.opds/\"\nformats = [\"txt\", \"EPUB\"]\n";
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.crawler.max_book_bytes, 50 * 1024 * 1024);
+        let home = &c.crawler.sources[0];
+        assert_eq!((home.interval_hours, home.max_books, home.ignore_robots_txt), (24, 100, false));
+        assert_eq!(home.formats(), [Format::Epub, Format::Txt, Format::Mobi]);
+        assert_eq!(c.crawler.sources[1].formats(), [Format::Txt, Format::Epub]);
+        let shown = format!("{:?}\n{}", c, describe(&c).join("\n"));
+        assert!(!shown.contains("pa55wordValue"));
+        assert!(shown.contains("crawler.sources home: url = http://127.0.0.1:8081/opds, username = alice"));
+        assert_eq!(c.crawl_sources(None).unwrap().len(), 2);
+        assert_eq!(c.crawl_sources(Some("gutenberg")).unwrap()[0].name, "gutenberg");
+        let err = c.crawl_sources(Some("nope")).unwrap_err();
+        assert!(err.0.contains("home, gutenberg"), "{err}");
+        assert!(Config::default().crawl_sources(None).unwrap_err().0.contains("[[crawler.sources]]"));
+    }
+
+    #[test]
+    fn mail_password_is_masked() {
+        let text = "[mail]\nhost = \"smtp.example.com\"\nfrom = \"b@example.com\"\nusername = \"bot\"\npassword = \"m4ilPassw0rd\"";
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+        let shown = format!("{:?}\n{}", c, describe(&c).join("\n"));
+        assert!(!shown.contains("m4ilPassw0rd"), "{shown}");
+        assert!(shown.contains("mail.password = *** (12 characters)"), "{shown}");
+        assert!(shown.contains("mail.host = smtp.example.com") && shown.contains("mail.port = 587"), "{shown}");
+    }
 }

@@ -1,0 +1,431 @@
+//! TOML configuration: every key optional, unknown keys rejected, secrets masked.
+//!
+//! With no file at all the defaults make a demo server on 127.0.0.1:8080 with
+//! token `zatan` and its directories under the current directory.
+
+mod crawler;
+mod mail;
+mod secret;
+mod server;
+mod wechat;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::wechat::crypto::AesKey;
+
+pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
+pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
+pub use secret::Secret;
+pub use server::ServerConfig;
+pub use wechat::{TokenApi, WechatConfig, DEMO_TOKEN};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub wechat: WechatConfig,
+    pub storage: StorageConfig,
+    pub pictures: PicturesConfig,
+    pub books: BooksConfig,
+    pub articles: ArticlesConfig,
+    pub crawler: CrawlerConfig,
+    pub mail: MailConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: "data".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PicturesConfig {
+    pub dir: PathBuf,
+    /// WeChat keeps temporary media 3 days; zatan re-uploads at about 90% of this.
+    pub media_lifetime_secs: u64,
+}
+
+impl Default for PicturesConfig {
+    fn default() -> Self {
+        PicturesConfig { dir: "pictures".into(), media_lifetime_secs: 259_200 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BooksConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for BooksConfig {
+    fn default() -> Self {
+        BooksConfig { dir: "books".into() }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArticlesConfig {
+    pub dir: PathBuf,
+    /// Let raw HTML in the markdown through instead of showing it as text.
+    pub raw_html: bool,
+}
+
+impl Default for ArticlesConfig {
+    fn default() -> Self {
+        ArticlesConfig { dir: "articles".into(), raw_html: false }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: String,
+    pub file: Option<PathBuf>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), file: None }
+    }
+}
+
+/// A configuration problem, worded for the owner: which key, what is wrong, how to fix it.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(key: &str, problem: impl fmt::Display, fix: &str) -> ConfigError {
+    ConfigError(format!("config key `{key}`: {problem}; {fix}"))
+}
+
+pub const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+impl Config {
+    /// The configuration from `path`, or the embedded demo defaults when `path` is None.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let config = match path {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!(
+                        "cannot read config file {}: {e}; give an existing file with --config, or leave --config out to run the demo",
+                        path.display()
+                    ))
+                })?;
+                Config::parse(&text)
+                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        // toml's message names the key and the line; it never quotes a value we
+        // would have to hide, except for type errors, which we re-word below.
+        toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            let place = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            let hint = if message.contains("unknown field") {
+                "; check the spelling against the config reference in the README"
+            } else {
+                ""
+            };
+            ConfigError(format!("{message}{place}{hint}"))
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let s = &self.server;
+        if !s.callback_path.starts_with('/') {
+            return Err(invalid(
+                "server.callback_path",
+                format!("{:?} does not start with '/'", s.callback_path),
+                "write it like \"/wechat\"",
+            ));
+        }
+        if let Some(url) = &s.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "server.public_url",
+                    format!("{url:?} is not an http(s) URL"),
+                    "write it like \"https://example.com\"",
+                ));
+            }
+        }
+        if s.body_limit_bytes == 0 || s.body_limit_bytes > 64 * 1024 * 1024 {
+            return Err(invalid(
+                "server.body_limit_bytes",
+                format!("{} is out of range", s.body_limit_bytes),
+                "use a value between 1 and 67108864 (the default is 1048576)",
+            ));
+        }
+        if s.max_connections == 0 {
+            return Err(invalid("server.max_connections", "0 would refuse everyone", "use 1 or more (default 256)"));
+        }
+
+        let w = &self.wechat;
+        let token = w.token.expose();
+        if !(3..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid(
+                "wechat.token",
+                "WeChat tokens are 3 to 32 letters or digits",
+                "copy the token exactly as set in the WeChat admin console",
+            ));
+        }
+        if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
+            return Err(invalid(
+                "wechat.api_base",
+                format!("{:?} is not an http(s) URL", w.api_base),
+                "leave it out to use https://api.weixin.qq.com",
+            ));
+        }
+        if w.app_secret.is_some() && w.app_id.is_none() {
+            return Err(invalid("wechat.app_id", "missing while wechat.app_secret is set", "add the AppID from the admin console"));
+        }
+        for (key, value) in [
+            ("wechat.encoding_aes_key", &w.encoding_aes_key),
+            ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key),
+        ] {
+            if let Some(secret) = value {
+                AesKey::from_encoding_aes_key(secret.expose()).map_err(|_| {
+                    invalid(key, "is not a valid EncodingAESKey (43 letters and digits)", "copy it again from the admin console")
+                })?;
+                if w.app_id.is_none() {
+                    return Err(invalid(
+                        "wechat.app_id",
+                        format!("missing while {key} is set (safe mode checks the AppID)"),
+                        "add the AppID from the admin console",
+                    ));
+                }
+            }
+        }
+        if w.previous_encoding_aes_key.is_some() && w.encoding_aes_key.is_none() {
+            return Err(invalid(
+                "wechat.previous_encoding_aes_key",
+                "set without wechat.encoding_aes_key",
+                "put the current key in encoding_aes_key",
+            ));
+        }
+        if self.pictures.media_lifetime_secs < 5 {
+            return Err(invalid(
+                "pictures.media_lifetime_secs",
+                format!("{} is too short to upload anything", self.pictures.media_lifetime_secs),
+                "use 259200 (WeChat's 3 days) unless testing",
+            ));
+        }
+        self.crawler.validate()?;
+        self.mail.validate()?;
+        if !LOG_LEVELS.contains(&self.log.level.as_str()) {
+            return Err(invalid(
+                "log.level",
+                format!("{:?} is not a level", self.log.level),
+                "use one of off, error, warn, info, debug, trace",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The crawler sources to run: all of them, or the one named `only`.
+    pub fn crawl_sources(&self, only: Option<&str>) -> Result<Vec<CrawlSource>, ConfigError> {
+        let sources = &self.crawler.sources;
+        match only {
+            None if sources.is_empty() => Err(ConfigError(
+                "no crawler sources configured; add a [[crawler.sources]] table with name and url (see the README's crawler section)".into(),
+            )),
+            None => Ok(sources.clone()),
+            Some(name) => sources.iter().find(|s| s.name == name).map(|s| vec![s.clone()]).ok_or_else(|| {
+                let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+                ConfigError(format!(
+                    "no crawler source is named `{name}`; the configured ones are: {}",
+                    if names.is_empty() { "(none)".to_string() } else { names.join(", ") }
+                ))
+            }),
+        }
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!("{:?} is not an address with a port", self.server.listen),
+                "write it like \"127.0.0.1:8080\" or \"0.0.0.0:80\"",
+            )
+        })
+    }
+
+    /// The AES keys for safe mode, current first.
+    pub fn aes_keys(&self) -> Vec<AesKey> {
+        [&self.wechat.encoding_aes_key, &self.wechat.previous_encoding_aes_key]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| AesKey::from_encoding_aes_key(s.expose()).ok())
+            .collect()
+    }
+
+    /// The directories zatan writes to, with the key that names each.
+    pub fn directories(&self) -> [(&'static str, &Path); 4] {
+        [
+            ("storage.data_dir", self.storage.data_dir.as_path()),
+            ("pictures.dir", self.pictures.dir.as_path()),
+            ("books.dir", self.books.dir.as_path()),
+            ("articles.dir", self.articles.dir.as_path()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+    #[test]
+    fn empty_file_is_the_demo() {
+        let c = Config::parse("").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:8080");
+        assert_eq!(c.wechat.token.expose(), "zatan");
+        assert_eq!(c.server.callback_path, "/wechat");
+        assert_eq!(c.pictures.dir, PathBuf::from("pictures"));
+        assert_eq!(c.server.body_limit_bytes, 1 << 20);
+        assert!(!c.articles.raw_html);
+        assert!(Config::parse("[articles]\nraw_html = true").unwrap().articles.raw_html);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_the_key_and_line() {
+        let err = Config::parse("[server]\nlisten = \"0.0.0.0:80\"\nlisen = \"x\"\n").unwrap_err();
+        assert!(err.0.contains("lisen"), "{err}");
+        assert!(err.0.contains("line 3"), "{err}");
+        assert!(err.0.contains("README"), "{err}");
+        let err = Config::parse("[servr]\n").unwrap_err();
+        assert!(err.0.contains("servr"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_fix() {
+        for (text, key) in [
+            ("[server]\nlisten = \"localhost\"", "server.listen"),
+            ("[server]\ncallback_path = \"wechat\"", "server.callback_path"),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
+            ("[wechat]\ntoken = \"a b\"", "wechat.token"),
+            ("[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"short\"", "wechat.encoding_aes_key"),
+            (&format!("[wechat]\nencoding_aes_key = \"{KEY}\""), "wechat.app_id"),
+            ("[log]\nlevel = \"loud\"", "log.level"),
+            ("[pictures]\nmedia_lifetime_secs = 4", "pictures.media_lifetime_secs"),
+            ("[crawler]\nper_host_delay_ms = 10", "crawler.per_host_delay_ms"),
+            ("[crawler]\nuser_agent = \"\"", "crawler.user_agent"),
+            ("[crawler]\nmax_book_bytes = 10", "crawler.max_book_bytes"),
+            ("[crawler]\ndaily_bytes_budget = 0", "crawler.daily_bytes_budget"),
+            ("[[crawler.sources]]\nname = \"a b\"\nurl = \"http://h/\"", "crawler.sources[0].name"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"ftp://h/\"", "crawler.sources[0].url"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://u:p@h/\"", "crawler.sources[0].url"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\n[[crawler.sources]]\nname = \"a\"\nurl = \"http://i/\"", "crawler.sources[1].name"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\nformats = [\"pdf\"]", "crawler.sources[0].formats"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\nformats = []", "crawler.sources[0].formats"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\npassword = \"pw\"", "crawler.sources[0].username"),
+            ("[[crawler.sources]]\nname = \"a\"\nurl = \"http://h/\"\ninterval_hours = 0", "crawler.sources[0].interval_hours"),
+        ] {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn mail_is_off_by_default_with_kindle_defaults() {
+        let c = Config::parse("").unwrap();
+        assert!(!c.mail.enabled());
+        assert_eq!(c.mail.security, MailSecurity::Starttls);
+        assert_eq!(c.mail.effective_port(), 587);
+        assert_eq!(c.mail.allowed_domains, ["kindle.com", "free.kindle.com"]);
+        assert_eq!((c.mail.daily_limit_per_user, c.mail.max_mail_bytes, c.mail.timeout_secs), (5, 25_000_000, 60));
+        let c = Config::parse("[mail]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\nfrom = \"b@example.com\"").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.mail.effective_port(), 465);
+        let c = Config::parse("[mail]\nhost = \"::1\"\nsecurity = \"plain\"\nport = 2525\nfrom = \"b@example.com\"").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.mail.effective_port(), 2525);
+    }
+
+    #[test]
+    fn bad_mail_values_name_key_and_fix() {
+        const OK: &str = "[mail]\nhost = \"smtp.example.com\"\nfrom = \"books@example.com\"\n";
+        Config::parse(OK).unwrap().validate().unwrap();
+        for (extra, key, words) in [
+            ("security = \"plain\"", "mail.security", "unencrypted"),
+            ("port = 0", "mail.port", "1 to 65535"),
+            ("port = 70000", "mail.port", "1 to 65535"),
+            ("username = \"u\"", "mail.password", "missing"),
+            ("password = \"p\"", "mail.username", "missing"),
+            ("ca_file = \"/nonexistent/ca.pem\"", "mail.ca_file", "cannot read"),
+            ("allowed_domains = []", "mail.allowed_domains", "no follower"),
+            ("allowed_domains = [\"@kindle.com\"]", "mail.allowed_domains", "not a domain"),
+            ("daily_limit_per_user = 0", "mail.daily_limit_per_user", "1 or more"),
+            ("max_mail_bytes = 60000000", "mail.max_mail_bytes", "50000000"),
+            ("timeout_secs = 0", "mail.timeout_secs", "1 to 600"),
+            ("retry_secs = 0", "mail.retry_secs", "1 to 3600"),
+        ] {
+            let err = Config::parse(&format!("{OK}{extra}")).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key) && err.0.contains(words), "{extra}: {err}");
+        }
+        for (text, key) in [
+            ("[mail]\nhost = \"smtp.example.com\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com\"\nfrom = \"Books <b@example.com>\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com\"\nfrom = \"books\"", "mail.from"),
+            ("[mail]\nhost = \"smtp.example.com:587\"\nfrom = \"b@example.com\"", "mail.host"),
+            ("[mail]\nhost = \"smtp://smtp.example.com\"\nfrom = \"b@example.com\"", "mail.host"),
+        ] {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key), "{text}: {err}");
+        }
+        let err = Config::parse("[mail]\nsecurity = \"ssl\"").unwrap_err();
+        assert!(err.0.contains("ssl") && err.0.contains("line 2"), "{err}");
+        // plain is fine to a relay on this machine
+        for host in ["localhost", "127.0.0.1", "::1"] {
+            Config::parse(&format!("[mail]\nhost = \"{host}\"\nsecurity = \"plain\"\nfrom = \"b@example.com\""))
+                .unwrap()
+                .validate()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn aes_keys_current_first() {
+        let text = format!(
+            "[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"{KEY}\"\nprevious_encoding_aes_key = \"{}\"",
+            "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
+        );
+        let c = Config::parse(&text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.aes_keys().len(), 2);
+    }
+}
+
