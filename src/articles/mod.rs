@@ -127,7 +127,7 @@ pub fn parse(slug: &str, text: &str, modified: u64, options: LoadOptions) -> Res
 
 /// Every article file of `dir`, by file name; a bad file is logged and skipped.
 pub fn load_dir(dir: &Path, options: LoadOptions) -> BTreeMap<String, Arc<Article>> {
-    let files = crate::dir::list_files(dir).unwrap_or_else(|e| {
+    let files = crate::fsutil::list_files(dir).unwrap_or_else(|e| {
         log::error!("cannot list articles.dir {}: {e}", dir.display());
         Vec::new()
     });

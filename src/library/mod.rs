@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::clock::unix_now;
 use crate::digest::{sha256_file_hex, sha256_hex};
+use crate::fsutil::safe_name;
 use crate::ebook::{self, Format};
 use crate::store::{Store, StoreError};
 
@@ -233,11 +234,6 @@ fn free_name(books_dir: &Path, meta: &ebook::BookMeta, format: Format) -> String
     name
 }
 
-/// `text` with the characters file systems and mail clients choke on replaced.
-pub fn safe_name(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
-}
-
 /// The file `name` is gone from `books_dir`: drop it from its book (and the
 /// book, when it was its last file).
 pub fn forget_file(store: &Store, name: &str) -> Result<Option<Book>, StoreError> {
@@ -277,7 +273,7 @@ pub struct ScanReport {
 /// files that are gone. Run at start, after a lost-events rescan, and by
 /// `zatan books scan`.
 pub fn scan(store: &Store, books_dir: &Path) -> Result<ScanReport, LibraryError> {
-    let files = crate::dir::list_files(books_dir).map_err(io_error(books_dir))?;
+    let files = crate::fsutil::list_files(books_dir).map_err(io_error(books_dir))?;
     let mut report = ScanReport::default();
     let indexed: Vec<BookFile> = store.books()?.into_iter().flat_map(|b| b.files).collect();
     for file in &indexed {

@@ -109,7 +109,7 @@ fn add_copies_or_moves_in_under_a_clean_name_once() {
     let Added::Known(again) = add_file(&shelf.store, &shelf.books, &epub, Intake::Move, None).unwrap() else { panic!("known") };
     assert_eq!(again.id, book.id);
     assert!(!epub.exists(), "a known download is removed, not added twice");
-    assert_eq!(crate::dir::list_files(&shelf.books).unwrap().len(), 1);
+    assert_eq!(crate::fsutil::list_files(&shelf.books).unwrap().len(), 1);
 
     // A TXT keeps its title and author in its new name: a later scan reads them back.
     let txt = shelf.root.join("《三体》作者：刘慈欣.txt");

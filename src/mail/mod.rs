@@ -344,7 +344,7 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// `书名.epub`: Amazon names the document after the attachment.
 pub fn attachment_name(title: &str) -> String {
-    format!("{}.epub", crate::library::safe_name(title).trim())
+    format!("{}.epub", crate::fsutil::safe_name(title).trim())
 }
 
 /// Why a book is not mailed, for the follower: the mail's size and the limit.

@@ -15,7 +15,7 @@ use crate::clock::unix_now;
 use crate::digest::sha256_hex;
 use crate::pictures::{ReadyPicture, ReadyPictures};
 use super::watcher::FileEvent;
-use crate::dir::list_files;
+use crate::fsutil::list_files;
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
 

@@ -113,7 +113,7 @@ fn classify(mask: EventMask, name: Option<&OsStr>) -> Option<FileEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dir::list_files;
+    use crate::fsutil::list_files;
     use std::time::Instant;
 
     fn expect(rx: &crossbeam_channel::Receiver<FileEvent>, want: FileEvent) {

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::articles::front_matter::is_plain_file_name;
 use crate::articles::{page, Index, Page};
 use crate::http::{cacheable, not_modified, Request, Response};
-use crate::dir::list_files;
+use crate::fsutil::list_files;
 use crate::wechat::api::IMAGE_MAX_BYTES;
 
 /// Pages are small and change when the owner edits: the browser asks again

@@ -1,4 +1,5 @@
-//! Reading a directory the way every service that owns one does.
+//! File-system helpers the features share: listing a directory the way every
+//! service that owns one does, and names safe for a file system.
 
 use std::path::{Path, PathBuf};
 
@@ -15,4 +16,9 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     }
     files.sort();
     Ok(files)
+}
+
+/// `text` with the characters file systems and mail clients choke on replaced.
+pub fn safe_name(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
 }
