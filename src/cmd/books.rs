@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::library::{add_file, inspect, place, remove_book, scan, Added, Intake, LibraryError};
+use crate::library::{add_file, copy_unindexed, remove_book, scan, Added, Intake, LibraryError};
 use crate::config::Config;
 use crate::store::{Book, Store, StoreError};
 use super::Failure;
@@ -16,10 +16,6 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
         Err(StoreError::Locked(_)) => return while_serving(books_dir, action),
         Err(e) => return Err(Failure::runtime(e.to_string())),
     };
-    let failed = |e: LibraryError| match e {
-        LibraryError::Unreadable { .. } | LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
-        other => Failure::runtime(other.to_string()),
-    };
     match action {
         BooksAction::List => {
             let books = store.books().map_err(|e| Failure::runtime(e.to_string()))?;
@@ -28,16 +24,16 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
             }
             Ok(books.iter().map(line).collect::<Vec<_>>().join("\n"))
         }
-        BooksAction::Add(file) => match add_file(&store, books_dir, file, Intake::Copy, None).map_err(failed)? {
+        BooksAction::Add(file) => match add_file(&store, books_dir, file, Intake::Copy, None).map_err(failure)? {
             Added::New(book) => Ok(format!("added {}", line(&book))),
             Added::Known(book) => Ok(format!("already in the library (same content): {}", line(&book))),
         },
         BooksAction::Remove(id) => {
-            let book = remove_book(&store, books_dir, id).map_err(failed)?;
+            let book = remove_book(&store, books_dir, id).map_err(failure)?;
             Ok(format!("removed {} and its files", line(&book)))
         }
         BooksAction::Scan => {
-            let report = scan(&store, books_dir).map_err(failed)?;
+            let report = scan(&store, books_dir).map_err(failure)?;
             let mut out = String::new();
             for book in &report.added {
                 let _ = writeln!(out, "added {}", line(book));
@@ -59,14 +55,21 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
 fn while_serving(books_dir: &Path, action: &BooksAction) -> Result<String, Failure> {
     match action {
         BooksAction::Add(file) => {
-            let found = inspect(file).map_err(|e| Failure::config(e.to_string()))?;
-            let name = place(file, books_dir, &found, Intake::Copy).map_err(|e| Failure::runtime(e.to_string()))?;
+            let name = copy_unindexed(file, books_dir).map_err(failure)?;
             Ok(format!("copied to {}; the running server indexes it now", books_dir.join(name).display()))
         }
         _ => Err(Failure::runtime(format!(
             "the running zatan server holds the store; stop it for this, or change {} directly (the server notices added and deleted files)",
             books_dir.display()
         ))),
+    }
+}
+
+/// A book that is not one, or an id that names none, is the owner's to fix (exit 2).
+fn failure(e: LibraryError) -> Failure {
+    match e {
+        LibraryError::Unreadable { .. } | LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
+        other => Failure::runtime(other.to_string()),
     }
 }
 

@@ -76,7 +76,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> LibraryError + '_ {
 
 /// What a file is, read without changing anything.
 #[derive(Debug, Clone)]
-pub(crate) struct Inspected {
+struct Inspected {
     format: Format,
     size: u64,
     modified: u64,
@@ -84,7 +84,7 @@ pub(crate) struct Inspected {
     meta: ebook::BookMeta,
 }
 
-pub(crate) fn inspect(path: &Path) -> Result<Inspected, LibraryError> {
+fn inspect(path: &Path) -> Result<Inspected, LibraryError> {
     let unreadable = |reason: String| LibraryError::Unreadable { path: path.to_path_buf(), reason };
     let format = Format::from_path(path)
         .ok_or_else(|| unreadable("only .epub, .txt, .mobi and .azw3 files are books".into()))?;
@@ -193,8 +193,15 @@ pub fn add_file(
     index_inspected(store, &name, found, provenance)
 }
 
+/// Copy a book into `books_dir` without indexing it, for when a running
+/// server holds the store (its watcher indexes the file); the name it got.
+pub fn copy_unindexed(file: &Path, books_dir: &Path) -> Result<String, LibraryError> {
+    let found = inspect(file)?;
+    place(file, books_dir, &found, Intake::Copy)
+}
+
 /// Put `file` into `books_dir` under a clean free name; the name it got.
-pub(crate) fn place(file: &Path, books_dir: &Path, found: &Inspected, intake: Intake) -> Result<String, LibraryError> {
+fn place(file: &Path, books_dir: &Path, found: &Inspected, intake: Intake) -> Result<String, LibraryError> {
     std::fs::create_dir_all(books_dir).map_err(io_error(books_dir))?;
     let name = free_name(books_dir, &found.meta, found.format);
     let target = books_dir.join(&name);
