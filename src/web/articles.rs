@@ -9,12 +9,14 @@ use crate::articles::front_matter::is_plain_file_name;
 use crate::articles::{page, Index, Page};
 use crate::http::{cacheable, not_modified, Request, Response};
 use crate::fsutil::list_files;
-use crate::wechat::api::IMAGE_MAX_BYTES;
 
 /// Pages are small and change when the owner edits: the browser asks again
 /// every time and gets a 304 while nothing changed.
 const PAGE_CACHE: &str = "no-cache";
 const PICTURE_CACHE: &str = "public, max-age=3600";
+/// A picture is read whole per request; pictures.dir holds what WeChat takes
+/// (10 MiB at most), and anything larger is not served.
+const PICTURE_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 /// `GET /articles/...`.
 pub fn articles(index: &Index, req: &Request) -> Response {
@@ -57,7 +59,7 @@ pub fn picture(dir: &Path, req: &Request) -> Response {
     };
     let Some((_, path)) = listed else { return not_found() };
     let meta = match std::fs::metadata(&path) {
-        Ok(meta) if meta.len() <= IMAGE_MAX_BYTES as u64 => meta,
+        Ok(meta) if meta.len() <= PICTURE_MAX_BYTES => meta,
         _ => return not_found(),
     };
     let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
