@@ -17,7 +17,7 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         println!("  {line}");
     }
     println!("features:");
-    let aes = if config.aes_keys().is_empty() { "off (no wechat.encoding_aes_key)" } else { "on" };
+    let aes = if config.wechat.aes_keys().is_empty() { "off (no wechat.encoding_aes_key)" } else { "on" };
     println!("  safe/compatible mode (AES): {aes}");
     let api = match (&config.wechat.app_id, &config.wechat.app_secret) {
         (Some(_), Some(_)) => "configured (app_id and app_secret set)",

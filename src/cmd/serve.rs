@@ -120,7 +120,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         max_connections: config.server.max_connections,
         ..Limits::default()
     };
-    let addr = config.listen_addr().map_err(|e| Failure::config(e.to_string()))?;
+    let addr = config.server.listen_addr().map_err(|e| Failure::config(e.to_string()))?;
     let server = http::serve(addr, limits, router).map_err(|e| {
         Failure::runtime(format!("cannot listen on {addr}: {e}; free the port or change server.listen"))
     })?;
@@ -130,7 +130,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
         crate::VERSION,
         server.local_addr(),
         config.server.callback_path,
-        if config.aes_keys().is_empty() { "plaintext mode" } else { "plaintext, compatible and safe mode" },
+        if config.wechat.aes_keys().is_empty() { "plaintext mode" } else { "plaintext, compatible and safe mode" },
         store.path().display()
     );
     if config.wechat.token.expose() == DEMO_TOKEN {

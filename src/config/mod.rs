@@ -10,12 +10,10 @@ mod server;
 mod wechat;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::wechat::crypto::AesKey;
 
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
@@ -162,78 +160,8 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
-        let s = &self.server;
-        if !s.callback_path.starts_with('/') {
-            return Err(invalid(
-                "server.callback_path",
-                format!("{:?} does not start with '/'", s.callback_path),
-                "write it like \"/wechat\"",
-            ));
-        }
-        if let Some(url) = &s.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(invalid(
-                    "server.public_url",
-                    format!("{url:?} is not an http(s) URL"),
-                    "write it like \"https://example.com\"",
-                ));
-            }
-        }
-        if s.body_limit_bytes == 0 || s.body_limit_bytes > 64 * 1024 * 1024 {
-            return Err(invalid(
-                "server.body_limit_bytes",
-                format!("{} is out of range", s.body_limit_bytes),
-                "use a value between 1 and 67108864 (the default is 1048576)",
-            ));
-        }
-        if s.max_connections == 0 {
-            return Err(invalid("server.max_connections", "0 would refuse everyone", "use 1 or more (default 256)"));
-        }
-
-        let w = &self.wechat;
-        let token = w.token.expose();
-        if !(3..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(invalid(
-                "wechat.token",
-                "WeChat tokens are 3 to 32 letters or digits",
-                "copy the token exactly as set in the WeChat admin console",
-            ));
-        }
-        if !(w.api_base.starts_with("http://") || w.api_base.starts_with("https://")) {
-            return Err(invalid(
-                "wechat.api_base",
-                format!("{:?} is not an http(s) URL", w.api_base),
-                "leave it out to use https://api.weixin.qq.com",
-            ));
-        }
-        if w.app_secret.is_some() && w.app_id.is_none() {
-            return Err(invalid("wechat.app_id", "missing while wechat.app_secret is set", "add the AppID from the admin console"));
-        }
-        for (key, value) in [
-            ("wechat.encoding_aes_key", &w.encoding_aes_key),
-            ("wechat.previous_encoding_aes_key", &w.previous_encoding_aes_key),
-        ] {
-            if let Some(secret) = value {
-                AesKey::from_encoding_aes_key(secret.expose()).map_err(|_| {
-                    invalid(key, "is not a valid EncodingAESKey (43 letters and digits)", "copy it again from the admin console")
-                })?;
-                if w.app_id.is_none() {
-                    return Err(invalid(
-                        "wechat.app_id",
-                        format!("missing while {key} is set (safe mode checks the AppID)"),
-                        "add the AppID from the admin console",
-                    ));
-                }
-            }
-        }
-        if w.previous_encoding_aes_key.is_some() && w.encoding_aes_key.is_none() {
-            return Err(invalid(
-                "wechat.previous_encoding_aes_key",
-                "set without wechat.encoding_aes_key",
-                "put the current key in encoding_aes_key",
-            ));
-        }
+        self.server.validate()?;
+        self.wechat.validate()?;
         if self.pictures.media_lifetime_secs < 5 {
             return Err(invalid(
                 "pictures.media_lifetime_secs",
@@ -269,25 +197,6 @@ impl Config {
                 ))
             }),
         }
-    }
-
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.server.listen.parse().map_err(|_| {
-            invalid(
-                "server.listen",
-                format!("{:?} is not an address with a port", self.server.listen),
-                "write it like \"127.0.0.1:8080\" or \"0.0.0.0:80\"",
-            )
-        })
-    }
-
-    /// The AES keys for safe mode, current first.
-    pub fn aes_keys(&self) -> Vec<AesKey> {
-        [&self.wechat.encoding_aes_key, &self.wechat.previous_encoding_aes_key]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| AesKey::from_encoding_aes_key(s.expose()).ok())
-            .collect()
     }
 
     /// The directories zatan writes to, with the key that names each.
@@ -425,7 +334,7 @@ mod tests {
         );
         let c = Config::parse(&text).unwrap();
         c.validate().unwrap();
-        assert_eq!(c.aes_keys().len(), 2);
+        assert_eq!(c.wechat.aes_keys().len(), 2);
     }
 }
 

@@ -1,6 +1,10 @@
 //! `[server]`: where and how the HTTP front listens.
 
+use std::net::SocketAddr;
+
 use serde::Deserialize;
+
+use super::{invalid, ConfigError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -21,5 +25,48 @@ impl Default for ServerConfig {
             body_limit_bytes: 1024 * 1024,
             max_connections: 256,
         }
+    }
+}
+
+impl ServerConfig {
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!("{:?} is not an address with a port", self.listen),
+                "write it like \"127.0.0.1:8080\" or \"0.0.0.0:80\"",
+            )
+        })
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if !self.callback_path.starts_with('/') {
+            return Err(invalid(
+                "server.callback_path",
+                format!("{:?} does not start with '/'", self.callback_path),
+                "write it like \"/wechat\"",
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "server.public_url",
+                    format!("{url:?} is not an http(s) URL"),
+                    "write it like \"https://example.com\"",
+                ));
+            }
+        }
+        if self.body_limit_bytes == 0 || self.body_limit_bytes > 64 * 1024 * 1024 {
+            return Err(invalid(
+                "server.body_limit_bytes",
+                format!("{} is out of range", self.body_limit_bytes),
+                "use a value between 1 and 67108864 (the default is 1048576)",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("server.max_connections", "0 would refuse everyone", "use 1 or more (default 256)"));
+        }
+        Ok(())
     }
 }

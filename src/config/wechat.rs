@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 
-use super::Secret;
+use super::{invalid, ConfigError, Secret};
+use crate::wechat::crypto::AesKey;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,5 +44,62 @@ impl Default for WechatConfig {
             verified: false,
             welcome: "欢迎关注！发送「帮助」或 help 查看可用命令。".into(),
         }
+    }
+}
+
+impl WechatConfig {
+    /// The AES keys for safe mode, current first.
+    pub fn aes_keys(&self) -> Vec<AesKey> {
+        [&self.encoding_aes_key, &self.previous_encoding_aes_key]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| AesKey::from_encoding_aes_key(s.expose()).ok())
+            .collect()
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let token = self.token.expose();
+        if !(3..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid(
+                "wechat.token",
+                "WeChat tokens are 3 to 32 letters or digits",
+                "copy the token exactly as set in the WeChat admin console",
+            ));
+        }
+        if !(self.api_base.starts_with("http://") || self.api_base.starts_with("https://")) {
+            return Err(invalid(
+                "wechat.api_base",
+                format!("{:?} is not an http(s) URL", self.api_base),
+                "leave it out to use https://api.weixin.qq.com",
+            ));
+        }
+        if self.app_secret.is_some() && self.app_id.is_none() {
+            return Err(invalid("wechat.app_id", "missing while wechat.app_secret is set", "add the AppID from the admin console"));
+        }
+        for (key, value) in [
+            ("wechat.encoding_aes_key", &self.encoding_aes_key),
+            ("wechat.previous_encoding_aes_key", &self.previous_encoding_aes_key),
+        ] {
+            if let Some(secret) = value {
+                AesKey::from_encoding_aes_key(secret.expose()).map_err(|_| {
+                    invalid(key, "is not a valid EncodingAESKey (43 letters and digits)", "copy it again from the admin console")
+                })?;
+                if self.app_id.is_none() {
+                    return Err(invalid(
+                        "wechat.app_id",
+                        format!("missing while {key} is set (safe mode checks the AppID)"),
+                        "add the AppID from the admin console",
+                    ));
+                }
+            }
+        }
+        if self.previous_encoding_aes_key.is_some() && self.encoding_aes_key.is_none() {
+            return Err(invalid(
+                "wechat.previous_encoding_aes_key",
+                "set without wechat.encoding_aes_key",
+                "put the current key in encoding_aes_key",
+            ));
+        }
+        Ok(())
     }
 }

@@ -28,7 +28,7 @@ impl Callback {
             credentials: Credentials {
                 token: w.token.expose().to_string(),
                 app_id: w.app_id.clone().unwrap_or_default(),
-                aes_keys: config.aes_keys(),
+                aes_keys: config.wechat.aes_keys(),
             },
             bot,
             replies: ReplyCache::new(REPLY_TTL, REPLY_CACHE_ENTRIES),
