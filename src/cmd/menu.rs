@@ -9,15 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, TokenApi};
-use super::serve::API_TIMEOUT;
 use crate::services::token::{CallError, TokenMsg, TokenOwner, TokenSource};
 use crate::store::{Store, StoreError};
 use super::Failure;
 use crate::cli::MenuAction;
-use crate::wechat::api::ApiClient;
 
 pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
-    let (Some(app_id), Some(app_secret)) = (&config.wechat.app_id, &config.wechat.app_secret) else {
+    let Some(source) = TokenSource::from_config(&config.wechat) else {
         return Err(Failure::config("menus need the WeChat API: set wechat.app_id and wechat.app_secret"));
     };
     let body = match action {
@@ -35,13 +33,7 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
         }
         Err(e) => return Err(Failure::runtime(e.to_string())),
     };
-    let api = ApiClient::new(config.wechat.api_base.clone(), API_TIMEOUT);
-    let source = TokenSource {
-        api: api.clone(),
-        app_id: app_id.clone(),
-        app_secret: app_secret.clone(),
-        flavor: config.wechat.token_api,
-    };
+    let api = source.api.clone();
     let (owner, tokens, inbox) = TokenOwner::new(source, store);
     let owner = std::thread::spawn(move || owner.run());
     let wait = Duration::from_secs(15);

@@ -34,7 +34,6 @@ use crate::wechat::api::ApiClient;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How long the service threads get after that; the whole stop stays under 5 s.
 const SERVICES_GRACE: Duration = Duration::from_millis(1500);
-pub const API_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn run(config: Config) -> Result<(), Failure> {
     for (key, dir) in config.directories() {
@@ -52,7 +51,6 @@ pub fn run(config: Config) -> Result<(), Failure> {
 
     // Services in dependency order; they are stopped in reverse.
     let mut running: Vec<Running> = Vec::new();
-    let api = ApiClient::new(config.wechat.api_base.clone(), API_TIMEOUT);
     let ready_pictures = ReadyPictures::default();
     let mut runner_inbox = None;
     let mut tokens = None;
@@ -60,14 +58,10 @@ pub fn run(config: Config) -> Result<(), Failure> {
     // Results go out by customer-service message only on verified accounts.
     let can_push = config.wechat.verified && config.wechat.app_id.is_some() && config.wechat.app_secret.is_some();
 
-    match (&config.wechat.app_id, &config.wechat.app_secret) {
-        (Some(app_id), Some(app_secret)) => {
-            let source = TokenSource {
-                api: api.clone(),
-                app_id: app_id.clone(),
-                app_secret: app_secret.clone(),
-                flavor: config.wechat.token_api,
-            };
+    let api = TokenSource::from_config(&config.wechat).map(|source| source.api.clone());
+    match TokenSource::from_config(&config.wechat) {
+        Some(source) => {
+            let api = source.api.clone();
             let (owner, owner_tokens, token_inbox) = TokenOwner::new(source, Some(store.clone()));
             running.push(start("token", stop_with(token_inbox, TokenMsg::Stop), move || owner.run())?);
             start_pictures(&config, &api, owner_tokens.clone(), &store, &ready_pictures, &mut watcher, &mut running)?;
@@ -78,7 +72,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
             runner_inbox = Some(inbox_tx);
             tokens = Some(owner_tokens);
         }
-        _ => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
+        None => log::info!("WeChat API off (no wechat.app_id/app_secret): pictures are not uploaded"),
     }
     let mut kindle = None;
     let mut mailer_inbox = None;
@@ -91,7 +85,7 @@ pub fn run(config: Config) -> Result<(), Failure> {
                 mailer: mailer.clone(),
                 books_dir: config.books.dir.clone(),
                 outbox: config.storage.data_dir.join("outbox"),
-                notifier: tokens.filter(|_| can_push).map(|tokens| Notifier { api: api.clone(), tokens }),
+                notifier: tokens.zip(api.clone()).filter(|_| can_push).map(|(tokens, api)| Notifier { api, tokens }),
                 retry_first: Duration::from_secs(config.mail.retry_secs),
             };
             running.push(start("mailer", stop_with(inbox_tx.clone(), JobMsg::Stop), move || service.run(inbox))?);

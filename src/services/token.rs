@@ -13,9 +13,9 @@ use std::time::Duration;
 use crossbeam_channel::{after, never, select, Receiver, Sender};
 
 use crate::clock::unix_now;
-use crate::config::{Secret, TokenApi};
+use crate::config::{Secret, TokenApi, WechatConfig};
 use crate::store::{Store, StoredToken};
-use crate::wechat::api::{AccessToken, ApiClient, ApiError, ErrorAction};
+use crate::wechat::api::{AccessToken, ApiClient, ApiError, ErrorAction, API_TIMEOUT};
 
 /// Messages to the token owner.
 pub enum TokenMsg {
@@ -185,6 +185,20 @@ pub struct TokenSource {
     pub app_id: String,
     pub app_secret: Secret,
     pub flavor: TokenApi,
+}
+
+impl TokenSource {
+    /// The account's API credentials, or None when `wechat.app_id` and
+    /// `wechat.app_secret` are not both set (the API features are off).
+    pub fn from_config(wechat: &WechatConfig) -> Option<TokenSource> {
+        let (Some(app_id), Some(app_secret)) = (&wechat.app_id, &wechat.app_secret) else { return None };
+        Some(TokenSource {
+            api: ApiClient::new(wechat.api_base.clone(), API_TIMEOUT),
+            app_id: app_id.clone(),
+            app_secret: app_secret.clone(),
+            flavor: wechat.token_api,
+        })
+    }
 }
 
 /// `force_refresh` of stable_token is limited (about 20 a day, 30 s apart).

@@ -21,3 +21,6 @@ pub use custom::{CustomContent, CustomMessage};
 pub use error::{ApiError, ErrorAction};
 pub use media::{image_content_type, Material, MediaType, TempMedia, IMAGE_MAX_BYTES};
 pub use token::AccessToken;
+
+/// How long one API call may take, connect to last byte.
+pub const API_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
