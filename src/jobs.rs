@@ -9,10 +9,8 @@ use crossbeam_channel::Sender;
 use crate::clock::unix_now;
 use crate::store::{Job, JobKind, Store, StoreError};
 
-pub enum JobMsg {
-    New(u64),
-    Stop,
-}
+/// A job was created: its id, for the service that does its kind.
+pub struct NewJob(pub u64);
 
 /// The request path's side: submit jobs, read a follower's jobs. Each kind
 /// of job goes to the service that does it.
@@ -20,15 +18,15 @@ pub enum JobMsg {
 pub struct JobQueue {
     store: Arc<Store>,
     /// The job runner (pictures); None without WeChat API credentials.
-    runner: Option<Sender<JobMsg>>,
+    runner: Option<Sender<NewJob>>,
     /// The mailer (Kindle pushes); None without `[mail]`.
-    mailer: Option<Sender<JobMsg>>,
+    mailer: Option<Sender<NewJob>>,
     /// Whether results can be pushed (verified account with API credentials).
     pub can_push: bool,
 }
 
 impl JobQueue {
-    pub fn new(store: Arc<Store>, runner: Option<Sender<JobMsg>>, mailer: Option<Sender<JobMsg>>, can_push: bool) -> JobQueue {
+    pub fn new(store: Arc<Store>, runner: Option<Sender<NewJob>>, mailer: Option<Sender<NewJob>>, can_push: bool) -> JobQueue {
         JobQueue { store, runner, mailer, can_push }
     }
 
@@ -41,7 +39,7 @@ impl JobQueue {
         self.inbox(kind).is_some()
     }
 
-    fn inbox(&self, kind: &JobKind) -> Option<&Sender<JobMsg>> {
+    fn inbox(&self, kind: &JobKind) -> Option<&Sender<NewJob>> {
         match kind {
             JobKind::SendPicture => self.runner.as_ref(),
             JobKind::PushBook { .. } => self.mailer.as_ref(),
@@ -54,7 +52,7 @@ impl JobQueue {
         let inbox = self.inbox(&kind).cloned();
         let (job, created) = self.store.create_job(message_key, kind, openid, unix_now())?;
         if let (true, Some(inbox)) = (created, inbox) {
-            let _ = inbox.send(JobMsg::New(job.id));
+            let _ = inbox.send(NewJob(job.id));
         }
         Ok((job, created))
     }

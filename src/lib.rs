@@ -22,6 +22,7 @@ pub mod pictures;
 pub mod published;
 pub mod random;
 pub mod services;
+pub mod shutdown;
 pub mod sniff;
 pub mod store;
 pub mod tls;

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use common::{wait_until, Server, TempDir};
 use fake_api::{Endpoint, FakeApi, FakeConfig};
 use zatan::config::{Secret, TokenApi};
-use zatan::services::token::{TokenMsg, TokenOwner, TokenSource, Tokens};
+use zatan::services::token::{TokenOwner, TokenSource, Tokens};
+use zatan::shutdown::{self, Trigger};
 use zatan::store::Store;
 use zatan::wechat::api::{ApiClient, MediaType};
 
@@ -30,7 +31,7 @@ fn png(seed: u8) -> Vec<u8> {
 
 struct OwnerThread {
     tokens: Tokens,
-    inbox: crossbeam_channel::Sender<TokenMsg>,
+    trigger: Option<Trigger>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -43,14 +44,16 @@ impl OwnerThread {
             app_secret: Secret::new(config.secret),
             flavor: TokenApi::Stable,
         };
-        let (owner, tokens, inbox) = TokenOwner::new(source, Some(store));
-        OwnerThread { tokens, inbox, thread: Some(std::thread::spawn(move || owner.run())) }
+        let (owner, tokens) = TokenOwner::new(source, Some(store));
+        let (trigger, shutdown) = shutdown::pair();
+        let thread = std::thread::spawn(move || owner.run(&shutdown));
+        OwnerThread { tokens, trigger: Some(trigger), thread: Some(thread) }
     }
 }
 
 impl Drop for OwnerThread {
     fn drop(&mut self) {
-        let _ = self.inbox.send(TokenMsg::Stop);
+        drop(self.trigger.take());
         if let Some(thread) = self.thread.take() {
             thread.join().unwrap();
         }
@@ -129,8 +132,9 @@ fn a_bad_secret_is_one_clear_error_and_no_hammering() {
         app_secret: Secret::new("wrongSecretValue"),
         flavor: TokenApi::Stable,
     };
-    let (owner, tokens, inbox) = TokenOwner::new(source, Some(Arc::new(Store::open(dir.path()).unwrap())));
-    let thread = std::thread::spawn(move || owner.run());
+    let (owner, tokens) = TokenOwner::new(source, Some(Arc::new(Store::open(dir.path()).unwrap())));
+    let (trigger, shutdown) = shutdown::pair();
+    let thread = std::thread::spawn(move || owner.run(&shutdown));
     for _ in 0..20 {
         let err = tokens.get(Duration::from_millis(50)).unwrap_err();
         assert!(!err.to_string().contains("wrongSecretValue"), "{err}");
@@ -138,7 +142,7 @@ fn a_bad_secret_is_one_clear_error_and_no_hammering() {
     let err = tokens.get(Duration::from_millis(50)).unwrap_err().to_string();
     assert!(err.contains("40125") || err.to_lowercase().contains("secret"), "{err}");
     assert_eq!(fake.token_fetches(), 1, "20 readers during the back-off cause no new fetch");
-    inbox.send(TokenMsg::Stop).unwrap();
+    trigger.fire();
     thread.join().unwrap();
 }
 

@@ -50,24 +50,23 @@ pub struct Request<'a> {
     pub message_key: &'a str,
 }
 
-impl Bot {
-    pub fn new(welcome: String, pictures: ReadyPictures, catalog: SharedCatalog, jobs: Option<JobQueue>) -> Bot {
-        Bot {
-            welcome,
-            pictures,
-            catalog,
-            jobs,
-            kindle: None,
-            next_picture: AtomicUsize::new(0),
-            articles: Articles::default(),
-            public_url: None,
-        }
-    }
+/// What the bot reads: handles onto what the services publish. The default
+/// has nothing in it (no pictures, an empty library, no jobs, no mail).
+#[derive(Default)]
+pub struct Handles {
+    pub pictures: ReadyPictures,
+    pub catalog: SharedCatalog,
+    pub articles: Articles,
+    pub jobs: Option<JobQueue>,
+    pub kindle: Option<Kindle>,
+}
 
-    /// Offer the published articles, linked from `public_url`.
-    pub fn with_articles(self, articles: Articles, public_url: Option<String>) -> Bot {
+impl Bot {
+    /// `public_url` is `server.public_url`: links in replies start with it.
+    pub fn new(welcome: String, public_url: Option<String>, handles: Handles) -> Bot {
+        let Handles { pictures, catalog, articles, jobs, kindle } = handles;
         let public_url = public_url.map(|url| url.trim_end_matches('/').to_string());
-        Bot { articles, public_url, ..self }
+        Bot { welcome, pictures, catalog, jobs, kindle, next_picture: AtomicUsize::new(0), articles, public_url }
     }
 
     /// The reply to a message, or None for WeChat's "success" (nothing to say).
@@ -130,7 +129,7 @@ mod tests {
     use super::*;
 
     fn bot() -> Bot {
-        Bot::new("欢迎".into(), ReadyPictures::default(), SharedCatalog::default(), None)
+        Bot::new("欢迎".into(), None, Handles::default())
     }
 
     fn message(kind: MessageKind) -> Incoming {
@@ -210,7 +209,7 @@ mod tests {
         .map(|(slug, t)| std::sync::Arc::new(crate::articles::parse(slug, &t, 0, Default::default()).unwrap()))
         .collect();
         articles.publish(crate::articles::Index::build(&files, 0));
-        bot().with_articles(articles, public_url.map(String::from))
+        Bot::new("欢迎".into(), public_url.map(String::from), Handles { articles, ..Handles::default() })
     }
 
     fn say(bot: &Bot, text: &str) -> Option<Reply> {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::crawler::crawl::{Crawler, Progress, Report};
 use crate::config::Config;
 use crate::services::crawler::{CrawlerService, Listener};
+use crate::shutdown;
 use crate::store::{Store, StoreError};
 use super::Failure;
 
@@ -31,19 +32,17 @@ pub fn run(config: &Config, only: Option<&str>, once: bool) -> Result<(), Failur
         }
         Err(e) => return Err(Failure::runtime(e.to_string())),
     };
-    let (stop_tx, stop) = crossbeam_channel::bounded::<()>(1);
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.try_send(());
-    })
-    .map_err(|e| Failure::runtime(format!("cannot install the SIGINT/SIGTERM handler: {e}")))?;
+    let (trigger, shutdown) = shutdown::pair();
+    ctrlc::set_handler(trigger.into_handler())
+        .map_err(|e| Failure::runtime(format!("cannot install the SIGINT/SIGTERM handler: {e}")))?;
 
     let crawler = Crawler::new(&config.crawler, store.clone(), books_dir);
     let service = CrawlerService { crawler, sources, store, start_now: true };
     let mut line = ProgressLine { terminal: std::io::stderr().is_terminal(), last: None };
     if once {
-        service.run_once(stop, &mut line);
+        service.run_once(&shutdown, &mut line);
     } else {
-        service.run(stop, &mut line);
+        service.run(&shutdown, &mut line);
     }
     Ok(())
 }

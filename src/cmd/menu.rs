@@ -6,10 +6,11 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, TokenApi};
-use crate::services::token::{CallError, TokenMsg, TokenOwner, TokenSource};
+use crate::services::token::{CallError, TokenOwner, TokenSource};
+use crate::services;
 use crate::store::{Store, StoreError};
 use super::Failure;
 use crate::cli::MenuAction;
@@ -34,8 +35,9 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
         Err(e) => return Err(Failure::runtime(e.to_string())),
     };
     let api = source.api.clone();
-    let (owner, tokens, inbox) = TokenOwner::new(source, store);
-    let owner = std::thread::spawn(move || owner.run());
+    let (owner, tokens) = TokenOwner::new(source, store);
+    let owner = services::spawn("token", move |shutdown| owner.run(&shutdown))
+        .map_err(|e| Failure::runtime(format!("cannot start the token thread: {e}")))?;
     let wait = Duration::from_secs(15);
     let outcome = match (action, body) {
         (MenuAction::Push(_), Some(body)) => {
@@ -46,8 +48,7 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
         }),
         _ => tokens.call(wait, |t| api.menu_delete(t)).map(|()| "menu deleted".to_string()),
     };
-    let _ = inbox.send(TokenMsg::Stop);
-    let _ = owner.join();
+    owner.stop_until(Instant::now() + wait);
     outcome.map_err(|e: CallError| Failure::runtime(format!("menu: {e}")))
 }
 

@@ -1,7 +1,7 @@
 //! `zatan simulate`: the bot's reply to one text, without a server.
 
 use crate::articles::{self, Articles, Index, LoadOptions};
-use crate::bot::Bot;
+use crate::bot::{Bot, Handles};
 use crate::config::Config;
 use crate::library::{Catalog, SharedCatalog};
 use crate::store::{self, Store};
@@ -22,8 +22,8 @@ pub fn run(config: &Config, from: &str, text: &str) -> String {
     let articles = Articles::default();
     let loaded = articles::load_dir(&config.articles.dir, LoadOptions { raw_html: config.articles.raw_html, not_before: 0 });
     articles.publish(Index::build(loaded.values(), 0));
-    let bot = Bot::new(config.wechat.welcome.clone(), Default::default(), catalog, None)
-        .with_articles(articles, config.server.public_url.clone());
+    let handles = Handles { catalog, articles, ..Handles::default() };
+    let bot = Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles);
     describe_reply(&bot.run_text(from, "simulate", text))
 }
 

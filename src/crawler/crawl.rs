@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::fetch::{Access, Cancel, Client, FeedResponse, FetchError, Validators};
+use super::fetch::{Access, Client, FeedResponse, FetchError, Validators};
+use crate::shutdown::Shutdown;
 use super::opds::{self, Acquisition, Entry};
 use crate::url::Url;
 use super::verify::verify;
@@ -115,7 +116,7 @@ impl Crawler {
     }
 
     /// Crawl `source` once. `progress` hears after every page and book.
-    pub fn crawl(&mut self, source: &CrawlSource, cancel: &Cancel, progress: &mut dyn FnMut(&Progress)) -> Report {
+    pub fn crawl(&mut self, source: &CrawlSource, shutdown: &Shutdown, progress: &mut dyn FnMut(&Progress)) -> Report {
         let mut report = Report::default();
         let Ok(start) = Url::parse(&source.url) else {
             // config validation makes this unreachable; say so rather than panic
@@ -140,7 +141,7 @@ impl Crawler {
         }
         let bytes_before = self.client.bytes_read();
         let mut walk = Walk::new(start.clone(), self.max_pages, self.max_depth);
-        let mut run = Run { source, access: &access, incoming: &incoming, cancel, new_books: 0 };
+        let mut run = Run { source, access: &access, incoming: &incoming, shutdown, new_books: 0 };
         log::info!("crawl {}: starting at {start}", source.name);
         while let Some(page) = walk.next_page() {
             if let Some(why) = self.must_end(&run) {
@@ -167,7 +168,7 @@ impl Crawler {
 
     /// Why the crawl must not go on, if it must not.
     fn must_end(&mut self, run: &Run) -> Option<String> {
-        if run.cancel.is_cancelled() {
+        if run.shutdown.is_requested() {
             return Some("stopped".into());
         }
         if self.budget_left() == 0 {
@@ -188,7 +189,7 @@ impl Crawler {
             .as_ref()
             .map(|c| Validators { etag: c.etag.clone(), last_modified: c.last_modified.clone() })
             .unwrap_or_default();
-        let fetched = self.client.get_feed(&page.url, &validators, run.access, run.cancel, MAX_FEED_BYTES);
+        let fetched = self.client.get_feed(&page.url, &validators, run.access, run.shutdown, MAX_FEED_BYTES);
         self.count_bytes();
         let (bytes, validators, url) = match fetched {
             Ok(FeedResponse::NotModified) => {
@@ -311,7 +312,7 @@ impl Crawler {
         let temp = TempFile(run.incoming.join(temp_name(acquisition.format.extension())));
         let downloaded = File::create(&temp.0)
             .map_err(|e| FetchError::Write(format!("{}: {e}", temp.0.display())))
-            .and_then(|mut file| self.client.download(url, run.access, run.cancel, limit, &mut file));
+            .and_then(|mut file| self.client.download(url, run.access, run.shutdown, limit, &mut file));
         self.count_bytes();
         let refuse = |this: &Self, reason: String, limit: Option<u64>| {
             log::warn!("crawl {name}: {:?} ({url}) not taken: {reason}", entry.title);
@@ -410,7 +411,7 @@ struct Run<'a> {
     source: &'a CrawlSource,
     access: &'a Access,
     incoming: &'a Path,
-    cancel: &'a Cancel,
+    shutdown: &'a Shutdown,
     new_books: usize,
 }
 

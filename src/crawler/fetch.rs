@@ -3,13 +3,11 @@
 //! redirects followed one hop at a time (each hop checked like a first
 //! request, credentials only ever sent to the source's own site).
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver, TryRecvError};
 use sha2::{Digest, Sha256};
 
 use super::politeness::{retry_after, Politeness, Throttle};
@@ -18,6 +16,7 @@ use crate::url::Url;
 use crate::clock::unix_now;
 use crate::config::Secret;
 use crate::digest::hex;
+use crate::shutdown::Shutdown;
 
 const FEED_TIMEOUT: Duration = Duration::from_secs(60);
 /// A whole book download: 50 MB over a slow uplink.
@@ -31,37 +30,6 @@ const ROBOTS_UNREACHABLE_TTL: Duration = Duration::from_secs(600);
 const MAX_REDIRECTS: usize = 5;
 /// Tries of one request that the host throttles (429/503).
 const MAX_TRIES: usize = 3;
-
-/// Asks a crawl to stop: waits are cut short and downloads end between chunks.
-pub struct Cancel {
-    stop: Receiver<()>,
-    stopped: Cell<bool>,
-}
-
-impl Cancel {
-    pub fn new(stop: Receiver<()>) -> Cancel {
-        Cancel { stop, stopped: Cell::new(false) }
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        if !self.stopped.get() && !matches!(self.stop.try_recv(), Err(TryRecvError::Empty)) {
-            self.stopped.set(true);
-        }
-        self.stopped.get()
-    }
-
-    /// Sleep `wait`, or less when asked to stop. True when stopped.
-    pub fn sleep(&self, wait: Duration) -> bool {
-        if self.is_cancelled() {
-            return true;
-        }
-        select! {
-            recv(self.stop) -> _ => self.stopped.set(true),
-            default(wait) => {}
-        }
-        self.stopped.get()
-    }
-}
 
 /// How to treat the source's own site: its credentials, and whether the
 /// owner told zatan to ignore its robots.txt (their own server).
@@ -196,7 +164,7 @@ impl Client {
         url: &Url,
         validators: &Validators,
         access: &Access,
-        cancel: &Cancel,
+        shutdown: &Shutdown,
         limit: u64,
     ) -> Result<FeedResponse, FetchError> {
         let ask = Ask {
@@ -205,7 +173,7 @@ impl Client {
             validators: Some(validators),
             timeout: FEED_TIMEOUT,
         };
-        let (response, url) = self.open(ask, access, cancel)?;
+        let (response, url) = self.open(ask, access, shutdown)?;
         let status = response.status_code;
         let result = match status {
             304 => Ok(FeedResponse::NotModified),
@@ -215,7 +183,7 @@ impl Client {
                     last_modified: response.headers.get("last-modified").cloned(),
                 };
                 let mut bytes = Vec::new();
-                self.stream(response, &url, limit, cancel, |chunk| {
+                self.stream(response, &url, limit, shutdown, |chunk| {
                     bytes.extend_from_slice(chunk);
                     Ok(())
                 })
@@ -233,12 +201,12 @@ impl Client {
         &mut self,
         url: &Url,
         access: &Access,
-        cancel: &Cancel,
+        shutdown: &Shutdown,
         limit: u64,
         out: &mut dyn Write,
     ) -> Result<Downloaded, FetchError> {
         let ask = Ask { url, accept: "*/*", validators: None, timeout: DOWNLOAD_TIMEOUT };
-        let (response, url) = self.open(ask, access, cancel)?;
+        let (response, url) = self.open(ask, access, shutdown)?;
         let status = response.status_code;
         let announced = response.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let result = if !(200..=299).contains(&status) {
@@ -247,7 +215,7 @@ impl Client {
             Err(FetchError::TooLarge { limit, url: url.to_string() })
         } else {
             let mut hasher = Sha256::new();
-            self.stream(response, &url, limit, cancel, |chunk| {
+            self.stream(response, &url, limit, shutdown, |chunk| {
                 hasher.update(chunk);
                 out.write_all(chunk).map_err(|e| FetchError::Write(e.to_string()))
             })
@@ -263,13 +231,13 @@ impl Client {
         mut response: minreq::ResponseLazy,
         url: &Url,
         limit: u64,
-        cancel: &Cancel,
+        shutdown: &Shutdown,
         mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
     ) -> Result<u64, FetchError> {
         let mut buffer = vec![0u8; 64 * 1024];
         let mut total = 0u64;
         loop {
-            if cancel.is_cancelled() {
+            if shutdown.is_requested() {
                 return Err(FetchError::Cancelled);
             }
             let n = response
@@ -290,17 +258,17 @@ impl Client {
     /// Send `ask`, obeying robots.txt and the pacing, following redirects and
     /// retrying what the host throttles. Returns the answer (its body unread)
     /// and the URL that gave it.
-    fn open(&mut self, ask: Ask, access: &Access, cancel: &Cancel) -> Result<(minreq::ResponseLazy, Url), FetchError> {
+    fn open(&mut self, ask: Ask, access: &Access, shutdown: &Shutdown) -> Result<(minreq::ResponseLazy, Url), FetchError> {
         let mut url = ask.url.clone();
         let (mut hops, mut tries) = (0, 0);
         loop {
             let origin = url.origin();
             let own_site = origin == access.origin;
             let robots_apply = !(own_site && access.ignore_robots);
-            if robots_apply && !self.robots_allow(&url, cancel)? {
+            if robots_apply && !self.robots_allow(&url, shutdown)? {
                 return Err(FetchError::Disallowed { origin, path: url.path_and_query() });
             }
-            self.pace(&origin, cancel)?;
+            self.pace(&origin, shutdown)?;
             let mut request = self.request(&url, ask.timeout).with_header("Accept", ask.accept);
             if let Some(validators) = ask.validators {
                 if let Some(etag) = &validators.etag {
@@ -369,20 +337,20 @@ impl Client {
     }
 
     /// Wait until `origin` may be asked again.
-    fn pace(&mut self, origin: &str, cancel: &Cancel) -> Result<(), FetchError> {
+    fn pace(&mut self, origin: &str, shutdown: &Shutdown) -> Result<(), FetchError> {
         let wait = self.politeness.wait(origin, Instant::now());
-        if cancel.sleep(wait) {
+        if shutdown.sleep(wait) {
             return Err(FetchError::Cancelled);
         }
         Ok(())
     }
 
     /// Whether robots.txt lets us fetch `url`, reading it first when not cached.
-    fn robots_allow(&mut self, url: &Url, cancel: &Cancel) -> Result<bool, FetchError> {
+    fn robots_allow(&mut self, url: &Url, shutdown: &Shutdown) -> Result<bool, FetchError> {
         let origin = url.origin();
         let now = Instant::now();
         if self.robots.get(&origin).is_none_or(|c| c.until <= now) {
-            let (rules, ttl) = self.read_robots(url, cancel)?;
+            let (rules, ttl) = self.read_robots(url, shutdown)?;
             if let Some(delay) = rules.crawl_delay {
                 log::info!("{origin} asks for {} s between requests (robots.txt Crawl-delay)", delay.as_secs_f32());
                 self.politeness.set_crawl_delay(&origin, delay, now);
@@ -394,11 +362,11 @@ impl Client {
 
     /// RFC 9309: 2xx is the rules; 4xx means no rules; 5xx, 429 and an
     /// unreachable host mean "disallow all" for now. Redirects are followed.
-    fn read_robots(&mut self, url: &Url, cancel: &Cancel) -> Result<(Rules, Duration), FetchError> {
+    fn read_robots(&mut self, url: &Url, shutdown: &Shutdown) -> Result<(Rules, Duration), FetchError> {
         let mut target = url.join("/robots.txt").expect("an absolute path resolves");
         for _ in 0..=MAX_REDIRECTS {
             let origin = target.origin();
-            self.pace(&origin, cancel)?;
+            self.pace(&origin, shutdown)?;
             let response = self.request(&target, ROBOTS_TIMEOUT).with_header("Accept", "text/plain").send_lazy();
             let now = Instant::now();
             let response = match response {
@@ -413,7 +381,7 @@ impl Client {
             match status {
                 200..=299 => {
                     let mut bytes = Vec::new();
-                    let read = self.stream(response, &target, u64::MAX, cancel, |chunk| {
+                    let read = self.stream(response, &target, u64::MAX, shutdown, |chunk| {
                         let room = (ROBOTS_MAX_BYTES as usize).saturating_sub(bytes.len());
                         bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
                         Ok(())
@@ -478,20 +446,5 @@ mod tests {
         assert!(!format!("{:?}", access.authorization).contains("YWxp"), "the header is a Secret");
         assert_eq!(access.origin, "http://127.0.0.1:9");
         assert!(Access::new(&source, None, None, false).authorization.is_none());
-    }
-
-    #[test]
-    fn cancel_cuts_sleeps_short() {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let cancel = Cancel::new(rx);
-        assert!(!cancel.is_cancelled());
-        let start = Instant::now();
-        assert!(!cancel.sleep(Duration::from_millis(20)));
-        assert!(start.elapsed() >= Duration::from_millis(20));
-        tx.send(()).unwrap();
-        let start = Instant::now();
-        assert!(cancel.sleep(Duration::from_secs(30)));
-        assert!(start.elapsed() < Duration::from_secs(1));
-        assert!(cancel.is_cancelled(), "stays stopped");
     }
 }

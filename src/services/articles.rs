@@ -9,13 +9,10 @@ use std::sync::Arc;
 use crossbeam_channel::Receiver;
 
 use super::watcher::FileEvent;
+use super::Service;
 use crate::articles::{self, Article, Articles, Index, LoadOptions};
 use crate::clock::unix_now;
-
-pub enum ArticleMsg {
-    File(FileEvent),
-    Stop,
-}
+use crate::shutdown::Shutdown;
 
 pub struct ArticleLibrary {
     dir: PathBuf,
@@ -35,21 +32,8 @@ impl ArticleLibrary {
         library
     }
 
-    pub fn run(mut self, inbox: Receiver<ArticleMsg>) {
-        while let Ok(ArticleMsg::File(event)) = inbox.recv() {
-            match event {
-                FileEvent::Changed(name) if name.ends_with(articles::EXTENSION) => self.reload(name),
-                FileEvent::Removed(name) => {
-                    if self.files.remove(&name).is_some() {
-                        log::info!("article {name} removed");
-                        self.publish();
-                    }
-                }
-                FileEvent::Rescan => self.rescan(),
-                FileEvent::Changed(_) => {}
-            }
-        }
-        log::debug!("articles service stopped");
+    pub fn run(mut self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
+        super::run(&mut self, &inbox, shutdown);
     }
 
     fn reload(&mut self, name: String) {
@@ -75,5 +59,23 @@ impl ArticleLibrary {
 
     fn publish(&self) {
         self.published.publish(Index::build(self.files.values(), unix_now()));
+    }
+}
+
+impl Service for ArticleLibrary {
+    type Message = FileEvent;
+
+    fn on_message(&mut self, event: FileEvent) {
+        match event {
+            FileEvent::Changed(name) if name.ends_with(articles::EXTENSION) => self.reload(name),
+            FileEvent::Removed(name) => {
+                if self.files.remove(&name).is_some() {
+                    log::info!("article {name} removed");
+                    self.publish();
+                }
+            }
+            FileEvent::Rescan => self.rescan(),
+            FileEvent::Changed(_) => {}
+        }
     }
 }

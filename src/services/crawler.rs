@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::never;
 
+use super::Service;
 use crate::clock::unix_now;
 use crate::config::CrawlSource;
 use crate::crawler::crawl::{Crawler, Progress, Report};
-use crate::crawler::fetch::Cancel;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 
 pub struct CrawlerService {
@@ -34,39 +35,22 @@ pub struct Quiet;
 impl Listener for Quiet {}
 
 impl CrawlerService {
-    /// Crawl on the sources' intervals until `stop` has a message (or its
-    /// sender is gone).
-    pub fn run(mut self, stop: Receiver<()>, listener: &mut dyn Listener) {
-        let cancel = Cancel::new(stop);
-        let mut due: Vec<Instant> = self.sources.iter().map(|s| self.first_due(s)).collect();
-        while let Some((index, at)) = due.iter().copied().enumerate().min_by_key(|(_, at)| *at) {
-            let wait = at.saturating_duration_since(Instant::now());
-            if !wait.is_zero() {
-                log::info!("crawler: next crawl, of {}, in {} min", self.sources[index].name, wait.as_secs().div_ceil(60));
-            }
-            if cancel.sleep(wait) {
-                break;
-            }
-            let source = &self.sources[index];
-            let report = self.crawler.crawl(source, &cancel, &mut |p| listener.progress(&source.name, p));
-            listener.finished(&source.name, &report);
-            due[index] = Instant::now() + interval(source);
-            if cancel.is_cancelled() {
-                break;
-            }
-        }
-        log::debug!("crawler stopped");
+    /// Crawl on the sources' intervals until shutdown.
+    pub fn run(self, shutdown: &Shutdown, listener: &mut dyn Listener) {
+        let due = self.sources.iter().map(|s| self.first_due(s)).collect();
+        let mut crawling = Crawling { service: self, due, shutdown: shutdown.clone(), listener };
+        crawling.announce_next();
+        super::run(&mut crawling, &never(), shutdown);
     }
 
     /// Crawl each source once, in order, or until stopped.
-    pub fn run_once(mut self, stop: Receiver<()>, listener: &mut dyn Listener) -> Vec<Report> {
-        let cancel = Cancel::new(stop);
+    pub fn run_once(mut self, shutdown: &Shutdown, listener: &mut dyn Listener) -> Vec<Report> {
         let mut reports = Vec::new();
         for source in &self.sources {
-            if cancel.is_cancelled() {
+            if shutdown.is_requested() {
                 break;
             }
-            let report = self.crawler.crawl(source, &cancel, &mut |p| listener.progress(&source.name, p));
+            let report = self.crawler.crawl(source, shutdown, &mut |p| listener.progress(&source.name, p));
             listener.finished(&source.name, &report);
             reports.push(report);
         }
@@ -91,4 +75,52 @@ impl CrawlerService {
 
 fn interval(source: &CrawlSource) -> Duration {
     Duration::from_secs(source.interval_hours.saturating_mul(3600))
+}
+
+/// The crawler between crawls: when each source is due next.
+struct Crawling<'a> {
+    service: CrawlerService,
+    due: Vec<Instant>,
+    shutdown: Shutdown,
+    listener: &'a mut dyn Listener,
+}
+
+impl Crawling<'_> {
+    /// The source due first, and when.
+    fn next(&self) -> Option<(usize, Instant)> {
+        self.due.iter().copied().enumerate().min_by_key(|(_, at)| *at)
+    }
+
+    fn announce_next(&self) {
+        let Some((index, at)) = self.next() else { return };
+        let wait = at.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            let name = &self.service.sources[index].name;
+            log::info!("crawler: next crawl, of {name}, in {} min", wait.as_secs().div_ceil(60));
+        }
+    }
+}
+
+impl Service for Crawling<'_> {
+    /// Nothing is sent to the crawler: it works on its own schedule.
+    type Message = ();
+
+    fn next_due(&self) -> Option<Instant> {
+        self.next().map(|(_, at)| at)
+    }
+
+    fn on_message(&mut self, (): ()) {}
+
+    fn on_due(&mut self) {
+        let Some((index, _)) = self.next() else { return };
+        let service = &mut self.service;
+        let source = &service.sources[index];
+        let listener = &mut *self.listener;
+        let report = service.crawler.crawl(source, &self.shutdown, &mut |p| listener.progress(&source.name, p));
+        listener.finished(&source.name, &report);
+        self.due[index] = Instant::now() + interval(source);
+        if !self.shutdown.is_requested() {
+            self.announce_next();
+        }
+    }
 }

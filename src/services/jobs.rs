@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{after, never, select, Receiver};
+use crossbeam_channel::Receiver;
 
 use super::token::{CallError, Tokens};
+use super::Service;
 use crate::clock::unix_now;
-use crate::jobs::JobMsg;
+use crate::jobs::NewJob;
 use crate::pictures::ReadyPictures;
+use crate::shutdown::Shutdown;
 use crate::store::{Job, JobKind, JobState, Store};
 use crate::wechat::api::{ApiClient, ApiError, CustomMessage, ErrorAction};
 
@@ -21,8 +23,14 @@ use crate::wechat::api::{ApiClient, ApiError, CustomMessage, ErrorAction};
 /// stop or a crash), take new ones from `inbox`, and run `step` on each job
 /// when it is due; the job is saved after each step. `step` returns when to
 /// look at the job again, or None when it is finished.
-pub fn drive(store: &Store, inbox: Receiver<JobMsg>, mine: impl Fn(&JobKind) -> bool, mut step: impl FnMut(&mut Job) -> Option<Duration>) {
-    let mut due: BTreeMap<u64, Instant> = match store.unfinished_jobs() {
+pub fn drive(
+    store: &Store,
+    inbox: Receiver<NewJob>,
+    shutdown: &Shutdown,
+    mine: impl Fn(&JobKind) -> bool,
+    step: impl FnMut(&mut Job) -> Option<Duration>,
+) {
+    let due: BTreeMap<u64, Instant> = match store.unfinished_jobs() {
         Ok(jobs) => jobs.into_iter().filter(|j| mine(&j.kind)).map(|j| (j.id, Instant::now())).collect(),
         Err(e) => {
             log::error!("cannot read jobs: {e}");
@@ -32,21 +40,35 @@ pub fn drive(store: &Store, inbox: Receiver<JobMsg>, mine: impl Fn(&JobKind) -> 
     if !due.is_empty() {
         log::info!("resuming {} unfinished job(s)", due.len());
     }
-    loop {
-        let timer = due.values().min().map(|at| after(at.saturating_duration_since(Instant::now()))).unwrap_or_else(never);
-        select! {
-            recv(inbox) -> msg => match msg {
-                Ok(JobMsg::New(id)) => { due.insert(id, Instant::now()); }
-                Ok(JobMsg::Stop) | Err(_) => break,
-            },
-            recv(timer) -> _ => {}
-        }
+    super::run(&mut Driver { store, due, step }, &inbox, shutdown);
+}
+
+/// The jobs one service does, by when each is due next.
+struct Driver<'a, F> {
+    store: &'a Store,
+    due: BTreeMap<u64, Instant>,
+    step: F,
+}
+
+impl<F: FnMut(&mut Job) -> Option<Duration>> Service for Driver<'_, F> {
+    type Message = NewJob;
+
+    fn next_due(&self) -> Option<Instant> {
+        self.due.values().min().copied()
+    }
+
+    fn on_message(&mut self, NewJob(id): NewJob) {
+        self.due.insert(id, Instant::now());
+        self.on_due();
+    }
+
+    fn on_due(&mut self) {
         let now = Instant::now();
-        let ready: Vec<u64> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
+        let ready: Vec<u64> = self.due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
         for id in ready {
-            match step_once(store, id, &mut step) {
-                Some(wait) => due.insert(id, Instant::now() + wait),
-                None => due.remove(&id),
+            match step_once(self.store, id, &mut self.step) {
+                Some(wait) => self.due.insert(id, Instant::now() + wait),
+                None => self.due.remove(&id),
             };
         }
     }
@@ -90,9 +112,8 @@ pub struct JobRunner {
 }
 
 impl JobRunner {
-    pub fn run(self, inbox: Receiver<JobMsg>) {
-        drive(&self.store, inbox, |kind| *kind == JobKind::SendPicture, |job| self.send_picture(job));
-        log::debug!("job runner stopped");
+    pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
+        drive(&self.store, inbox, shutdown, |kind| *kind == JobKind::SendPicture, |job| self.send_picture(job));
     }
 
     fn send_picture(&self, job: &mut Job) -> Option<Duration> {

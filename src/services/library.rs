@@ -8,13 +8,10 @@ use std::sync::Arc;
 use crossbeam_channel::Receiver;
 
 use super::watcher::FileEvent;
+use super::Service;
 use crate::library::{self, Added, Catalog, LibraryError, SharedCatalog};
+use crate::shutdown::Shutdown;
 use crate::store::Store;
-
-pub enum LibraryMsg {
-    File(FileEvent),
-    Stop,
-}
 
 pub struct LibraryService {
     pub store: Arc<Store>,
@@ -23,27 +20,9 @@ pub struct LibraryService {
 }
 
 impl LibraryService {
-    pub fn run(self, inbox: Receiver<LibraryMsg>) {
+    pub fn run(mut self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
         self.scan();
-        for msg in inbox {
-            match msg {
-                LibraryMsg::File(FileEvent::Changed(name)) => match library::index_file(&self.store, &self.dir, &name, None) {
-                    Ok(Added::New(book)) => log::info!("library: {name} indexed as book {} ({})", book.id, book.title),
-                    Ok(Added::Known(_)) => {}
-                    Err(LibraryError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => log::warn!("library: {e}"),
-                },
-                LibraryMsg::File(FileEvent::Removed(name)) => match library::forget_file(&self.store, &name) {
-                    Ok(Some(book)) => log::info!("library: {name} removed from book {} ({})", book.id, book.title),
-                    Ok(None) => {}
-                    Err(e) => log::error!("library: cannot forget {name}: {e}"),
-                },
-                LibraryMsg::File(FileEvent::Rescan) => self.scan(),
-                LibraryMsg::Stop => break,
-            }
-            self.publish();
-        }
-        log::debug!("library stopped");
+        super::run(&mut self, &inbox, shutdown);
     }
 
     fn scan(&self) {
@@ -70,5 +49,27 @@ impl LibraryService {
             Ok(books) => self.catalog.publish(Catalog::new(books)),
             Err(e) => log::error!("library: cannot read the index: {e}"),
         }
+    }
+}
+
+impl Service for LibraryService {
+    type Message = FileEvent;
+
+    fn on_message(&mut self, event: FileEvent) {
+        match event {
+            FileEvent::Changed(name) => match library::index_file(&self.store, &self.dir, &name, None) {
+                Ok(Added::New(book)) => log::info!("library: {name} indexed as book {} ({})", book.id, book.title),
+                Ok(Added::Known(_)) => {}
+                Err(LibraryError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("library: {e}"),
+            },
+            FileEvent::Removed(name) => match library::forget_file(&self.store, &name) {
+                Ok(Some(book)) => log::info!("library: {name} removed from book {} ({})", book.id, book.title),
+                Ok(None) => {}
+                Err(e) => log::error!("library: cannot forget {name}: {e}"),
+            },
+            FileEvent::Rescan => self.scan(),
+        }
+        self.publish();
     }
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::jobs::drive;
-use crate::jobs::JobMsg;
+use crate::jobs::NewJob;
+use crate::shutdown::Shutdown;
 use super::token::Tokens;
 use crate::ebook;
 use crate::mail::{attachment_name, too_big, Attachment, Mailer, SendError};
@@ -46,12 +47,11 @@ pub struct MailerService {
 struct Refusal(String);
 
 impl MailerService {
-    pub fn run(self, inbox: Receiver<JobMsg>) {
+    pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
         if let Err(e) = std::fs::create_dir_all(&self.outbox) {
             log::error!("mailer: cannot create {}: {e}", self.outbox.display());
         }
-        drive(&self.store, inbox, |kind| matches!(kind, JobKind::PushBook { .. }), |job| self.step(job));
-        log::debug!("mailer stopped");
+        drive(&self.store, inbox, shutdown, |kind| matches!(kind, JobKind::PushBook { .. }), |job| self.step(job));
     }
 
     fn step(&self, job: &mut Job) -> Option<Duration> {

@@ -8,21 +8,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{after, never, select, Receiver};
+use crossbeam_channel::Receiver;
 
 use super::token::{CallError, Tokens};
+use super::Service;
 use crate::clock::unix_now;
 use crate::digest::sha256_hex;
 use crate::pictures::{ReadyPicture, ReadyPictures};
 use super::watcher::FileEvent;
 use crate::fsutil::list_files;
+use crate::shutdown::Shutdown;
 use crate::store::{MediaRecord, Store};
 use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
-
-pub enum PictureMsg {
-    File(FileEvent),
-    Stop,
-}
 
 const TOKEN_WAIT: Duration = Duration::from_secs(10);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
@@ -53,49 +50,21 @@ struct Picture {
     retry: Duration,
 }
 
+/// The uploader at work: what it knows of each file, and its inbox and
+/// shutdown, which a long round of uploads looks at between uploads.
+struct Uploading {
+    uploader: PictureUploader,
+    pictures: BTreeMap<String, Picture>,
+    inbox: Receiver<FileEvent>,
+    shutdown: Shutdown,
+}
+
 impl PictureUploader {
-    pub fn run(self, inbox: Receiver<PictureMsg>) {
-        let mut pictures = self.reconcile();
+    pub fn run(self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
+        let pictures = self.reconcile();
         self.publish(&pictures);
-        loop {
-            let next = pictures.values().filter_map(|p| p.due).min();
-            let timer = next.map(|at| after(at.saturating_duration_since(Instant::now()))).unwrap_or_else(never);
-            select! {
-                recv(inbox) -> msg => match msg {
-                    Ok(PictureMsg::File(FileEvent::Changed(name))) => {
-                        let picture = pictures.entry(name).or_insert_with(Picture::unknown);
-                        picture.due = Some(Instant::now());
-                        picture.retry = RETRY_FIRST;
-                    }
-                    Ok(PictureMsg::File(FileEvent::Removed(name))) => {
-                        if pictures.remove(&name).is_some() {
-                            self.forget(&name);
-                        }
-                    }
-                    Ok(PictureMsg::File(FileEvent::Rescan)) => pictures = self.reconcile(),
-                    Ok(PictureMsg::Stop) | Err(_) => break,
-                },
-                recv(timer) -> _ => {}
-            }
-            // Publish before uploading: followers asking meanwhile learn that
-            // pictures are on their way.
-            self.publish(&pictures);
-            let now = Instant::now();
-            let due: Vec<String> =
-                pictures.iter().filter(|(_, p)| p.due.is_some_and(|d| d <= now)).map(|(n, _)| n.clone()).collect();
-            for name in due {
-                if !inbox.is_empty() {
-                    break; // a stop or newer news about the files comes first
-                }
-                if let Some(picture) = pictures.get_mut(&name) {
-                    if !self.refresh(&name, picture) {
-                        pictures.remove(&name);
-                    }
-                }
-            }
-            self.publish(&pictures);
-        }
-        log::debug!("picture uploader stopped");
+        let mut uploading = Uploading { uploader: self, pictures, inbox: inbox.clone(), shutdown: shutdown.clone() };
+        super::run(&mut uploading, &inbox, shutdown);
     }
 
     /// Match the directory against the store: records of files that are gone
@@ -228,6 +197,57 @@ impl PictureUploader {
             .collect();
         let pending = pictures.values().filter(|p| !p.current && p.due.is_some()).count();
         self.ready.replace(ready, pending);
+    }
+}
+
+impl Service for Uploading {
+    type Message = FileEvent;
+
+    fn next_due(&self) -> Option<Instant> {
+        self.pictures.values().filter_map(|p| p.due).min()
+    }
+
+    fn on_message(&mut self, event: FileEvent) {
+        match event {
+            FileEvent::Changed(name) => {
+                let picture = self.pictures.entry(name).or_insert_with(Picture::unknown);
+                picture.due = Some(Instant::now());
+                picture.retry = RETRY_FIRST;
+            }
+            FileEvent::Removed(name) => {
+                if self.pictures.remove(&name).is_some() {
+                    self.uploader.forget(&name);
+                }
+            }
+            FileEvent::Rescan => self.pictures = self.uploader.reconcile(),
+        }
+        self.upload_due();
+    }
+
+    fn on_due(&mut self) {
+        self.upload_due();
+    }
+}
+
+impl Uploading {
+    /// Upload what is due. Published before, so followers asking meanwhile
+    /// learn that pictures are on their way, and after.
+    fn upload_due(&mut self) {
+        self.uploader.publish(&self.pictures);
+        let now = Instant::now();
+        let due: Vec<String> =
+            self.pictures.iter().filter(|(_, p)| p.due.is_some_and(|d| d <= now)).map(|(n, _)| n.clone()).collect();
+        for name in due {
+            if !self.inbox.is_empty() || self.shutdown.is_requested() {
+                break; // a stop or newer news about the files comes first
+            }
+            if let Some(picture) = self.pictures.get_mut(&name) {
+                if !self.uploader.refresh(&name, picture) {
+                    self.pictures.remove(&name);
+                }
+            }
+        }
+        self.uploader.publish(&self.pictures);
     }
 }
 

@@ -10,9 +10,11 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{after, never, select, Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
+use super::Service;
 use crate::clock::unix_now;
+use crate::shutdown::Shutdown;
 use crate::config::{Secret, TokenApi, WechatConfig};
 use crate::store::{Store, StoredToken};
 use crate::wechat::api::{AccessToken, ApiClient, ApiError, ErrorAction, API_TIMEOUT};
@@ -23,7 +25,6 @@ pub enum TokenMsg {
     Need,
     /// A call made with this token value was refused as invalid or expired.
     Invalid(String),
-    Stop,
 }
 
 /// The read side, cloned into every service that calls the API.
@@ -226,9 +227,9 @@ pub struct TokenOwner {
 
 impl TokenOwner {
     /// The owner and its read handle; the owner's `run` goes on its own thread.
-    pub fn new(source: TokenSource, store: Option<Arc<Store>>) -> (TokenOwner, Tokens, Sender<TokenMsg>) {
+    pub fn new(source: TokenSource, store: Option<Arc<Store>>) -> (TokenOwner, Tokens) {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let tokens = Tokens { shared: Arc::default(), owner: Some(tx.clone()) };
+        let tokens = Tokens { shared: Arc::default(), owner: Some(tx) };
         let owner = TokenOwner {
             source,
             store,
@@ -239,10 +240,10 @@ impl TokenOwner {
             last_forced: None,
             last_problem: None,
         };
-        (owner, tokens, tx)
+        (owner, tokens)
     }
 
-    pub fn run(mut self) {
+    pub fn run(mut self, shutdown: &Shutdown) {
         match self.store.as_ref().map(|s| s.token()).transpose().map(Option::flatten) {
             Ok(Some(stored)) if is_valid(&stored) => {
                 log::info!("reusing the stored access token ({}s left)", stored.expires_at - unix_now());
@@ -252,35 +253,44 @@ impl TokenOwner {
             Ok(_) => {}
             Err(e) => log::warn!("cannot read the stored token: {e}"),
         }
-        loop {
-            let timer = match self.next_fetch {
-                Some(at) => after(at.saturating_duration_since(std::time::Instant::now())),
-                None => never(),
-            };
-            select! {
-                recv(self.inbox) -> msg => match msg {
-                    Ok(TokenMsg::Need) => {
-                        if self.tokens.current().is_none() && self.may_fetch_now() {
-                            self.fetch(false);
-                        }
-                    }
-                    Ok(TokenMsg::Invalid(value)) => {
-                        // Only the first report about a token refreshes; later
-                        // ones about the same old token find it already gone.
-                        if self.tokens.drop_current(&value) {
-                            self.fetch(true);
-                        } else if self.tokens.current().is_none() && self.may_fetch_now() {
-                            self.fetch(false);
-                        }
-                    }
-                    Ok(TokenMsg::Stop) | Err(_) => break,
-                },
-                recv(timer) -> _ => self.fetch(false),
-            }
-        }
-        log::debug!("token owner stopped");
+        let inbox = self.inbox.clone();
+        super::run(&mut self, &inbox, shutdown);
     }
 
+}
+
+impl Service for TokenOwner {
+    type Message = TokenMsg;
+
+    fn next_due(&self) -> Option<std::time::Instant> {
+        self.next_fetch
+    }
+
+    fn on_message(&mut self, message: TokenMsg) {
+        match message {
+            TokenMsg::Need => {
+                if self.tokens.current().is_none() && self.may_fetch_now() {
+                    self.fetch(false);
+                }
+            }
+            TokenMsg::Invalid(value) => {
+                // Only the first report about a token refreshes; later
+                // ones about the same old token find it already gone.
+                if self.tokens.drop_current(&value) {
+                    self.fetch(true);
+                } else if self.tokens.current().is_none() && self.may_fetch_now() {
+                    self.fetch(false);
+                }
+            }
+        }
+    }
+
+    fn on_due(&mut self) {
+        self.fetch(false);
+    }
+}
+
+impl TokenOwner {
     /// After a failure, wait out the back-off even when readers ask.
     fn may_fetch_now(&self) -> bool {
         self.last_problem.is_none() || self.next_fetch.is_none_or(|at| at <= std::time::Instant::now())

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::ErrorKind;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{select, Receiver};
+use crossbeam_channel::never;
 use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+
+use super::Service;
+use crate::shutdown::Shutdown;
 
 /// What happened to a file in a watched directory. Names only: a service
 /// looks at the file itself when it handles the event.
@@ -28,17 +31,21 @@ pub enum FileEvent {
 pub type Route = Box<dyn Fn(FileEvent) + Send>;
 
 /// inotify offers no way to wait on it and a channel at once, so the watcher
-/// reads without blocking at this interval and waits on its stop channel between.
+/// reads without blocking at this interval and waits for shutdown between.
 const POLL: Duration = Duration::from_millis(100);
 
 pub struct Watcher {
     inotify: Inotify,
     routes: HashMap<WatchDescriptor, Route>,
+    buffer: Vec<u8>,
+    /// None once inotify has failed.
+    next_poll: Option<Instant>,
 }
 
 impl Watcher {
     pub fn new() -> std::io::Result<Watcher> {
-        Ok(Watcher { inotify: Inotify::init()?, routes: HashMap::new() })
+        let next_poll = Some(Instant::now());
+        Ok(Watcher { inotify: Inotify::init()?, routes: HashMap::new(), buffer: vec![0u8; 16 * 1024], next_poll })
     }
 
     /// Watch `dir` (which must exist) and send its events to `route`.
@@ -49,44 +56,57 @@ impl Watcher {
         Ok(())
     }
 
-    pub fn run(mut self, stop: Receiver<()>) {
-        let mut buffer = vec![0u8; 16 * 1024];
+    pub fn run(mut self, shutdown: &Shutdown) {
+        super::run(&mut self, &never(), shutdown);
+    }
+
+    /// Hand every event the kernel has queued to its route. False when
+    /// inotify itself failed.
+    fn read_events(&mut self) -> bool {
         loop {
-            select! {
-                recv(stop) -> _ => break,
-                default(POLL) => {}
-            }
-            loop {
-                match self.inotify.read_events(&mut buffer) {
-                    Ok(events) => {
-                        let mut any = false;
-                        for event in events {
-                            any = true;
-                            if let Some(file_event) = classify(event.mask, event.name) {
-                                self.deliver(&event.wd, file_event);
-                            }
-                        }
-                        if !any {
-                            break;
+            match self.inotify.read_events(&mut self.buffer) {
+                Ok(events) => {
+                    let mut any = false;
+                    for event in events {
+                        any = true;
+                        if let Some(file_event) = classify(event.mask, event.name) {
+                            deliver(&self.routes, &event.wd, file_event);
                         }
                     }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        log::error!("directory watching failed ({e}); changes will be seen at the next start");
-                        return;
+                    if !any {
+                        return true;
                     }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+                Err(e) => {
+                    log::error!("directory watching failed ({e}); changes will be seen at the next start");
+                    return false;
                 }
             }
         }
-        log::debug!("watcher stopped");
+    }
+}
+
+impl Service for Watcher {
+    /// Nothing is sent to the watcher: it polls the kernel.
+    type Message = ();
+
+    fn next_due(&self) -> Option<Instant> {
+        self.next_poll
     }
 
-    fn deliver(&self, wd: &WatchDescriptor, event: FileEvent) {
-        if event == FileEvent::Rescan {
-            self.routes.values().for_each(|route| route(FileEvent::Rescan));
-        } else if let Some(route) = self.routes.get(wd) {
-            route(event);
-        }
+    fn on_message(&mut self, (): ()) {}
+
+    fn on_due(&mut self) {
+        self.next_poll = self.read_events().then(|| Instant::now() + POLL);
+    }
+}
+
+fn deliver(routes: &HashMap<WatchDescriptor, Route>, wd: &WatchDescriptor, event: FileEvent) {
+    if event == FileEvent::Rescan {
+        routes.values().for_each(|route| route(FileEvent::Rescan));
+    } else if let Some(route) = routes.get(wd) {
+        route(event);
     }
 }
 
@@ -114,7 +134,6 @@ fn classify(mask: EventMask, name: Option<&OsStr>) -> Option<FileEvent> {
 mod tests {
     use super::*;
     use crate::fsutil::list_files;
-    use std::time::Instant;
 
     fn expect(rx: &crossbeam_channel::Receiver<FileEvent>, want: FileEvent) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -138,8 +157,8 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut watcher = Watcher::new().unwrap();
         watcher.watch(&dir, Box::new(move |e| tx.send(e).unwrap())).unwrap();
-        let (stop_tx, stop_rx) = crossbeam_channel::bounded(1);
-        let thread = std::thread::spawn(move || watcher.run(stop_rx));
+        let (trigger, shutdown) = crate::shutdown::pair();
+        let thread = std::thread::spawn(move || watcher.run(&shutdown));
 
         std::fs::write(dir.join("a.png"), b"x").unwrap();
         expect(&rx, FileEvent::Changed("a.png".into()));
@@ -154,7 +173,7 @@ mod tests {
         assert!(rx.try_iter().all(|e| !matches!(e, FileEvent::Changed(n) if n.starts_with('.'))));
 
         let start = Instant::now();
-        stop_tx.send(()).unwrap();
+        trigger.fire();
         thread.join().unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
         assert!(dir.join(".partial").exists());
