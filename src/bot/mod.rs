@@ -69,21 +69,22 @@ impl Bot {
         Bot { welcome, pictures, catalog, jobs, kindle, next_picture: AtomicUsize::new(0), articles, public_url }
     }
 
-    /// The reply to a message, or None for WeChat's "success" (nothing to say).
-    pub fn respond(&self, message: &Incoming) -> Option<Reply> {
+    /// The reply to a message, or None for nothing to say. `message_key` is
+    /// its dedupe key: a job records it, so a retry never makes two.
+    pub fn respond(&self, message: &Incoming, message_key: &str) -> Option<Reply> {
         let openid = message.from_user.as_str();
-        let key = message.dedupe_key();
+        let key = message_key;
         match &message.kind {
-            MessageKind::Text { content } => Some(self.run_text(openid, &key, content)),
+            MessageKind::Text { content } => Some(self.run_text(openid, key, content)),
             MessageKind::Voice { recognition: Some(text), .. } if !text.trim().is_empty() => {
-                Some(self.run_text(openid, &key, text))
+                Some(self.run_text(openid, key, text))
             }
             MessageKind::Voice { .. } => Some(hint("收到语音。")),
             MessageKind::Image { .. } => Some(hint("收到图片。")),
             MessageKind::Video { .. } | MessageKind::ShortVideo { .. } => Some(hint("收到视频。")),
             MessageKind::Location { label, .. } => Some(hint(&format!("收到位置：{label}。"))),
             MessageKind::Link { title, .. } => Some(hint(&format!("收到链接：{title}。"))),
-            MessageKind::Event(event) => self.on_event(openid, &key, event),
+            MessageKind::Event(event) => self.on_event(openid, key, event),
             MessageKind::Unknown { .. } => None,
         }
     }
@@ -146,7 +147,7 @@ mod tests {
     #[test]
     fn help_in_every_alias_lists_every_command() {
         for alias in ["help", "HELP", "帮助", "?", "？", "  help  "] {
-            let reply = text_of(bot().respond(&message(MessageKind::Text { content: alias.into() })));
+            let reply = text_of(bot().respond(&message(MessageKind::Text { content: alias.into() }), "key"));
             for command in COMMANDS {
                 assert!(reply.contains(command.names[0]), "{alias}: {reply}");
             }
@@ -155,24 +156,24 @@ mod tests {
 
     #[test]
     fn subscribe_gets_the_welcome_and_unknown_text_a_hint() {
-        let welcome = bot().respond(&message(MessageKind::Event(Event::Subscribe { event_key: None, ticket: None })));
+        let welcome = bot().respond(&message(MessageKind::Event(Event::Subscribe { event_key: None, ticket: None })), "key");
         assert_eq!(text_of(welcome), "欢迎");
-        let hint = text_of(bot().respond(&message(MessageKind::Text { content: "blah blah".into() })));
+        let hint = text_of(bot().respond(&message(MessageKind::Text { content: "blah blah".into() }), "key"));
         assert!(hint.contains("帮助"), "{hint}");
     }
 
     #[test]
     fn other_types_get_short_text_or_success() {
         let image = message(MessageKind::Image { pic_url: "u".into(), media_id: "m".into() });
-        assert!(text_of(bot().respond(&image)).contains("图片"));
-        assert!(bot().respond(&message(MessageKind::Event(Event::Unsubscribe))).is_none());
-        assert!(bot().respond(&message(MessageKind::Unknown { msg_type: "miniprogrampage".into() })).is_none());
+        assert!(text_of(bot().respond(&image, "key")).contains("图片"));
+        assert!(bot().respond(&message(MessageKind::Event(Event::Unsubscribe)), "key").is_none());
+        assert!(bot().respond(&message(MessageKind::Unknown { msg_type: "miniprogrampage".into() }), "key").is_none());
     }
 
     #[test]
     fn pic_sends_ready_pictures_in_turn_or_says_none_is_ready() {
         let bot = bot();
-        let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() })));
+        let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() }), "key"));
         assert!(none.contains("还没有"), "{none}");
         bot.pictures.replace(vec![
             crate::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
@@ -180,7 +181,7 @@ mod tests {
         ], 0);
         let sent: Vec<String> = ["pic", "来张图", "PIC"]
             .iter()
-            .map(|alias| match bot.respond(&message(MessageKind::Text { content: alias.to_string() })) {
+            .map(|alias| match bot.respond(&message(MessageKind::Text { content: alias.to_string() }), "key") {
                 Some(Reply::Image { media_id }) => media_id,
                 other => panic!("{alias}: {other:?}"),
             })
@@ -191,9 +192,9 @@ mod tests {
     #[test]
     fn voice_recognition_and_menu_clicks_run_commands() {
         let voice = message(MessageKind::Voice { media_id: "m".into(), format: "amr".into(), recognition: Some("帮助".into()) });
-        assert!(text_of(bot().respond(&voice)).contains("help"));
+        assert!(text_of(bot().respond(&voice, "key")).contains("help"));
         let click = message(MessageKind::Event(Event::Click { event_key: "help".into() }));
-        assert!(text_of(bot().respond(&click)).contains("help"));
+        assert!(text_of(bot().respond(&click, "key")).contains("help"));
     }
 
     fn with_articles(public_url: Option<&str>) -> Bot {
@@ -213,7 +214,7 @@ mod tests {
     }
 
     fn say(bot: &Bot, text: &str) -> Option<Reply> {
-        bot.respond(&message(MessageKind::Text { content: text.into() }))
+        bot.respond(&message(MessageKind::Text { content: text.into() }), "key")
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The WeChat callback handler, the request path: verify ▸ decrypt ▸ parse ▸
 //! dedupe ▸ bot ▸ reply, all in memory and fast. It never calls the network.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::reply_cache::{Origin, ReplyCache};
@@ -8,7 +9,7 @@ use crate::bot::Bot;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::http::{Request, Response};
-use crate::wechat::callback::{self, Credentials, Query, Rejection};
+use crate::wechat::callback::{self, Answer, Credentials, Query, Rejection};
 use crate::wechat::reply;
 
 /// Retries come within ~15 s (three attempts, 5 s apart); keep replies twice that.
@@ -18,7 +19,7 @@ const REPLY_CACHE_ENTRIES: usize = 10_000;
 pub struct Callback {
     credentials: Credentials,
     bot: Bot,
-    replies: ReplyCache,
+    replies: ReplyCache<Arc<Answer>>,
 }
 
 impl Callback {
@@ -49,16 +50,13 @@ impl Callback {
             Err(rejection) => return refuse(req, rejection),
         };
         let message = &opened.message;
-        let (body, origin) = self.replies.get_or_compute(&message.dedupe_key(), || {
-            match self.bot.respond(message) {
-                None => b"success".to_vec(),
-                Some(answer) => {
-                    let xml = reply::render(&answer, &message.from_user, &message.to_user, unix_now());
-                    let timestamp = unix_now().to_string();
-                    callback::seal(&self.credentials, &opened.sealing, &xml, &timestamp, q.nonce.unwrap_or(""))
-                        .into_bytes()
-                }
-            }
+        let key = message.dedupe_key();
+        let (answer, origin) = self.replies.get_or_compute(&key, || {
+            let reply = self.bot.respond(message, &key);
+            let now = unix_now();
+            let xml = reply.map(|reply| reply::render(&reply, &message.from_user, &message.to_user, now));
+            let nonce = q.nonce.unwrap_or("");
+            Arc::new(callback::seal(&self.credentials, &opened.sealing, xml.as_deref(), &now.to_string(), nonce))
         });
         // Debug, not info: a log write blocks the coroutine's whole worker
         // thread, and one line per message at load costs half the throughput.
@@ -76,10 +74,10 @@ impl Callback {
                 Origin::RetryTimedOut => ": retry while the first attempt is still running, empty reply",
             }
         );
-        if &*body == b"success" || body.is_empty() {
-            Response::text(200, String::from_utf8_lossy(&body).into_owned())
-        } else {
-            Response::xml(body.to_vec())
+        match answer.as_deref() {
+            Some(Answer::Reply(xml)) => Response::xml(xml.clone().into_bytes()),
+            Some(nothing @ Answer::Nothing) => Response::text(200, nothing.body()),
+            None => Response::text(200, ""),
         }
     }
 }

@@ -1,30 +1,29 @@
 //! WeChat retries a message it got no answer to within 5 s. The first attempt's
-//! reply bytes are kept here for a short while, so a retry gets exactly the same
+//! reply is kept here for a short while, so a retry gets exactly the same
 //! bytes and the work behind them runs once, even when the retry arrives while
 //! the first attempt is still being handled. In memory only: a disk write per
 //! message would wear a router's flash for nothing.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct ReplyCache {
-    state: Mutex<State>,
+pub struct ReplyCache<T> {
+    state: Mutex<State<T>>,
     ttl: Duration,
     capacity: usize,
     wait_for_first: Duration,
 }
 
-#[derive(Default)]
-struct State {
-    entries: HashMap<String, Entry>,
+struct State<T> {
+    entries: HashMap<String, Entry<T>>,
     /// Keys in insertion order, for expiry and the size bound.
     order: VecDeque<(Instant, String)>,
 }
 
-enum Entry {
+enum Entry<T> {
     InFlight,
-    Done(Arc<[u8]>),
+    Done(T),
 }
 
 /// What a lookup found, so the caller can log a retry.
@@ -38,24 +37,25 @@ pub enum Origin {
 
 const POLL: Duration = Duration::from_millis(2);
 
-impl ReplyCache {
+impl<T: Clone> ReplyCache<T> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        ReplyCache { state: Mutex::default(), ttl, capacity, wait_for_first: Duration::from_millis(4500) }
+        let state = State { entries: HashMap::new(), order: VecDeque::new() };
+        ReplyCache { state: Mutex::new(state), ttl, capacity, wait_for_first: Duration::from_millis(4500) }
     }
 
     /// The reply for `key`: the cached one, or the one `compute` makes now.
     /// A retry that finds the first attempt still running waits for it
-    /// (coroutine-friendly polling) and, if it never finishes, gets an empty body.
-    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> Vec<u8>) -> (Arc<[u8]>, Origin) {
+    /// (coroutine-friendly polling) and, if it never finishes, gets None.
+    pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> T) -> (Option<T>, Origin) {
         let start = Instant::now();
         loop {
             {
                 let mut state = self.lock();
                 state.expire(self.ttl, self.capacity);
                 match state.entries.get(key) {
-                    Some(Entry::Done(bytes)) => return (bytes.clone(), Origin::Retry),
+                    Some(Entry::Done(reply)) => return (Some(reply.clone()), Origin::Retry),
                     Some(Entry::InFlight) if start.elapsed() < self.wait_for_first => {}
-                    Some(Entry::InFlight) => return (Arc::from(&[][..]), Origin::RetryTimedOut),
+                    Some(Entry::InFlight) => return (None, Origin::RetryTimedOut),
                     None => {
                         state.entries.insert(key.to_string(), Entry::InFlight);
                         state.order.push_back((Instant::now(), key.to_string()));
@@ -69,10 +69,10 @@ impl ReplyCache {
         // If `compute` panics the guard removes the InFlight mark, so a retry
         // computes afresh instead of waiting for nothing.
         let guard = InFlightGuard { cache: self, key };
-        let bytes: Arc<[u8]> = Arc::from(compute());
+        let reply = compute();
         std::mem::forget(guard);
-        self.lock().entries.insert(key.to_string(), Entry::Done(bytes.clone()));
-        (bytes, Origin::Computed)
+        self.lock().entries.insert(key.to_string(), Entry::Done(reply.clone()));
+        (Some(reply), Origin::Computed)
     }
 
     #[cfg(test)]
@@ -80,14 +80,14 @@ impl ReplyCache {
         self.lock().entries.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
         // The lock is never held across a call that can panic, but a poisoned
         // cache is still a usable cache.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl State {
+impl<T> State<T> {
     fn expire(&mut self, ttl: Duration, capacity: usize) {
         while let Some((at, _)) = self.order.front() {
             if at.elapsed() < ttl && self.order.len() <= capacity {
@@ -107,12 +107,12 @@ impl State {
     }
 }
 
-struct InFlightGuard<'a> {
-    cache: &'a ReplyCache,
+struct InFlightGuard<'a, T: Clone> {
+    cache: &'a ReplyCache<T>,
     key: &'a str,
 }
 
-impl Drop for InFlightGuard<'_> {
+impl<T: Clone> Drop for InFlightGuard<'_, T> {
     fn drop(&mut self) {
         self.cache.lock().entries.remove(self.key);
     }
@@ -122,6 +122,7 @@ impl Drop for InFlightGuard<'_> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
     #[test]
     fn a_retry_gets_the_same_bytes_and_runs_nothing() {
@@ -133,8 +134,8 @@ mod tests {
         };
         let (a, origin_a) = cache.get_or_compute("k", make);
         let (b, origin_b) = cache.get_or_compute("k", || b"second".to_vec());
-        assert_eq!(&*a, b"first");
-        assert_eq!(&*b, b"first");
+        assert_eq!(a.unwrap(), b"first");
+        assert_eq!(b.unwrap(), b"first");
         assert_eq!((origin_a, origin_b), (Origin::Computed, Origin::Retry));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
@@ -183,8 +184,8 @@ mod tests {
         }));
         assert!(panicked.is_err());
         let start = Instant::now();
-        let (bytes, origin) = cache.get_or_compute("p", || b"ok".to_vec());
-        assert_eq!((&*bytes, origin), (&b"ok"[..], Origin::Computed));
+        let (reply, origin) = cache.get_or_compute("p", || b"ok".to_vec());
+        assert_eq!((reply.unwrap(), origin), (b"ok".to_vec(), Origin::Computed));
         assert!(start.elapsed() < Duration::from_secs(1));
     }
 }

@@ -121,28 +121,38 @@ pub fn open_post(creds: &Credentials, q: &Query, body: &[u8]) -> Result<Opened, 
     }))
 }
 
-/// Turns a rendered reply into the response body. `success` and the empty
-/// body mean "no reply" and WeChat takes them unencrypted in every mode.
-pub fn seal(
-    creds: &Credentials,
-    sealing: &Sealing,
-    reply_xml: &str,
-    timestamp: &str,
-    nonce: &str,
-) -> String {
-    let Sealing::Aes { key_index } = *sealing else {
-        return reply_xml.to_string();
-    };
-    if reply_xml.is_empty() || reply_xml == "success" {
-        return reply_xml.to_string();
+/// The body of the answer to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Nothing to say: `success`, which WeChat takes unencrypted in every mode.
+    Nothing,
+    /// A rendered reply, encrypted when the message came encrypted.
+    Reply(String),
+}
+
+impl Answer {
+    pub fn body(&self) -> &str {
+        match self {
+            Answer::Nothing => "success",
+            Answer::Reply(xml) => xml,
+        }
     }
+}
+
+/// The answer to a message opened with `sealing`: its rendered reply, if
+/// any, sealed the same way.
+pub fn seal(creds: &Credentials, sealing: &Sealing, reply_xml: Option<&str>, timestamp: &str, nonce: &str) -> Answer {
+    let Some(reply_xml) = reply_xml else { return Answer::Nothing };
+    let Sealing::Aes { key_index } = *sealing else {
+        return Answer::Reply(reply_xml.to_string());
+    };
     let Some(key) = creds.aes_keys.get(key_index) else {
         log::error!("no EncodingAESKey #{key_index} to encrypt the reply with; answering success");
-        return "success".to_string();
+        return Answer::Nothing;
     };
     let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, crate::random::random16());
     let msg_signature = signature::sign(&[&creds.token, timestamp, nonce, &encrypt]);
-    encrypted_envelope(&encrypt, &msg_signature, timestamp, nonce)
+    Answer::Reply(encrypted_envelope(&encrypt, &msg_signature, timestamp, nonce))
 }
 
 /// Checks `signature` over (token, timestamp, nonce); returns timestamp and nonce.
@@ -451,8 +461,8 @@ mod tests {
             &opened.message.to_user,
             1,
         );
-        let sealed = seal(&creds, &opened.sealing, &reply, "1700000000", "nonce42");
-        let encrypt = message::parse_encrypt_field(sealed.as_bytes()).unwrap();
+        let sealed = seal(&creds, &opened.sealing, Some(&reply), "1700000000", "nonce42");
+        let encrypt = message::parse_encrypt_field(sealed.body().as_bytes()).unwrap();
         assert_eq!(
             crypto::decrypt(&key(OFFICIAL_KEY), &encrypt, OFFICIAL_APP_ID).unwrap(),
             reply
@@ -461,7 +471,7 @@ mod tests {
         let msg_signature = sign(&[TOKEN, "1700000000", "nonce42", &encrypt]);
         assert_eq!(
             sealed,
-            encrypted_envelope(&encrypt, &msg_signature, "1700000000", "nonce42")
+            Answer::Reply(encrypted_envelope(&encrypt, &msg_signature, "1700000000", "nonce42"))
         );
     }
 
@@ -477,10 +487,11 @@ mod tests {
         let sealed = seal(
             &creds,
             &Sealing::Aes { key_index: 0 },
-            &reply,
+            Some(&reply),
             TIMESTAMP,
             NONCE,
         );
+        let sealed = sealed.body();
         let msg_signature = sign(&[
             TOKEN,
             TIMESTAMP,
@@ -507,14 +518,14 @@ mod tests {
         let a = seal(
             &creds,
             &Sealing::Aes { key_index: 0 },
-            "<xml/>",
+            Some("<xml/>"),
             TIMESTAMP,
             NONCE,
         );
         let b = seal(
             &creds,
             &Sealing::Aes { key_index: 0 },
-            "<xml/>",
+            Some("<xml/>"),
             TIMESTAMP,
             NONCE,
         );
@@ -558,30 +569,14 @@ mod tests {
     fn seal_leaves_plain_and_no_reply_bodies_alone() {
         let creds = creds(&[OFFICIAL_KEY]);
         assert_eq!(
-            seal(&creds, &Sealing::Plain, "<xml>r</xml>", TIMESTAMP, NONCE),
-            "<xml>r</xml>"
+            seal(&creds, &Sealing::Plain, Some("<xml>r</xml>"), TIMESTAMP, NONCE),
+            Answer::Reply("<xml>r</xml>".into())
         );
-        for no_reply in ["success", ""] {
-            assert_eq!(
-                seal(
-                    &creds,
-                    &Sealing::Aes { key_index: 0 },
-                    no_reply,
-                    TIMESTAMP,
-                    NONCE
-                ),
-                no_reply
-            );
-        }
+        let nothing = seal(&creds, &Sealing::Aes { key_index: 0 }, None, TIMESTAMP, NONCE);
+        assert_eq!((nothing.body(), &nothing), ("success", &Answer::Nothing));
         assert_eq!(
-            seal(
-                &creds,
-                &Sealing::Aes { key_index: 5 },
-                "<xml>r</xml>",
-                TIMESTAMP,
-                NONCE
-            ),
-            "success"
+            seal(&creds, &Sealing::Aes { key_index: 5 }, Some("<xml>r</xml>"), TIMESTAMP, NONCE),
+            Answer::Nothing
         );
     }
 
