@@ -29,5 +29,6 @@ pub mod tls;
 pub mod url;
 pub mod web;
 pub mod wechat;
+pub mod xml;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

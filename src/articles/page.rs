@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{pictures_url, Article};
-use crate::ebook::xhtml::escape;
+use crate::xml::escape;
 
 /// Nothing may be wider than the screen: long URLs break anywhere, pictures
 /// shrink, code and tables scroll inside their own box.

@@ -14,7 +14,8 @@ use zip::{CompressionMethod, ZipWriter};
 use super::book::{Body, BookSink, Image, Section};
 use super::error::EbookError;
 use super::meta::BookMeta;
-use super::xhtml::{self, escape, escape_into, XML_DECLARATION};
+use super::xhtml::{self, XML_DECLARATION};
+use crate::xml::{escape, escape_into};
 
 const DIR: &str = "OEBPS/";
 const STYLESHEETS: &[&str] = &["style.css"];

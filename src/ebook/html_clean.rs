@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use super::html::{local_name, Tag, Token, Tokenizer};
-use super::xhtml::escape_into;
+use crate::xml::escape_into;
 
 /// Decides where images and links point in the cleaned document.
 pub trait Links {

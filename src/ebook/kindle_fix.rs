@@ -19,7 +19,8 @@ use super::error::EbookError;
 use super::html::{local_name, Tag, Token, Tokenizer};
 use super::html_clean::{self, Links};
 use super::meta::BookMeta;
-use super::xhtml::{self, escape, XML_DECLARATION};
+use super::xhtml::{self, XML_DECLARATION};
+use crate::xml::escape;
 
 const MIMETYPE: &[u8] = b"application/epub+zip";
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";

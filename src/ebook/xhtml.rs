@@ -1,32 +1,6 @@
-//! Escaping text for XML, and the frame every XHTML document we write shares.
+//! The frame every XHTML document we write shares.
 
-/// Whether XML 1.0 allows `c` in a document at all (control characters other than
-/// tab, newline and carriage return make the whole file ill-formed).
-pub fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Append `text` to `out`, escaped for element content and attribute values alike,
-/// dropping characters XML cannot carry.
-pub fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => {}
-        }
-    }
-}
-
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    escape_into(&mut out, text);
-    out
-}
+use crate::xml::escape_into;
 
 pub const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
@@ -56,13 +30,6 @@ pub fn document(lang: &str, title: &str, stylesheets: &[&str], body: &str) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_drops_control_characters() {
-        assert_eq!(escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-        assert_eq!(escape("中文\u{0}\u{1b}\u{FFFE}ok\t"), "中文ok\t");
-        assert_eq!(escape("😀"), "😀");
-    }
 
     #[test]
     fn document_is_well_formed_and_declares_utf8() {

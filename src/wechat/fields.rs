@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::xml::strip_illegal_chars;
+use crate::xml::strip_illegal_chars;
 
 /// Why a callback body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
