@@ -32,7 +32,7 @@ pub const COMMANDS: &[Command] = &[
 const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
 
 fn bind(bot: &Bot, request: &Request) -> Reply {
-    let Some(kindle) = &bot.kindle else { return Reply::Text(NO_KINDLE.into()) };
+    let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     if request.args.is_empty() {
         return Reply::Text("请在「绑定」后面写上你的 Kindle 收书邮箱，例如：绑定 yourname@kindle.com".into());
     }
@@ -53,7 +53,7 @@ fn bind(bot: &Bot, request: &Request) -> Reply {
 }
 
 fn unbind(bot: &Bot, request: &Request) -> Reply {
-    let Some(kindle) = &bot.kindle else { return Reply::Text(NO_KINDLE.into()) };
+    let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     match kindle.store.save_follower(request.openid, &Follower::default()) {
         Ok(()) => Reply::Text("已解除绑定。".into()),
         Err(e) => {
@@ -66,7 +66,7 @@ fn unbind(bot: &Bot, request: &Request) -> Reply {
 /// Queue a push: checked here (address, book, size, daily limit) so the
 /// follower hears at once what cannot work; the mailer does the rest.
 fn push(bot: &Bot, request: &Request) -> Reply {
-    let (Some(kindle), Some(jobs)) = (&bot.kindle, &bot.jobs) else { return Reply::Text(NO_KINDLE.into()) };
+    let (Some(kindle), Some(jobs)) = (&bot.handles.kindle, &bot.handles.jobs) else { return Reply::Text(NO_KINDLE.into()) };
     let address = match kindle.store.follower(request.openid) {
         Ok(Follower { kindle: Some(address), .. }) => address,
         Ok(_) => return Reply::Text("先绑定你的 Kindle 邮箱：绑定 yourname@kindle.com".into()),
@@ -75,7 +75,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             return Reply::Text("暂时查不到，请稍后再试。".into());
         }
     };
-    let catalog = bot.catalog.snapshot();
+    let catalog = bot.handles.catalog.snapshot();
     let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
     // An EPUB is sent nearly as it is, so its size is known now; other formats
     // are converted first and checked then.
@@ -124,7 +124,7 @@ fn search(bot: &Bot, request: &Request) -> Reply {
     if request.args.is_empty() {
         return Reply::Text("请在「搜」后面写上书名或作者，例如：搜 三体".into());
     }
-    let catalog = bot.catalog.snapshot();
+    let catalog = bot.handles.catalog.snapshot();
     if catalog.is_empty() {
         return Reply::Text("书库还是空的。".into());
     }
@@ -144,7 +144,7 @@ fn search(bot: &Bot, request: &Request) -> Reply {
 }
 
 fn book(bot: &Bot, request: &Request) -> Reply {
-    let catalog = bot.catalog.snapshot();
+    let catalog = bot.handles.catalog.snapshot();
     let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
     let formats: Vec<&str> = book.files.iter().map(|f| f.format.as_str()).collect();
     let size: u64 = book.files.iter().map(|f| f.size).max().unwrap_or(0);
@@ -195,9 +195,9 @@ fn help(_bot: &Bot, _request: &Request) -> Reply {
 /// A picture that WeChat already has: the pictures come in turn. While the
 /// first ones are still uploading, a job sends one as soon as it is ready.
 fn picture(bot: &Bot, request: &Request) -> Reply {
-    let ready = bot.pictures.snapshot();
+    let ready = bot.handles.pictures.snapshot();
     if ready.is_empty() {
-        if let (Some(jobs), true) = (&bot.jobs, bot.pictures.pending() > 0) {
+        if let (Some(jobs), true) = (&bot.handles.jobs, bot.handles.pictures.pending() > 0) {
             return match jobs.submit(request.message_key, JobKind::SendPicture, request.openid) {
                 Ok(_) if jobs.can_push => Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into()),
                 Ok(_) => Reply::Text("收到，处理中：图片正在上传，稍后发送「状态」查看。".into()),
@@ -215,7 +215,7 @@ fn picture(bot: &Bot, request: &Request) -> Reply {
 
 /// The follower's recent late replies and where each one stands.
 fn status(bot: &Bot, request: &Request) -> Reply {
-    let Some(jobs) = &bot.jobs else {
+    let Some(jobs) = &bot.handles.jobs else {
         return Reply::Text("没有进行中的请求。".into());
     };
     let recent = match jobs.recent(request.openid, 5) {
@@ -258,7 +258,7 @@ const LISTED_TITLES: usize = 8;
 /// along there). With words: the titles that hold them, as links.
 /// Without `server.public_url` there are no links to give: titles only.
 fn articles(bot: &Bot, request: &Request) -> Reply {
-    let index = bot.articles.snapshot();
+    let index = bot.handles.articles.snapshot();
     let url = |path: &str| bot.public_url.as_ref().map(|base| format!("{base}{path}"));
     if !request.args.is_empty() {
         let found: Vec<_> = index.search(request.args).take(LISTED_TITLES).collect();

@@ -18,21 +18,14 @@ use crate::wechat::reply::Reply;
 
 pub use commands::{Command, COMMANDS};
 
-/// What the bot knows: read handles onto what the services publish.
+/// The chat commands with what they read.
 pub struct Bot {
     pub welcome: String,
-    pub pictures: ReadyPictures,
-    /// The e-book library as the library service last published it.
-    pub catalog: SharedCatalog,
-    /// Late replies; None where no job runner runs (`zatan simulate`).
-    pub jobs: Option<JobQueue>,
-    /// Kindle pushes; None without `[mail]`.
-    pub kindle: Option<Kindle>,
-    /// Which ready picture `pic` sends next: followers see them in turn.
-    next_picture: AtomicUsize,
-    pub articles: Articles,
     /// `server.public_url` without a trailing `/`: article links need it.
     pub public_url: Option<String>,
+    pub handles: Handles,
+    /// Which ready picture `pic` sends next: followers see them in turn.
+    next_picture: AtomicUsize,
 }
 
 /// What the Kindle commands need: the mail settings and the followers' addresses.
@@ -55,18 +48,20 @@ pub struct Request<'a> {
 #[derive(Default)]
 pub struct Handles {
     pub pictures: ReadyPictures,
+    /// The e-book library as the library service last published it.
     pub catalog: SharedCatalog,
     pub articles: Articles,
+    /// Late replies; None where no service does jobs (`zatan simulate`).
     pub jobs: Option<JobQueue>,
+    /// Kindle pushes; None without `[mail]`.
     pub kindle: Option<Kindle>,
 }
 
 impl Bot {
     /// `public_url` is `server.public_url`: links in replies start with it.
     pub fn new(welcome: String, public_url: Option<String>, handles: Handles) -> Bot {
-        let Handles { pictures, catalog, articles, jobs, kindle } = handles;
         let public_url = public_url.map(|url| url.trim_end_matches('/').to_string());
-        Bot { welcome, pictures, catalog, jobs, kindle, next_picture: AtomicUsize::new(0), articles, public_url }
+        Bot { welcome, public_url, handles, next_picture: AtomicUsize::new(0) }
     }
 
     /// The reply to a message, or None for nothing to say. `message_key` is
@@ -175,7 +170,7 @@ mod tests {
         let bot = bot();
         let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() }), "key"));
         assert!(none.contains("还没有"), "{none}");
-        bot.pictures.replace(vec![
+        bot.handles.pictures.replace(vec![
             crate::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
             crate::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
         ], 0);
