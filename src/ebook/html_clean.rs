@@ -296,23 +296,24 @@ fn is_xml_name(s: &str) -> bool {
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Links and images keep pointing where they did (a document being repaired).
+pub struct KeepLinks;
+
+impl Links for KeepLinks {
+    fn image(&mut self, tag: &Tag) -> Option<String> {
+        tag.attr("src").map(str::to_string)
+    }
+    fn link(&mut self, tag: &Tag) -> Option<String> {
+        tag.attr("href").map(str::to_string)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    struct KeepAll;
-
-    impl Links for KeepAll {
-        fn image(&mut self, tag: &Tag) -> Option<String> {
-            tag.attr("src").map(str::to_string)
-        }
-        fn link(&mut self, tag: &Tag) -> Option<String> {
-            tag.attr("href").map(str::to_string)
-        }
-    }
-
     fn cleaned(html: &str) -> Cleaned {
-        clean(html, &mut KeepAll)
+        clean(html, &mut KeepLinks)
     }
 
     fn well_formed(body: &str) {

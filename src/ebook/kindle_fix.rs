@@ -16,8 +16,8 @@ use zip::{CompressionMethod, ZipWriter};
 use super::entities;
 use super::epub_read::{decode_xml, parse_xml, EpubBook, CONTAINER, DC_NS};
 use super::error::EbookError;
-use super::html::{local_name, Tag, Token, Tokenizer};
-use super::html_clean::{self, Links};
+use super::html::{local_name, Token, Tokenizer};
+use super::html_clean::{self, KeepLinks};
 use super::meta::BookMeta;
 use super::xhtml::{self, XML_DECLARATION};
 use crate::xml::escape;
@@ -114,18 +114,6 @@ fn fix_document(bytes: &[u8], meta: &BookMeta, tally: &mut DocumentRepairs) -> S
     let links: Vec<&str> = stylesheets.iter().map(String::as_str).collect();
     let cleaned = html_clean::clean(&text, &mut KeepLinks);
     xhtml::document(&meta.lang, &meta.title, &links, &cleaned.body)
-}
-
-/// Links and images in a document being repaired keep pointing where they did.
-struct KeepLinks;
-
-impl Links for KeepLinks {
-    fn image(&mut self, tag: &Tag) -> Option<String> {
-        tag.attr("src").map(str::to_string)
-    }
-    fn link(&mut self, tag: &Tag) -> Option<String> {
-        tag.attr("href").map(str::to_string)
-    }
 }
 
 fn stylesheets(html: &str) -> Vec<String> {
