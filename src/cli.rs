@@ -63,7 +63,9 @@ pub const DEFAULT_SIMULATE_OPENID: &str = "simulated-follower";
 /// Parse the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
     let Some((command, rest)) = args.split_first() else {
-        return Err(UsageError("no command given; try `zatan serve` for the demo or `zatan help`".into()));
+        return Err(UsageError(
+            "no command given; try `zatan serve` for the demo or `zatan help`".into(),
+        ));
     };
     let mut flags = Flags::parse(rest)?;
     let cli = match command.as_str() {
@@ -75,7 +77,10 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
             let text = flags.positional.join(" ");
             flags.positional.clear();
             if text.trim().is_empty() {
-                return Err(UsageError("simulate needs the TEXT a follower would send, e.g. `zatan simulate 帮助`".into()));
+                return Err(UsageError(
+                    "simulate needs the TEXT a follower would send, e.g. `zatan simulate 帮助`"
+                        .into(),
+                ));
             }
             Cli::Simulate { config, from, text }
         }
@@ -86,7 +91,11 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
                 lang: flags.take("--lang")?,
             };
             let [input, output] = <[String; 2]>::try_from(std::mem::take(&mut flags.positional))
-                .map_err(|_| UsageError("convert needs IN and OUT, e.g. `zatan convert book.txt book.epub`".into()))?;
+                .map_err(|_| {
+                    UsageError(
+                        "convert needs IN and OUT, e.g. `zatan convert book.txt book.epub`".into(),
+                    )
+                })?;
             Cli::Convert { input: input.into(), output: output.into(), options }
         }
         "menu" => {
@@ -96,7 +105,11 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
                 ["push", file] => MenuAction::Push(file.into()),
                 ["show"] => MenuAction::Show,
                 ["delete"] => MenuAction::Delete,
-                _ => return Err(UsageError("menu needs `push FILE.json`, `show` or `delete`".into())),
+                _ => {
+                    return Err(UsageError(
+                        "menu needs `push FILE.json`, `show` or `delete`".into(),
+                    ))
+                }
             };
             Cli::Menu { config, action }
         }
@@ -108,7 +121,11 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
                 ["add", file] => BooksAction::Add(file.into()),
                 ["remove", id] => BooksAction::Remove(id.into()),
                 ["scan"] => BooksAction::Scan,
-                _ => return Err(UsageError("books needs `list`, `add FILE`, `remove ID` or `scan`".into())),
+                _ => {
+                    return Err(UsageError(
+                        "books needs `list`, `add FILE`, `remove ID` or `scan`".into(),
+                    ))
+                }
             };
             Cli::Books { config, action }
         }
@@ -142,12 +159,15 @@ impl Flags {
         while let Some(arg) = iter.next() {
             if arg == "--" {
                 positional.extend(iter.by_ref().cloned());
-            } else if let Some((name, value)) = arg.split_once('=').filter(|_| arg.starts_with("--")) {
+            } else if let Some((name, value)) =
+                arg.split_once('=').filter(|_| arg.starts_with("--"))
+            {
                 named.push((name.to_string(), value.to_string()));
             } else if SWITCHES.contains(&arg.as_str()) {
                 named.push((arg.clone(), String::new()));
             } else if arg.starts_with("--") {
-                let value = iter.next().ok_or_else(|| UsageError(format!("{arg} needs a value")))?;
+                let value =
+                    iter.next().ok_or_else(|| UsageError(format!("{arg} needs a value")))?;
                 named.push((arg.clone(), value.clone()));
             } else {
                 positional.push(arg.clone());
@@ -158,7 +178,14 @@ impl Flags {
 
     fn take(&mut self, name: &str) -> Result<Option<String>, UsageError> {
         let mut found: Vec<String> = Vec::new();
-        self.named.retain(|(n, v)| if n == name { found.push(v.clone()); false } else { true });
+        self.named.retain(|(n, v)| {
+            if n == name {
+                found.push(v.clone());
+                false
+            } else {
+                true
+            }
+        });
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop()),
@@ -177,10 +204,14 @@ impl Flags {
 
     fn finish(self, command: &str) -> Result<(), UsageError> {
         if let Some((name, _)) = self.named.first() {
-            return Err(UsageError(format!("`zatan {command}` has no option {name}; see `zatan help`")));
+            return Err(UsageError(format!(
+                "`zatan {command}` has no option {name}; see `zatan help`"
+            )));
         }
         if let Some(word) = self.positional.first() {
-            return Err(UsageError(format!("`zatan {command}` takes no argument `{word}`; see `zatan help`")));
+            return Err(UsageError(format!(
+                "`zatan {command}` takes no argument `{word}`; see `zatan help`"
+            )));
         }
         Ok(())
     }
@@ -197,30 +228,57 @@ mod tests {
     #[test]
     fn commands_and_flags() {
         assert!(matches!(parse_words("serve"), Ok(Cli::Serve { config: None })));
-        assert!(matches!(parse_words("check --config a.toml"), Ok(Cli::Check { config: Some(p) }) if p.as_path() == std::path::Path::new("a.toml")));
-        assert!(matches!(parse_words("serve --config=b.toml"), Ok(Cli::Serve { config: Some(p) }) if p.as_path() == std::path::Path::new("b.toml")));
+        assert!(
+            matches!(parse_words("check --config a.toml"), Ok(Cli::Check { config: Some(p) }) if p.as_path() == std::path::Path::new("a.toml"))
+        );
+        assert!(
+            matches!(parse_words("serve --config=b.toml"), Ok(Cli::Serve { config: Some(p) }) if p.as_path() == std::path::Path::new("b.toml"))
+        );
         assert!(matches!(
             parse_words("simulate --from o1 搜 三体"),
             Ok(Cli::Simulate { config: None, from, text }) if from == "o1" && text == "搜 三体"
         ));
         assert!(matches!(parse_words("--version"), Ok(Cli::Version)));
         assert!(matches!(parse_words("help"), Ok(Cli::Help)));
-        assert!(matches!(parse_words("menu push m.json"), Ok(Cli::Menu { action: MenuAction::Push(p), .. }) if p.as_path() == std::path::Path::new("m.json")));
-        assert!(matches!(parse_words("menu show --config c"), Ok(Cli::Menu { action: MenuAction::Show, config: Some(_) })));
-        assert!(matches!(parse_words("books list"), Ok(Cli::Books { action: BooksAction::List, config: None })));
-        assert!(matches!(parse_words("books add a.epub"), Ok(Cli::Books { action: BooksAction::Add(p), .. }) if p.as_path() == std::path::Path::new("a.epub")));
-        assert!(matches!(parse_words("books remove k3xq7a --config c"), Ok(Cli::Books { action: BooksAction::Remove(id), config: Some(_) }) if id == "k3xq7a"));
-        assert!(matches!(parse_words("books scan"), Ok(Cli::Books { action: BooksAction::Scan, .. })));
-        assert!(matches!(parse_words("crawl"), Ok(Cli::Crawl { config: None, source: None, once: false })));
+        assert!(
+            matches!(parse_words("menu push m.json"), Ok(Cli::Menu { action: MenuAction::Push(p), .. }) if p.as_path() == std::path::Path::new("m.json"))
+        );
+        assert!(matches!(
+            parse_words("menu show --config c"),
+            Ok(Cli::Menu { action: MenuAction::Show, config: Some(_) })
+        ));
+        assert!(matches!(
+            parse_words("books list"),
+            Ok(Cli::Books { action: BooksAction::List, config: None })
+        ));
+        assert!(
+            matches!(parse_words("books add a.epub"), Ok(Cli::Books { action: BooksAction::Add(p), .. }) if p.as_path() == std::path::Path::new("a.epub"))
+        );
+        assert!(
+            matches!(parse_words("books remove k3xq7a --config c"), Ok(Cli::Books { action: BooksAction::Remove(id), config: Some(_) }) if id == "k3xq7a")
+        );
+        assert!(matches!(
+            parse_words("books scan"),
+            Ok(Cli::Books { action: BooksAction::Scan, .. })
+        ));
+        assert!(matches!(
+            parse_words("crawl"),
+            Ok(Cli::Crawl { config: None, source: None, once: false })
+        ));
         assert!(matches!(
             parse_words("crawl --once --source gutenberg --config c"),
             Ok(Cli::Crawl { config: Some(_), source: Some(s), once: true }) if s == "gutenberg"
         ));
-        let Cli::Convert { input, output, options } = parse_words("convert a.txt b.epub --title T --lang zh").unwrap() else {
+        let Cli::Convert { input, output, options } =
+            parse_words("convert a.txt b.epub --title T --lang zh").unwrap()
+        else {
             panic!("convert")
         };
         assert_eq!((input, output), ("a.txt".into(), "b.epub".into()));
-        assert_eq!((options.title.as_deref(), options.author, options.lang.as_deref()), (Some("T"), None, Some("zh")));
+        assert_eq!(
+            (options.title.as_deref(), options.author, options.lang.as_deref()),
+            (Some("T"), None, Some("zh"))
+        );
     }
 
     #[test]

@@ -28,12 +28,15 @@ pub enum AddressError {
     BadLocalPart,
     BadDomain,
     /// A well-formed address outside the allowed domains.
-    DomainNotAllowed { allowed: Vec<String> },
+    DomainNotAllowed {
+        allowed: Vec<String>,
+    },
 }
 
 impl fmt::Display for AddressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HINT: &str = "请发送形如 name@kindle.com 的地址 (send an address like name@kindle.com)";
+        const HINT: &str =
+            "请发送形如 name@kindle.com 的地址 (send an address like name@kindle.com)";
         match self {
             AddressError::Empty => write!(f, "地址是空的。{HINT}"),
             AddressError::TooLong => write!(f, "地址太长了。{HINT}"),
@@ -42,7 +45,9 @@ impl fmt::Display for AddressError {
                 write!(f, "地址里不能有空格或换行。{HINT}")
             }
             AddressError::BadCharacter(c) => write!(f, "地址里不能有「{c}」。{HINT}"),
-            AddressError::BadLocalPart => write!(f, "@ 前面的部分不对（只能用字母、数字和 . _ - +）。{HINT}"),
+            AddressError::BadLocalPart => {
+                write!(f, "@ 前面的部分不对（只能用字母、数字和 . _ - +）。{HINT}")
+            }
             AddressError::BadDomain => write!(f, "@ 后面的域名不对。{HINT}"),
             AddressError::DomainNotAllowed { allowed } => {
                 let zh: Vec<String> = allowed.iter().map(|d| format!("@{d}")).collect();
@@ -78,7 +83,9 @@ pub fn parse_shape(address: &str) -> Result<(String, String), AddressError> {
     if let Some(bad) = address.chars().find(|c| !c.is_ascii_graphic()) {
         return Err(AddressError::BadCharacter(bad));
     }
-    if let Some(bad) = address.chars().find(|c| matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | '\\' | ':')) {
+    if let Some(bad) = address.chars().find(|c| {
+        matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | '\\' | ':')
+    }) {
         return Err(AddressError::BadCharacter(bad));
     }
     if address.len() > MAX_ADDRESS {
@@ -90,7 +97,9 @@ pub fn parse_shape(address: &str) -> Result<(String, String), AddressError> {
     };
     let local_ok = !local.is_empty()
         && local.len() <= MAX_LOCAL
-        && local.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+'))
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..");
@@ -160,9 +169,18 @@ mod tests {
 
     #[test]
     fn other_domains_are_refused_with_the_allowed_list() {
-        for typed in ["a@gmail.com", "a@evil.kindle.com", "a@kindle.com.evil.com", "a@kindle.cn", "a@kindlexcom"] {
+        for typed in [
+            "a@gmail.com",
+            "a@evil.kindle.com",
+            "a@kindle.com.evil.com",
+            "a@kindle.cn",
+            "a@kindlexcom",
+        ] {
             let err = check_address(typed, &kindle()).unwrap_err();
-            assert!(matches!(err, AddressError::DomainNotAllowed { .. } | AddressError::BadDomain), "{typed}: {err:?}");
+            assert!(
+                matches!(err, AddressError::DomainNotAllowed { .. } | AddressError::BadDomain),
+                "{typed}: {err:?}"
+            );
         }
         let shown = check_address("a@gmail.com", &kindle()).unwrap_err().to_string();
         assert_eq!(
@@ -225,7 +243,15 @@ mod tests {
         for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "::1", "[::1]"] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["smtp.example.com", "10.0.0.1", "192.168.1.1", "localhost.example.com", "::", "0.0.0.0", ""] {
+        for host in [
+            "smtp.example.com",
+            "10.0.0.1",
+            "192.168.1.1",
+            "localhost.example.com",
+            "::",
+            "0.0.0.0",
+            "",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

@@ -20,5 +20,7 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
 
 /// `text` with the characters file systems and mail clients choke on replaced.
 pub fn safe_name(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() || "/\\:*?\"<>|".contains(c) { '_' } else { c })
+        .collect()
 }

@@ -26,7 +26,12 @@ pub struct JobQueue {
 }
 
 impl JobQueue {
-    pub fn new(store: Arc<Store>, runner: Option<Sender<NewJob>>, mailer: Option<Sender<NewJob>>, can_push: bool) -> JobQueue {
+    pub fn new(
+        store: Arc<Store>,
+        runner: Option<Sender<NewJob>>,
+        mailer: Option<Sender<NewJob>>,
+        can_push: bool,
+    ) -> JobQueue {
         JobQueue { store, runner, mailer, can_push }
     }
 
@@ -48,7 +53,12 @@ impl JobQueue {
 
     /// The job for this message: created now, or the one an earlier attempt of
     /// the same message created (a WeChat retry after a restart).
-    pub fn submit(&self, message_key: &str, kind: JobKind, openid: &str) -> Result<(Job, bool), StoreError> {
+    pub fn submit(
+        &self,
+        message_key: &str,
+        kind: JobKind,
+        openid: &str,
+    ) -> Result<(Job, bool), StoreError> {
         let inbox = self.inbox(&kind).cloned();
         let (job, created) = self.store.create_job(message_key, kind, openid, unix_now())?;
         if let (true, Some(inbox)) = (created, inbox) {

@@ -23,13 +23,15 @@ pub fn init(config: &LogConfig) -> Result<(), String> {
         // the coroutine runtime logs every socket it polls at info level
         .add_filter_ignore_str("may")
         .build();
-    let mut loggers: Vec<Box<dyn SharedLogger>> = vec![WriteLogger::new(level, settings.clone(), std::io::stderr())];
+    let mut loggers: Vec<Box<dyn SharedLogger>> =
+        vec![WriteLogger::new(level, settings.clone(), std::io::stderr())];
     if let Some(path) = &config.file {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| format!("cannot open log.file {}: {e}; fix the path or leave log.file out", path.display()))?;
+        let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+            format!(
+                "cannot open log.file {}: {e}; fix the path or leave log.file out",
+                path.display()
+            )
+        })?;
         loggers.push(WriteLogger::new(level, settings, file));
     }
     // A second init (tests that run several commands in-process) keeps the first logger.

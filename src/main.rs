@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use zatan::cli::{self, Cli, USAGE};
-use zatan::config::Config;
 use zatan::cmd::{serve, Failure};
+use zatan::config::Config;
 use zatan::logging;
 
 fn main() -> ExitCode {

@@ -269,14 +269,18 @@ impl Store {
     /// Open (or create) `data_dir/zatan.redb` and check its schema version.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(FILE_NAME);
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Io(data_dir.to_path_buf(), e.to_string()))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Io(data_dir.to_path_buf(), e.to_string()))?;
         // redb panics on some malformed headers instead of returning an error;
         // a bad file must give the owner a message, not a backtrace.
-        let opened = std::panic::catch_unwind(|| Database::create(&path))
-            .unwrap_or_else(|_| Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into()))));
+        let opened = std::panic::catch_unwind(|| Database::create(&path)).unwrap_or_else(|_| {
+            Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into())))
+        });
         let db = opened.map_err(|e| match e {
             DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
-            DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() != std::io::ErrorKind::InvalidData => {
+            DatabaseError::Storage(redb::StorageError::Io(io))
+                if io.kind() != std::io::ErrorKind::InvalidData =>
+            {
                 StoreError::Io(path.clone(), io.to_string())
             }
             other => StoreError::Corrupt(path.clone(), other.to_string()),
@@ -295,7 +299,9 @@ impl Store {
         match found {
             Some(SCHEMA_VERSION) => Ok(()),
             Some(found) => Err(StoreError::WrongSchema { path: self.path.clone(), found }),
-            None => self.write(|tx| Ok(tx.open_table(META)?.insert(META_SCHEMA, SCHEMA_VERSION).map(drop)?)),
+            None => self.write(|tx| {
+                Ok(tx.open_table(META)?.insert(META_SCHEMA, SCHEMA_VERSION).map(drop)?)
+            }),
         }
     }
 
@@ -325,7 +331,13 @@ impl Store {
 
     /// The job for `message_key`, created in the same transaction as its key
     /// unless the message already made one. True when created now.
-    pub fn create_job(&self, message_key: &str, kind: JobKind, openid: &str, now: u64) -> Result<(Job, bool), StoreError> {
+    pub fn create_job(
+        &self,
+        message_key: &str,
+        kind: JobKind,
+        openid: &str,
+        now: u64,
+    ) -> Result<(Job, bool), StoreError> {
         self.write(|tx| {
             let mut keys = tx.open_table(JOB_KEYS)?;
             let mut jobs = tx.open_table(JOBS)?;
@@ -334,7 +346,14 @@ impl Store {
                 return Ok((decode(bytes.value())?, false));
             }
             let id = jobs.last()?.map(|(k, _)| k.value() + 1).unwrap_or(1);
-            let job = Job { id, kind, openid: openid.to_string(), state: JobState::Queued, created_at: now, attempts: 0 };
+            let job = Job {
+                id,
+                kind,
+                openid: openid.to_string(),
+                state: JobState::Queued,
+                created_at: now,
+                attempts: 0,
+            };
             jobs.insert(id, encode(&job)?.as_slice())?;
             keys.insert(message_key, id)?;
             Ok((job, true))
@@ -360,7 +379,11 @@ impl Store {
         self.book_indexed_by(BOOK_NAMES, name)
     }
 
-    fn book_indexed_by(&self, index: TableDefinition<&str, &str>, key: &str) -> Result<Option<Book>, StoreError> {
+    fn book_indexed_by(
+        &self,
+        index: TableDefinition<&str, &str>,
+        key: &str,
+    ) -> Result<Option<Book>, StoreError> {
         let id = self.read(index, |t| Ok(t.get(key)?.map(|id| id.value().to_string())))?.flatten();
         match id {
             Some(id) => self.book(&id),
@@ -376,7 +399,8 @@ impl Store {
             let mut books = tx.open_table(BOOKS)?;
             let mut hashes = tx.open_table(BOOK_HASHES)?;
             let mut names = tx.open_table(BOOK_NAMES)?;
-            let before: Option<Book> = books.get(book.id.as_str())?.map(|b| decode(b.value())).transpose()?;
+            let before: Option<Book> =
+                books.get(book.id.as_str())?.map(|b| decode(b.value())).transpose()?;
             for old in before.iter().flat_map(|b| &b.files) {
                 if !book.files.iter().any(|f| f.hash == old.hash) {
                     hashes.remove(old.hash.as_str())?;
@@ -406,11 +430,20 @@ impl Store {
         self.put(FOLLOWERS, openid, follower)
     }
 
-    pub fn crawl_entry(&self, source: &str, entry_id: &str) -> Result<Option<CrawlEntry>, StoreError> {
+    pub fn crawl_entry(
+        &self,
+        source: &str,
+        entry_id: &str,
+    ) -> Result<Option<CrawlEntry>, StoreError> {
         self.get(CRAWL_ENTRIES, &crawl_key(source, entry_id))
     }
 
-    pub fn save_crawl_entry(&self, source: &str, entry_id: &str, entry: &CrawlEntry) -> Result<(), StoreError> {
+    pub fn save_crawl_entry(
+        &self,
+        source: &str,
+        entry_id: &str,
+        entry: &CrawlEntry,
+    ) -> Result<(), StoreError> {
         self.put(CRAWL_ENTRIES, &crawl_key(source, entry_id), entry)
     }
 
@@ -444,7 +477,8 @@ impl Store {
     pub fn add_crawl_bytes(&self, day: u64, bytes: u64) -> Result<u64, StoreError> {
         self.write(|tx| {
             let mut table = tx.open_table(CRAWL_BYTES)?;
-            let stored: Option<CrawlBytes> = table.get(CRAWL_BYTES_TODAY)?.map(|b| decode(b.value())).transpose()?;
+            let stored: Option<CrawlBytes> =
+                table.get(CRAWL_BYTES_TODAY)?.map(|b| decode(b.value())).transpose()?;
             let before = stored.filter(|t| t.day == day).map_or(0, |t| t.bytes);
             let today = CrawlBytes { day, bytes: before.saturating_add(bytes) };
             table.insert(CRAWL_BYTES_TODAY, encode(&today)?.as_slice())?;
@@ -453,11 +487,15 @@ impl Store {
     }
 
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
-        self.write(|tx| Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?))
+        self.write(|tx| {
+            Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?)
+        })
     }
 
     pub fn job(&self, id: u64) -> Result<Option<Job>, StoreError> {
-        Ok(self.read(JOBS, |t| t.get(id)?.map(|bytes| decode(bytes.value())).transpose())?.flatten())
+        Ok(self
+            .read(JOBS, |t| t.get(id)?.map(|bytes| decode(bytes.value())).transpose())?
+            .flatten())
     }
 
     /// Jobs not finished yet, oldest first: what the job runner resumes at start.
@@ -513,8 +551,14 @@ impl Store {
         Ok(count.unwrap_or(0))
     }
 
-    fn get<T: DeserializeOwned>(&self, table: RecordTable, key: &str) -> Result<Option<T>, StoreError> {
-        Ok(self.read(table, |t| t.get(key)?.map(|bytes| decode(bytes.value())).transpose())?.flatten())
+    fn get<T: DeserializeOwned>(
+        &self,
+        table: RecordTable,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self
+            .read(table, |t| t.get(key)?.map(|bytes| decode(bytes.value())).transpose())?
+            .flatten())
     }
 
     fn all<T: DeserializeOwned>(&self, table: RecordTable) -> Result<Vec<(String, T)>, StoreError> {
@@ -529,8 +573,15 @@ impl Store {
         Ok(records.unwrap_or_default())
     }
 
-    fn put<T: Serialize>(&self, table: RecordTable, key: &str, record: &T) -> Result<(), StoreError> {
-        self.write(|tx| Ok(tx.open_table(table)?.insert(key, encode(record)?.as_slice()).map(drop)?))
+    fn put<T: Serialize>(
+        &self,
+        table: RecordTable,
+        key: &str,
+        record: &T,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            Ok(tx.open_table(table)?.insert(key, encode(record)?.as_slice()).map(drop)?)
+        })
     }
 
     /// Read from one table; None when the table was never written.
@@ -552,7 +603,10 @@ impl Store {
 
     /// One short write transaction per change: a kill -9 leaves either the
     /// old or the new state, never a mix.
-    fn write<R>(&self, f: impl FnOnce(&redb::WriteTransaction) -> Result<R, Problem>) -> Result<R, StoreError> {
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<R, Problem>,
+    ) -> Result<R, StoreError> {
         let run = || -> Result<R, Problem> {
             let tx = self.db.begin_write()?;
             let result = f(&tx)?;
@@ -619,7 +673,12 @@ mod tests {
     fn records_survive_a_reopen_and_can_be_forgotten() {
         let dir = temp_dir("records");
         let token = StoredToken { value: "tok".into(), expires_at: 1_900_000_000 };
-        let media = MediaRecord { hash: "ab".into(), media_id: "m1".into(), uploaded_at: 5, permanent: false };
+        let media = MediaRecord {
+            hash: "ab".into(),
+            media_id: "m1".into(),
+            uploaded_at: 5,
+            permanent: false,
+        };
         {
             let store = Store::open(&dir).unwrap();
             assert_eq!(store.token().unwrap(), None);
@@ -642,7 +701,8 @@ mod tests {
             let (job, created) = store.create_job("o1|42", JobKind::SendPicture, "o1", 10).unwrap();
             assert!(created);
             assert_eq!(job.id, 1);
-            let (other, created) = store.create_job("o1|43", JobKind::SendPicture, "o1", 11).unwrap();
+            let (other, created) =
+                store.create_job("o1|43", JobKind::SendPicture, "o1", 11).unwrap();
             assert!(created);
             assert_eq!(other.id, 2);
             job
@@ -658,7 +718,11 @@ mod tests {
         assert_eq!(store.job(3).unwrap(), None);
         assert_eq!(store.unfinished_jobs().unwrap().iter().map(|j| j.id).collect::<Vec<_>>(), [2]);
         store.create_job("o2|1", JobKind::SendPicture, "o2", 12).unwrap();
-        let push = JobKind::PushBook { book_id: "b".into(), title: "T".into(), address: "a@kindle.com".into() };
+        let push = JobKind::PushBook {
+            book_id: "b".into(),
+            title: "T".into(),
+            address: "a@kindle.com".into(),
+        };
         store.create_job("o1|44", push.clone(), "o1", 20).unwrap();
         store.create_job("o1|45", push, "o1", 30).unwrap();
         assert_eq!(store.pushes_since("o1", 20).unwrap(), 2);
@@ -677,7 +741,11 @@ mod tests {
             fetched_at: 9,
             outcome: CrawlOutcome::Book { book_id: "abcdef".into(), hash: "00".into() },
         };
-        let cache = FeedCache { etag: Some("\"e1\"".into()), subsections: vec!["http://h/a".into()], ..FeedCache::default() };
+        let cache = FeedCache {
+            etag: Some("\"e1\"".into()),
+            subsections: vec!["http://h/a".into()],
+            ..FeedCache::default()
+        };
         {
             let store = Store::open(&dir).unwrap();
             assert_eq!(store.crawl_entry("gutenberg", "urn:1").unwrap(), None);

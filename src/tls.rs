@@ -12,12 +12,15 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, String>
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{} is not a PEM file ({e})", path.display()))?;
     if certificates.is_empty() {
-        return Err(format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display()));
+        return Err(format!(
+            "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
     }
     for (i, der) in certificates.iter().enumerate() {
-        rustls::RootCertStore::empty()
-            .add(der.clone())
-            .map_err(|e| format!("certificate {} in {} cannot be a trusted root ({e})", i + 1, path.display()))?;
+        rustls::RootCertStore::empty().add(der.clone()).map_err(|e| {
+            format!("certificate {} in {} cannot be a trusted root ({e})", i + 1, path.display())
+        })?;
     }
     Ok(certificates)
 }
@@ -36,7 +39,8 @@ mod tests {
         std::fs::write(&empty, "not a certificate\n").unwrap();
         assert!(read_ca_file(&empty).unwrap_err().contains("no PEM certificate"));
         let garbage = dir.join("garbage.pem");
-        std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .unwrap();
         assert!(read_ca_file(&garbage).unwrap_err().contains("cannot be a trusted root"));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -36,7 +36,9 @@ struct Parts<'a> {
 fn split(text: &str) -> Parts<'_> {
     let text = text.split('#').next().unwrap_or("");
     let (scheme, rest) = match text.find([':', '/', '?']) {
-        Some(i) if text.as_bytes()[i] == b':' && i > 0 && is_scheme(&text[..i]) => (Some(&text[..i]), &text[i + 1..]),
+        Some(i) if text.as_bytes()[i] == b':' && i > 0 && is_scheme(&text[..i]) => {
+            (Some(&text[..i]), &text[i + 1..])
+        }
         _ => (None, text),
     };
     let (authority, rest) = match rest.strip_prefix("//") {
@@ -64,11 +66,18 @@ impl Url {
     pub fn parse(text: &str) -> Result<Url, UrlError> {
         let text = text.trim();
         let parts = split(text);
-        let scheme = parts.scheme.ok_or_else(|| UrlError(format!("{text:?} is not an absolute URL")))?;
+        let scheme =
+            parts.scheme.ok_or_else(|| UrlError(format!("{text:?} is not an absolute URL")))?;
         Url::build(scheme, parts.authority, parts.path, parts.query, text)
     }
 
-    fn build(scheme: &str, authority: Option<&str>, path: &str, query: Option<&str>, text: &str) -> Result<Url, UrlError> {
+    fn build(
+        scheme: &str,
+        authority: Option<&str>,
+        path: &str,
+        query: Option<&str>,
+        text: &str,
+    ) -> Result<Url, UrlError> {
         let scheme = scheme.to_ascii_lowercase();
         let default_port = match scheme.as_str() {
             "http" => "80",
@@ -81,7 +90,9 @@ impl Url {
             None => (false, authority),
         };
         let (host, port) = match host_port.rfind(':') {
-            Some(i) if !host_port[i..].contains(']') => (&host_port[..i], Some(&host_port[i + 1..])),
+            Some(i) if !host_port[i..].contains(']') => {
+                (&host_port[..i], Some(&host_port[i + 1..]))
+            }
             _ => (host_port, None),
         };
         if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
@@ -96,7 +107,8 @@ impl Url {
             Some(port) => format!("{host}:{port}"),
             None => host,
         };
-        let path = if path.is_empty() { "/".to_string() } else { encode(&remove_dot_segments(path)) };
+        let path =
+            if path.is_empty() { "/".to_string() } else { encode(&remove_dot_segments(path)) };
         Ok(Url { scheme, authority, userinfo, path, query: query.map(encode) })
     }
 
@@ -119,7 +131,13 @@ impl Url {
             (format!("{dir}{}", r.path), r.query.map(str::to_string))
         };
         let path = encode(&remove_dot_segments(&path));
-        Ok(Url { scheme: self.scheme.clone(), authority: self.authority.clone(), userinfo: false, path, query: query.map(|q| encode(&q)) })
+        Ok(Url {
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            userinfo: false,
+            path,
+            query: query.map(|q| encode(&q)),
+        })
     }
 
     /// `scheme://host[:port]`: the unit of robots.txt, politeness and credentials.
@@ -261,13 +279,19 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_http() {
-        for bad in ["ftp://h/x", "mailto:a@b", "/relative", "http://", "http://h:99999/", "http:// h/"] {
+        for bad in
+            ["ftp://h/x", "mailto:a@b", "/relative", "http://", "http://h:99999/", "http:// h/"]
+        {
             assert!(Url::parse(bad).is_err(), "{bad}");
         }
         let base = Url::parse("http://h/a").unwrap();
         assert!(base.join("javascript:alert(1)").is_err());
         assert!(base.join("mailto:x@y").is_err());
         assert!(Url::parse("http://user:pw@h/").unwrap().had_userinfo());
-        assert_eq!(Url::parse("http://user:pw@h/").unwrap().to_string(), "http://h/", "credentials never printed");
+        assert_eq!(
+            Url::parse("http://user:pw@h/").unwrap().to_string(),
+            "http://h/",
+            "credentials never printed"
+        );
     }
 }

@@ -54,9 +54,6 @@ mod tests {
     #[test]
     fn illegal_chars_are_dropped_and_legal_ones_kept() {
         assert_eq!(strip_illegal_chars("a\u{2}b\u{10}c\u{0}\u{1F}"), "abc");
-        assert_eq!(
-            strip_illegal_chars("\t\n\r ok \u{FFFE}\u{FFFF}é中"),
-            "\t\n\r ok é中"
-        );
+        assert_eq!(strip_illegal_chars("\t\n\r ok \u{FFFE}\u{FFFF}é中"), "\t\n\r ok é中");
     }
 }

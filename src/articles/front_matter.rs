@@ -28,11 +28,16 @@ impl Date {
         if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
             return None;
         }
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<u16>().ok()).flatten();
+        let digits = |s: &str| {
+            s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse::<u16>().ok()).flatten()
+        };
         let (year, month, day) = (digits(y)?, digits(m)?, digits(d)?);
         let date = Date { year, month: u8::try_from(month).ok()?, day: u8::try_from(day).ok()? };
-        (year >= 1 && (1..=12).contains(&date.month) && date.day >= 1 && date.day <= days_in_month(year, date.month))
-            .then_some(date)
+        (year >= 1
+            && (1..=12).contains(&date.month)
+            && date.day >= 1
+            && date.day <= days_in_month(year, date.month))
+        .then_some(date)
     }
 
     /// The day in Beijing time (UTC+8, WeChat's time zone) of a Unix time.
@@ -55,7 +60,9 @@ impl fmt::Display for Date {
 
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -111,7 +118,9 @@ pub fn split(text: &str) -> Result<(FrontMatter, &str), String> {
             continue;
         }
         let Some((key, value)) = line.split_once(':') else {
-            return Err(format!("front matter line {number}: expected `key: value`, found {line:?}"));
+            return Err(format!(
+                "front matter line {number}: expected `key: value`, found {line:?}"
+            ));
         };
         let key = key.trim();
         if seen.contains(&key) {
@@ -124,7 +133,9 @@ pub fn split(text: &str) -> Result<(FrontMatter, &str), String> {
             "summary" => matter.summary = text_value(),
             "date" => {
                 matter.date = Some(Date::parse(value).ok_or_else(|| {
-                    format!("front matter line {number}: date {value:?} is not a day written YYYY-MM-DD")
+                    format!(
+                    "front matter line {number}: date {value:?} is not a day written YYYY-MM-DD"
+                )
                 })?)
             }
             "cover" => {
@@ -139,10 +150,18 @@ pub fn split(text: &str) -> Result<(FrontMatter, &str), String> {
                 matter.draft = match value.to_ascii_lowercase().as_str() {
                     "true" | "yes" => true,
                     "false" | "no" | "" => false,
-                    _ => return Err(format!("front matter line {number}: draft {value:?} is not true or false")),
+                    _ => {
+                        return Err(format!(
+                            "front matter line {number}: draft {value:?} is not true or false"
+                        ))
+                    }
                 }
             }
-            _ => return Err(format!("front matter line {number}: unknown key `{key}` (known keys: {KEYS})")),
+            _ => {
+                return Err(format!(
+                    "front matter line {number}: unknown key `{key}` (known keys: {KEYS})"
+                ))
+            }
         }
         seen.push(key);
     }

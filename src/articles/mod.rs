@@ -49,7 +49,8 @@ pub struct Page {
 impl Page {
     fn new(html: String, last_modified: u64) -> Page {
         let hash = Sha256::digest(html.as_bytes());
-        let etag = format!("\"{}\"", hash[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let etag =
+            format!("\"{}\"", hash[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
         Page { html, etag, last_modified }
     }
 }
@@ -84,23 +85,41 @@ pub fn pictures_url(name: &str) -> String {
 
 /// Reads and renders one article file. The error says what is wrong with it.
 pub fn load_file(path: &Path, options: LoadOptions) -> Result<Article, String> {
-    let file_name = path.file_name().and_then(|n| n.to_str()).ok_or("the file name is not UTF-8")?;
-    let slug = if file_name.starts_with('.') { "" } else { file_name.strip_suffix(EXTENSION).unwrap_or("") };
+    let file_name =
+        path.file_name().and_then(|n| n.to_str()).ok_or("the file name is not UTF-8")?;
+    let slug = if file_name.starts_with('.') {
+        ""
+    } else {
+        file_name.strip_suffix(EXTENSION).unwrap_or("")
+    };
     if slug.is_empty() || slug.chars().any(char::is_control) {
         return Err(format!("{file_name:?} is not a name an article page can have"));
     }
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!("{} bytes is over the {MAX_FILE_BYTES}-byte limit for an article", meta.len()));
+        return Err(format!(
+            "{} bytes is over the {MAX_FILE_BYTES}-byte limit for an article",
+            meta.len()
+        ));
     }
-    let modified = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text; save it as UTF-8".to_string())?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| "it is not UTF-8 text; save it as UTF-8".to_string())?;
     parse(slug, &text, modified, options)
 }
 
 /// An article from its file's text.
-pub fn parse(slug: &str, text: &str, modified: u64, options: LoadOptions) -> Result<Article, String> {
+pub fn parse(
+    slug: &str,
+    text: &str,
+    modified: u64,
+    options: LoadOptions,
+) -> Result<Article, String> {
     let (matter, markdown) = front_matter::split(text)?;
     let rendered = render::render(markdown, options.raw_html);
     let summary = matter.summary.unwrap_or_else(|| {
@@ -121,7 +140,8 @@ pub fn parse(slug: &str, text: &str, modified: u64, options: LoadOptions) -> Res
         modified,
         page: Page::new(String::new(), 0),
     };
-    article.page = Page::new(page::article(&article, &rendered.html), modified.max(options.not_before));
+    article.page =
+        Page::new(page::article(&article, &rendered.html), modified.max(options.not_before));
     Ok(article)
 }
 
@@ -155,8 +175,11 @@ pub struct Index {
 impl Index {
     /// The index of `articles` without the drafts; `now` dates the list page.
     pub fn build<'a>(articles: impl IntoIterator<Item = &'a Arc<Article>>, now: u64) -> Index {
-        let mut articles: Vec<Arc<Article>> = articles.into_iter().filter(|a| !a.draft).cloned().collect();
-        articles.sort_by(|a, b| b.date.cmp(&a.date).then(b.modified.cmp(&a.modified)).then(a.slug.cmp(&b.slug)));
+        let mut articles: Vec<Arc<Article>> =
+            articles.into_iter().filter(|a| !a.draft).cloned().collect();
+        articles.sort_by(|a, b| {
+            b.date.cmp(&a.date).then(b.modified.cmp(&a.modified)).then(a.slug.cmp(&b.slug))
+        });
         let by_slug = articles.iter().enumerate().map(|(i, a)| (a.slug.clone(), i)).collect();
         let page = Page::new(page::index(&articles), now);
         Index { articles, by_slug, page }
@@ -199,8 +222,15 @@ mod tests {
         let a = article("rain", "---\ntitle: 春雨\ndate: 2024-03-21\n---\n# 别的\n\n正文", 0);
         assert_eq!((a.title.as_str(), a.date.to_string()), ("春雨", "2024-03-21".to_string()));
         let b = article("rain", "# 标题来自正文\n\n正文", 1_710_950_400);
-        assert_eq!((b.title.as_str(), b.date.to_string()), ("标题来自正文", "2024-03-21".to_string()));
-        assert_eq!(b.page.html.matches("标题来自正文").count(), 2, "in <title> and the page's <h1> only");
+        assert_eq!(
+            (b.title.as_str(), b.date.to_string()),
+            ("标题来自正文", "2024-03-21".to_string())
+        );
+        assert_eq!(
+            b.page.html.matches("标题来自正文").count(),
+            2,
+            "in <title> and the page's <h1> only"
+        );
         let c = article("just-a-name", "正文", 0);
         assert_eq!(c.title, "just-a-name");
     }
@@ -269,7 +299,9 @@ mod tests {
         std::fs::write(dir.join(".hidden.md"), "# Hidden").unwrap();
         let loaded = load_dir(&dir, LoadOptions::default());
         assert_eq!(loaded.keys().collect::<Vec<_>>(), ["good.md"]);
-        assert!(load_file(&dir.join("latin1.md"), LoadOptions::default()).unwrap_err().contains("UTF-8"));
+        assert!(load_file(&dir.join("latin1.md"), LoadOptions::default())
+            .unwrap_err()
+            .contains("UTF-8"));
         assert!(load_file(&dir.join(".hidden.md"), LoadOptions::default()).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

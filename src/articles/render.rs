@@ -27,7 +27,10 @@ pub fn render(markdown: &str, raw_html: bool) -> Rendered {
 
     let heading = match events.first() {
         Some(Event::Start(Tag::Heading { level: HeadingLevel::H1, .. })) => {
-            let end = events.iter().position(|e| matches!(e, Event::End(TagEnd::Heading(_)))).unwrap_or(0);
+            let end = events
+                .iter()
+                .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
+                .unwrap_or(0);
             let title = plain_text(&events[1..end]);
             events.drain(..=end);
             Some(title).filter(|t| !t.is_empty())
@@ -38,7 +41,10 @@ pub fn render(markdown: &str, raw_html: bool) -> Rendered {
         .iter()
         .position(|e| matches!(e, Event::Start(Tag::Paragraph)))
         .map(|start| {
-            let len = events[start..].iter().position(|e| matches!(e, Event::End(TagEnd::Paragraph))).unwrap_or(0);
+            let len = events[start..]
+                .iter()
+                .position(|e| matches!(e, Event::End(TagEnd::Paragraph)))
+                .unwrap_or(0);
             plain_text(&events[start + 1..start + len])
         })
         .unwrap_or_default();
@@ -73,7 +79,11 @@ fn plain_text(events: &[Event]) -> String {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(t),
             // A line break inside Chinese text is no space; between Latin words it is.
-            Event::SoftBreak | Event::HardBreak if text.chars().last().is_some_and(|c| c.is_ascii()) => text.push(' '),
+            Event::SoftBreak | Event::HardBreak
+                if text.chars().last().is_some_and(|c| c.is_ascii()) =>
+            {
+                text.push(' ')
+            }
             _ => {}
         }
     }
@@ -84,7 +94,8 @@ fn plain_text(events: &[Event]) -> String {
 /// and newlines inside a scheme (`java\tscript:`), so those are removed
 /// before the scheme is read.
 fn safe_url(url: CowStr) -> CowStr {
-    let squeezed: String = url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
+    let squeezed: String =
+        url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
     let scheme = squeezed
         .split_once(':')
         .map(|(scheme, _)| scheme)
@@ -102,7 +113,10 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html_with_tables_and_code() {
-        let r = render("第一段，*强调*。\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <x>\n```\n", false);
+        let r = render(
+            "第一段，*强调*。\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <x>\n```\n",
+            false,
+        );
         assert!(r.html.contains("<p>第一段，<em>强调</em>。</p>"), "{}", r.html);
         assert!(r.html.contains("<table>"), "{}", r.html);
         assert!(r.html.contains("code &lt;x&gt;"), "{}", r.html);
@@ -133,12 +147,25 @@ mod tests {
 
     #[test]
     fn only_safe_link_schemes_survive() {
-        for bad in ["javascript:alert(1)", "JavaScript:x", "java\tscript:x", " data:text/html,x", "vbscript:x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:x",
+            "java\tscript:x",
+            " data:text/html,x",
+            "vbscript:x",
+        ] {
             let html = render(&format!("[a](<{bad}>) ![b](<{bad}>)"), true).html;
             assert!(html.contains("href=\"#\""), "{bad}: {html}");
             assert!(html.contains("src=\"#\""), "{bad}: {html}");
         }
-        for good in ["https://example.com/a?b=c:d", "http://x", "mailto:a@b.c", "/articles/x", "#top", "./a:b"] {
+        for good in [
+            "https://example.com/a?b=c:d",
+            "http://x",
+            "mailto:a@b.c",
+            "/articles/x",
+            "#top",
+            "./a:b",
+        ] {
             let html = render(&format!("[a]({good})"), false).html;
             assert!(!html.contains("href=\"#\"") || good == "#top", "{good}: {html}");
         }
@@ -146,7 +173,11 @@ mod tests {
 
     #[test]
     fn bare_image_names_come_from_pictures() {
-        let html = render("![海](sea.png) ![春 天](<春 天.jpg>) ![x](https://e.com/a.png) ![y](sub/a.png)", false).html;
+        let html = render(
+            "![海](sea.png) ![春 天](<春 天.jpg>) ![x](https://e.com/a.png) ![y](sub/a.png)",
+            false,
+        )
+        .html;
         assert!(html.contains("src=\"/pictures/sea.png\""), "{html}");
         assert!(html.contains("src=\"/pictures/%E6%98%A5%20%E5%A4%A9.jpg\""), "{html}");
         assert!(html.contains("src=\"https://e.com/a.png\""), "{html}");

@@ -18,15 +18,60 @@ pub struct Command {
 }
 
 pub const COMMANDS: &[Command] = &[
-    Command { names: &["help", "帮助", "?", "？"], usage: "帮助 / help", summary: "列出可用命令", run: help },
-    Command { names: &["pic", "图片", "来张图"], usage: "图片 / pic", summary: "来一张图", run: picture },
-    Command { names: &["search", "搜", "搜索"], usage: "搜 关键词 / search WORDS", summary: "在书库里找书（书名或作者）", run: search },
-    Command { names: &["book", "书"], usage: "书 ID / book ID", summary: "一本书的详情", run: book },
-    Command { names: &["bind", "绑定"], usage: "绑定 地址 / bind ADDRESS", summary: "绑定你的 Kindle 收书邮箱", run: bind },
-    Command { names: &["unbind", "解绑"], usage: "解绑 / unbind", summary: "解除 Kindle 邮箱绑定", run: unbind },
-    Command { names: &["push", "推送"], usage: "推送 ID / push ID", summary: "把一本书发到你的 Kindle", run: push },
-    Command { names: &["status", "状态"], usage: "状态 / status", summary: "查看你的请求进度", run: status },
-    Command { names: &["articles", "文章"], usage: "文章 / articles [关键词]", summary: "最新文章；带关键词时按标题查找", run: articles },
+    Command {
+        names: &["help", "帮助", "?", "？"],
+        usage: "帮助 / help",
+        summary: "列出可用命令",
+        run: help,
+    },
+    Command {
+        names: &["pic", "图片", "来张图"],
+        usage: "图片 / pic",
+        summary: "来一张图",
+        run: picture,
+    },
+    Command {
+        names: &["search", "搜", "搜索"],
+        usage: "搜 关键词 / search WORDS",
+        summary: "在书库里找书（书名或作者）",
+        run: search,
+    },
+    Command {
+        names: &["book", "书"],
+        usage: "书 ID / book ID",
+        summary: "一本书的详情",
+        run: book,
+    },
+    Command {
+        names: &["bind", "绑定"],
+        usage: "绑定 地址 / bind ADDRESS",
+        summary: "绑定你的 Kindle 收书邮箱",
+        run: bind,
+    },
+    Command {
+        names: &["unbind", "解绑"],
+        usage: "解绑 / unbind",
+        summary: "解除 Kindle 邮箱绑定",
+        run: unbind,
+    },
+    Command {
+        names: &["push", "推送"],
+        usage: "推送 ID / push ID",
+        summary: "把一本书发到你的 Kindle",
+        run: push,
+    },
+    Command {
+        names: &["status", "状态"],
+        usage: "状态 / status",
+        summary: "查看你的请求进度",
+        run: status,
+    },
+    Command {
+        names: &["articles", "文章"],
+        usage: "文章 / articles [关键词]",
+        summary: "最新文章；带关键词时按标题查找",
+        run: articles,
+    },
 ];
 
 const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
@@ -34,7 +79,9 @@ const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
 fn bind(bot: &Bot, request: &Request) -> Reply {
     let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     if request.args.is_empty() {
-        return Reply::Text("请在「绑定」后面写上你的 Kindle 收书邮箱，例如：绑定 yourname@kindle.com".into());
+        return Reply::Text(
+            "请在「绑定」后面写上你的 Kindle 收书邮箱，例如：绑定 yourname@kindle.com".into(),
+        );
     }
     let address = match kindle.mailer.check_address(request.args) {
         Ok(address) => address,
@@ -66,7 +113,9 @@ fn unbind(bot: &Bot, request: &Request) -> Reply {
 /// Queue a push: checked here (address, book, size, daily limit) so the
 /// follower hears at once what cannot work; the mailer does the rest.
 fn push(bot: &Bot, request: &Request) -> Reply {
-    let (Some(kindle), Some(jobs)) = (&bot.handles.kindle, &bot.handles.jobs) else { return Reply::Text(NO_KINDLE.into()) };
+    let (Some(kindle), Some(jobs)) = (&bot.handles.kindle, &bot.handles.jobs) else {
+        return Reply::Text(NO_KINDLE.into());
+    };
     let address = match kindle.store.follower(request.openid) {
         Ok(Follower { kindle: Some(address), .. }) => address,
         Ok(_) => return Reply::Text("先绑定你的 Kindle 邮箱：绑定 yourname@kindle.com".into()),
@@ -82,13 +131,20 @@ fn push(bot: &Bot, request: &Request) -> Reply {
     if let Some(epub) = book.files.iter().find(|f| f.format == "epub") {
         let size = kindle.mailer.encoded_size_of(&attachment_name(&book.title), epub.size);
         if size > kindle.mailer.max_mail_bytes() {
-            return Reply::Text(format!("《{}》没法推送：{}。", book.title, too_big(size, kindle.mailer.max_mail_bytes())));
+            return Reply::Text(format!(
+                "《{}》没法推送：{}。",
+                book.title,
+                too_big(size, kindle.mailer.max_mail_bytes())
+            ));
         }
     }
     let now = unix_now();
     match kindle.store.pushes_since(request.openid, beijing_midnight(now)) {
         Ok(count) if count >= kindle.daily_limit as usize => {
-            return Reply::Text(format!("今天已经推送了 {count} 本，每天最多 {} 本，明天再来吧。", kindle.daily_limit));
+            return Reply::Text(format!(
+                "今天已经推送了 {count} 本，每天最多 {} 本，明天再来吧。",
+                kindle.daily_limit
+            ));
         }
         Ok(_) => {}
         Err(e) => {
@@ -96,11 +152,25 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
         }
     }
-    let kind = JobKind::PushBook { book_id: book.id.clone(), title: book.title.clone(), address: address.clone() };
+    let kind = JobKind::PushBook {
+        book_id: book.id.clone(),
+        title: book.title.clone(),
+        address: address.clone(),
+    };
     match jobs.submit(request.message_key, kind, request.openid) {
         Ok((job, _)) => {
-            log::info!("{} asked for book {} ({}) at {address}: job {}", request.openid, book.id, book.title, job.id);
-            let later = if jobs.can_push { "寄出后会通知你" } else { "稍后发送「状态」查看" };
+            log::info!(
+                "{} asked for book {} ({}) at {address}: job {}",
+                request.openid,
+                book.id,
+                book.title,
+                job.id
+            );
+            let later = if jobs.can_push {
+                "寄出后会通知你"
+            } else {
+                "稍后发送「状态」查看"
+            };
             Reply::Text(format!("收到，处理中：《{}》将寄到 {address}，{later}。", book.title))
         }
         Err(e) => {
@@ -199,7 +269,9 @@ fn picture(bot: &Bot, request: &Request) -> Reply {
     if ready.is_empty() {
         if let (Some(jobs), true) = (&bot.handles.jobs, bot.handles.pictures.pending() > 0) {
             return match jobs.submit(request.message_key, JobKind::SendPicture, request.openid) {
-                Ok(_) if jobs.can_push => Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into()),
+                Ok(_) if jobs.can_push => {
+                    Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into())
+                }
                 Ok(_) => Reply::Text("收到，处理中：图片正在上传，稍后发送「状态」查看。".into()),
                 Err(e) => {
                     log::error!("cannot record a picture request: {e}");
@@ -263,7 +335,10 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
     if !request.args.is_empty() {
         let found: Vec<_> = index.search(request.args).take(LISTED_TITLES).collect();
         if found.is_empty() {
-            return Reply::Text(format!("没有标题含「{}」的文章。发送「文章」看最新的。", request.args));
+            return Reply::Text(format!(
+                "没有标题含「{}」的文章。发送「文章」看最新的。",
+                request.args
+            ));
         }
         let lines: Vec<String> = found
             .iter()
@@ -281,7 +356,11 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
     let Some(newest) = index.articles.first() else {
         return Reply::Text("还没有文章。".into());
     };
-    let earlier: Vec<String> = index.articles[1..].iter().take(LISTED_TITLES - 1).map(|a| format!("· {}", a.title)).collect();
+    let earlier: Vec<String> = index.articles[1..]
+        .iter()
+        .take(LISTED_TITLES - 1)
+        .map(|a| format!("· {}", a.title))
+        .collect();
     match url(&newest.path()) {
         Some(page) => {
             let mut description = newest.summary.clone();
@@ -291,7 +370,11 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
             Reply::News(Article {
                 title: newest.title.clone(),
                 description,
-                pic_url: newest.cover.as_deref().and_then(|c| url(&pictures_url(c))).unwrap_or_default(),
+                pic_url: newest
+                    .cover
+                    .as_deref()
+                    .and_then(|c| url(&pictures_url(c)))
+                    .unwrap_or_default(),
                 url: page,
             })
         }

@@ -8,11 +8,11 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crate::articles::Articles;
+use crate::jobs::JobQueue;
 use crate::library::SharedCatalog;
 use crate::mail::Mailer;
-use crate::store::Store;
-use crate::jobs::JobQueue;
 use crate::pictures::ReadyPictures;
+use crate::store::Store;
 use crate::wechat::message::{Event, Incoming, MessageKind};
 use crate::wechat::reply::Reply;
 
@@ -88,9 +88,8 @@ impl Bot {
         match event {
             Event::Subscribe { .. } => Some(Reply::Text(self.welcome.clone())),
             // A menu button whose key is a command name runs that command.
-            Event::Click { event_key } => {
-                find(event_key).map(|(command, args)| (command.run)(self, &Request { openid, args, message_key }))
-            }
+            Event::Click { event_key } => find(event_key)
+                .map(|(command, args)| (command.run)(self, &Request { openid, args, message_key })),
             _ => None,
         }
     }
@@ -129,7 +128,13 @@ mod tests {
     }
 
     fn message(kind: MessageKind) -> Incoming {
-        Incoming { to_user: "gh_me".into(), from_user: "o_user".into(), create_time: 1, msg_id: None, kind }
+        Incoming {
+            to_user: "gh_me".into(),
+            from_user: "o_user".into(),
+            create_time: 1,
+            msg_id: None,
+            kind,
+        }
     }
 
     fn text_of(reply: Option<Reply>) -> String {
@@ -142,7 +147,9 @@ mod tests {
     #[test]
     fn help_in_every_alias_lists_every_command() {
         for alias in ["help", "HELP", "帮助", "?", "？", "  help  "] {
-            let reply = text_of(bot().respond(&message(MessageKind::Text { content: alias.into() }), "key"));
+            let reply = text_of(
+                bot().respond(&message(MessageKind::Text { content: alias.into() }), "key"),
+            );
             for command in COMMANDS {
                 assert!(reply.contains(command.names[0]), "{alias}: {reply}");
             }
@@ -151,9 +158,14 @@ mod tests {
 
     #[test]
     fn subscribe_gets_the_welcome_and_unknown_text_a_hint() {
-        let welcome = bot().respond(&message(MessageKind::Event(Event::Subscribe { event_key: None, ticket: None })), "key");
+        let welcome = bot().respond(
+            &message(MessageKind::Event(Event::Subscribe { event_key: None, ticket: None })),
+            "key",
+        );
         assert_eq!(text_of(welcome), "欢迎");
-        let hint = text_of(bot().respond(&message(MessageKind::Text { content: "blah blah".into() }), "key"));
+        let hint = text_of(
+            bot().respond(&message(MessageKind::Text { content: "blah blah".into() }), "key"),
+        );
         assert!(hint.contains("帮助"), "{hint}");
     }
 
@@ -162,23 +174,32 @@ mod tests {
         let image = message(MessageKind::Image { pic_url: "u".into(), media_id: "m".into() });
         assert!(text_of(bot().respond(&image, "key")).contains("图片"));
         assert!(bot().respond(&message(MessageKind::Event(Event::Unsubscribe)), "key").is_none());
-        assert!(bot().respond(&message(MessageKind::Unknown { msg_type: "miniprogrampage".into() }), "key").is_none());
+        assert!(bot()
+            .respond(&message(MessageKind::Unknown { msg_type: "miniprogrampage".into() }), "key")
+            .is_none());
     }
 
     #[test]
     fn pic_sends_ready_pictures_in_turn_or_says_none_is_ready() {
         let bot = bot();
-        let none = text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() }), "key"));
+        let none =
+            text_of(bot.respond(&message(MessageKind::Text { content: "图片".into() }), "key"));
         assert!(none.contains("还没有"), "{none}");
-        bot.handles.pictures.replace(vec![
-            crate::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
-            crate::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
-        ], 0);
+        bot.handles.pictures.replace(
+            vec![
+                crate::pictures::ReadyPicture { file_name: "a.png".into(), media_id: "m-a".into() },
+                crate::pictures::ReadyPicture { file_name: "b.png".into(), media_id: "m-b".into() },
+            ],
+            0,
+        );
         let sent: Vec<String> = ["pic", "来张图", "PIC"]
             .iter()
-            .map(|alias| match bot.respond(&message(MessageKind::Text { content: alias.to_string() }), "key") {
-                Some(Reply::Image { media_id }) => media_id,
-                other => panic!("{alias}: {other:?}"),
+            .map(|alias| {
+                match bot.respond(&message(MessageKind::Text { content: alias.to_string() }), "key")
+                {
+                    Some(Reply::Image { media_id }) => media_id,
+                    other => panic!("{alias}: {other:?}"),
+                }
             })
             .collect();
         assert_eq!(sent, ["m-a", "m-b", "m-a"]);
@@ -186,7 +207,11 @@ mod tests {
 
     #[test]
     fn voice_recognition_and_menu_clicks_run_commands() {
-        let voice = message(MessageKind::Voice { media_id: "m".into(), format: "amr".into(), recognition: Some("帮助".into()) });
+        let voice = message(MessageKind::Voice {
+            media_id: "m".into(),
+            format: "amr".into(),
+            recognition: Some("帮助".into()),
+        });
         assert!(text_of(bot().respond(&voice, "key")).contains("help"));
         let click = message(MessageKind::Event(Event::Click { event_key: "help".into() }));
         assert!(text_of(bot().respond(&click, "key")).contains("help"));
@@ -194,7 +219,9 @@ mod tests {
 
     fn with_articles(public_url: Option<&str>) -> Bot {
         let articles = crate::articles::Articles::default();
-        let text = |title: &str, date: &str, extra: &str| format!("---\ntitle: {title}\ndate: {date}\n{extra}---\n正文。");
+        let text = |title: &str, date: &str, extra: &str| {
+            format!("---\ntitle: {title}\ndate: {date}\n{extra}---\n正文。")
+        };
         let files: Vec<_> = [
             ("spring", text("春天的树莓派", "2024-03-01", "cover: 春 天.png\nsummary: 春天来了\n")),
             ("router", text("Router 笔记", "2024-02-01", "")),
@@ -202,10 +229,16 @@ mod tests {
             ("draft", text("草稿", "2025-01-01", "draft: true\n")),
         ]
         .into_iter()
-        .map(|(slug, t)| std::sync::Arc::new(crate::articles::parse(slug, &t, 0, Default::default()).unwrap()))
+        .map(|(slug, t)| {
+            std::sync::Arc::new(crate::articles::parse(slug, &t, 0, Default::default()).unwrap())
+        })
         .collect();
         articles.publish(crate::articles::Index::build(&files, 0));
-        Bot::new("欢迎".into(), public_url.map(String::from), Handles { articles, ..Handles::default() })
+        Bot::new(
+            "欢迎".into(),
+            public_url.map(String::from),
+            Handles { articles, ..Handles::default() },
+        )
     }
 
     fn say(bot: &Bot, text: &str) -> Option<Reply> {
@@ -230,7 +263,10 @@ mod tests {
     fn articles_with_words_lists_matching_titles_as_links() {
         let bot = with_articles(Some("https://zatan.example"));
         let found = text_of(say(&bot, "文章 树莓派"));
-        assert!(found.contains("<a href=\"https://zatan.example/articles/spring\">春天的树莓派</a>"), "{found}");
+        assert!(
+            found.contains("<a href=\"https://zatan.example/articles/spring\">春天的树莓派</a>"),
+            "{found}"
+        );
         assert!(!found.contains("Router"), "{found}");
         assert!(text_of(say(&bot, "articles router")).contains("Router 笔记"));
         assert!(text_of(say(&bot, "文章 草稿")).contains("没有标题含「草稿」"));

@@ -3,11 +3,11 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::library::{add_file, copy_unindexed, remove_book, scan, Added, Intake, LibraryError};
-use crate::config::Config;
-use crate::store::{Book, Store, StoreError};
 use super::Failure;
 use crate::cli::BooksAction;
+use crate::config::Config;
+use crate::library::{add_file, copy_unindexed, remove_book, scan, Added, Intake, LibraryError};
+use crate::store::{Book, Store, StoreError};
 
 pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
     let books_dir = &config.books.dir;
@@ -20,14 +20,21 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
         BooksAction::List => {
             let books = store.books().map_err(|e| Failure::runtime(e.to_string()))?;
             if books.is_empty() {
-                return Ok(format!("no books yet; put e-books in {} or run `zatan books add FILE`", books_dir.display()));
+                return Ok(format!(
+                    "no books yet; put e-books in {} or run `zatan books add FILE`",
+                    books_dir.display()
+                ));
             }
             Ok(books.iter().map(line).collect::<Vec<_>>().join("\n"))
         }
-        BooksAction::Add(file) => match add_file(&store, books_dir, file, Intake::Copy, None).map_err(failure)? {
-            Added::New(book) => Ok(format!("added {}", line(&book))),
-            Added::Known(book) => Ok(format!("already in the library (same content): {}", line(&book))),
-        },
+        BooksAction::Add(file) => {
+            match add_file(&store, books_dir, file, Intake::Copy, None).map_err(failure)? {
+                Added::New(book) => Ok(format!("added {}", line(&book))),
+                Added::Known(book) => {
+                    Ok(format!("already in the library (same content): {}", line(&book)))
+                }
+            }
+        }
         BooksAction::Remove(id) => {
             let book = remove_book(&store, books_dir, id).map_err(failure)?;
             Ok(format!("removed {} and its files", line(&book)))
@@ -68,7 +75,9 @@ fn while_serving(books_dir: &Path, action: &BooksAction) -> Result<String, Failu
 /// A book that is not one, or an id that names none, is the owner's to fix (exit 2).
 fn failure(e: LibraryError) -> Failure {
     match e {
-        LibraryError::Unreadable { .. } | LibraryError::NoSuchBook(_) => Failure::config(e.to_string()),
+        LibraryError::Unreadable { .. } | LibraryError::NoSuchBook(_) => {
+            Failure::config(e.to_string())
+        }
         other => Failure::runtime(other.to_string()),
     }
 }
@@ -77,5 +86,11 @@ fn line(book: &Book) -> String {
     let formats: Vec<&str> = book.files.iter().map(|f| f.format.as_str()).collect();
     let size: u64 = book.files.iter().map(|f| f.size).sum();
     let author = book.author.as_deref().map(|a| format!(" — {a}")).unwrap_or_default();
-    format!("{}  {:<9} {:>6} KB  {}{author}", book.id, formats.join(","), size.div_ceil(1024), book.title)
+    format!(
+        "{}  {:<9} {:>6} KB  {}{author}",
+        book.id,
+        formats.join(","),
+        size.div_ceil(1024),
+        book.title
+    )
 }

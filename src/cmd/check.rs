@@ -17,7 +17,8 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         println!("  {line}");
     }
     println!("features:");
-    let aes = if config.wechat.aes_keys().is_empty() { "off (no wechat.encoding_aes_key)" } else { "on" };
+    let aes =
+        if config.wechat.aes_keys().is_empty() { "off (no wechat.encoding_aes_key)" } else { "on" };
     println!("  safe/compatible mode (AES): {aes}");
     let api = match (&config.wechat.app_id, &config.wechat.app_secret) {
         (Some(_), Some(_)) => "configured (app_id and app_secret set)",
@@ -54,7 +55,10 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
             Ok(()) => println!("  {key} = {}: writable", dir.display()),
             Err(e) => {
                 println!("  {key} = {}: NOT writable ({e})", dir.display());
-                problems.push(format!("{key} ({}) is not writable: {e}; create it or give zatan's user write access", dir.display()));
+                problems.push(format!(
+                    "{key} ({}) is not writable: {e}; create it or give zatan's user write access",
+                    dir.display()
+                ));
             }
         }
     }
@@ -174,12 +178,17 @@ mod tests {
         assert_eq!(c.crawler.sources[1].formats(), [Format::Txt, Format::Epub]);
         let shown = format!("{:?}\n{}", c, describe(&c).join("\n"));
         assert!(!shown.contains("pa55wordValue"));
-        assert!(shown.contains("crawler.sources home: url = http://127.0.0.1:8081/opds, username = alice"));
+        assert!(shown
+            .contains("crawler.sources home: url = http://127.0.0.1:8081/opds, username = alice"));
         assert_eq!(c.crawl_sources(None).unwrap().len(), 2);
         assert_eq!(c.crawl_sources(Some("gutenberg")).unwrap()[0].name, "gutenberg");
         let err = c.crawl_sources(Some("nope")).unwrap_err();
         assert!(err.0.contains("home, gutenberg"), "{err}");
-        assert!(Config::default().crawl_sources(None).unwrap_err().0.contains("[[crawler.sources]]"));
+        assert!(Config::default()
+            .crawl_sources(None)
+            .unwrap_err()
+            .0
+            .contains("[[crawler.sources]]"));
     }
 
     #[test]
@@ -190,6 +199,9 @@ mod tests {
         let shown = format!("{:?}\n{}", c, describe(&c).join("\n"));
         assert!(!shown.contains("m4ilPassw0rd"), "{shown}");
         assert!(shown.contains("mail.password = *** (12 characters)"), "{shown}");
-        assert!(shown.contains("mail.host = smtp.example.com") && shown.contains("mail.port = 587"), "{shown}");
+        assert!(
+            shown.contains("mail.host = smtp.example.com") && shown.contains("mail.port = 587"),
+            "{shown}"
+        );
     }
 }

@@ -5,12 +5,12 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::crawler::crawl::{Crawler, Progress, Report};
+use super::Failure;
 use crate::config::Config;
+use crate::crawler::crawl::{Crawler, Progress, Report};
 use crate::services::crawler::{CrawlerService, Listener};
 use crate::shutdown;
 use crate::store::{Store, StoreError};
-use super::Failure;
 
 /// Without a terminal the progress line is printed at most this often.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
@@ -20,7 +20,10 @@ pub fn run(config: &Config, only: Option<&str>, once: bool) -> Result<(), Failur
     let sources = config.crawl_sources(only).map_err(|e| Failure::config(e.to_string()))?;
     let books_dir = &config.books.dir;
     std::fs::create_dir_all(books_dir).map_err(|e| {
-        Failure::config(format!("cannot create books.dir {}: {e}; create it or point books.dir elsewhere", books_dir.display()))
+        Failure::config(format!(
+            "cannot create books.dir {}: {e}; create it or point books.dir elsewhere",
+            books_dir.display()
+        ))
     })?;
     let store = match Store::open(&config.storage.data_dir) {
         Ok(store) => Arc::new(store),

@@ -8,16 +8,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, TokenApi};
-use crate::services::token::{CallError, TokenOwner, TokenSource};
-use crate::services;
-use crate::store::{Store, StoreError};
 use super::Failure;
 use crate::cli::MenuAction;
+use crate::config::{Config, TokenApi};
+use crate::services;
+use crate::services::token::{CallError, TokenOwner, TokenSource};
+use crate::store::{Store, StoreError};
 
 pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
     let Some(source) = TokenSource::from_config(&config.wechat) else {
-        return Err(Failure::config("menus need the WeChat API: set wechat.app_id and wechat.app_secret"));
+        return Err(Failure::config(
+            "menus need the WeChat API: set wechat.app_id and wechat.app_secret",
+        ));
     };
     let body = match action {
         MenuAction::Push(file) => Some(read_menu(file)?),
@@ -40,12 +42,12 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
         .map_err(|e| Failure::runtime(format!("cannot start the token thread: {e}")))?;
     let wait = Duration::from_secs(15);
     let outcome = match (action, body) {
-        (MenuAction::Push(_), Some(body)) => {
-            tokens.call(wait, |t| api.menu_create(t, &body)).map(|()| "menu pushed; followers see it within minutes".to_string())
-        }
-        (MenuAction::Show, _) => tokens.call(wait, |t| api.menu_get(t)).map(|menu| {
-            serde_json::to_string_pretty(&menu).unwrap_or_else(|_| menu.to_string())
-        }),
+        (MenuAction::Push(_), Some(body)) => tokens
+            .call(wait, |t| api.menu_create(t, &body))
+            .map(|()| "menu pushed; followers see it within minutes".to_string()),
+        (MenuAction::Show, _) => tokens
+            .call(wait, |t| api.menu_get(t))
+            .map(|menu| serde_json::to_string_pretty(&menu).unwrap_or_else(|_| menu.to_string())),
         _ => tokens.call(wait, |t| api.menu_delete(t)).map(|()| "menu deleted".to_string()),
     };
     owner.stop_until(Instant::now() + wait);

@@ -21,10 +21,15 @@ const SERVICES_GRACE: Duration = Duration::from_millis(1500);
 pub fn run(config: Config) -> Result<(), Failure> {
     for (key, dir) in config.directories() {
         std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::config(format!("cannot create {} ({key}): {e}; create it or point {key} elsewhere", dir.display()))
+            Failure::config(format!(
+                "cannot create {} ({key}): {e}; create it or point {key} elsewhere",
+                dir.display()
+            ))
         })?;
     }
-    let store = Arc::new(Store::open(&config.storage.data_dir).map_err(|e| Failure::runtime(e.to_string()))?);
+    let store = Arc::new(
+        Store::open(&config.storage.data_dir).map_err(|e| Failure::runtime(e.to_string()))?,
+    );
 
     let (trigger, stop) = shutdown::pair();
     ctrlc::set_handler(trigger.into_handler())
@@ -41,11 +46,14 @@ pub fn run(config: Config) -> Result<(), Failure> {
         max_connections: config.server.max_connections,
         ..Limits::default()
     };
-    let listening = config.server.listen_addr().map_err(|e| Failure::config(e.to_string())).and_then(|addr| {
-        http::serve(addr, limits, router).map_err(|e| {
-            Failure::runtime(format!("cannot listen on {addr}: {e}; free the port or change server.listen"))
-        })
-    });
+    let listening =
+        config.server.listen_addr().map_err(|e| Failure::config(e.to_string())).and_then(|addr| {
+            http::serve(addr, limits, router).map_err(|e| {
+                Failure::runtime(format!(
+                    "cannot listen on {addr}: {e}; free the port or change server.listen"
+                ))
+            })
+        });
     let server = match listening {
         Ok(server) => server,
         Err(failure) => {
@@ -59,7 +67,11 @@ pub fn run(config: Config) -> Result<(), Failure> {
         crate::VERSION,
         server.local_addr(),
         config.server.callback_path,
-        if config.wechat.aes_keys().is_empty() { "plaintext mode" } else { "plaintext, compatible and safe mode" },
+        if config.wechat.aes_keys().is_empty() {
+            "plaintext mode"
+        } else {
+            "plaintext, compatible and safe mode"
+        },
         store.path().display()
     );
     if config.wechat.token.expose() == DEMO_TOKEN {
@@ -67,7 +79,10 @@ pub fn run(config: Config) -> Result<(), Failure> {
     }
 
     let _ = stop.receiver().recv();
-    log::info!("stopping: no new connections, in-flight requests get {}s", SHUTDOWN_GRACE.as_secs());
+    log::info!(
+        "stopping: no new connections, in-flight requests get {}s",
+        SHUTDOWN_GRACE.as_secs()
+    );
     server.shutdown(SHUTDOWN_GRACE);
     services.stop(SERVICES_GRACE);
     log::info!("stopped");

@@ -20,7 +20,10 @@ pub fn run(config: &Config, from: &str, text: &str) -> String {
         }
     }
     let articles = Articles::default();
-    let loaded = articles::load_dir(&config.articles.dir, LoadOptions { raw_html: config.articles.raw_html, not_before: 0 });
+    let loaded = articles::load_dir(
+        &config.articles.dir,
+        LoadOptions { raw_html: config.articles.raw_html, not_before: 0 },
+    );
     articles.publish(Index::build(loaded.values(), 0));
     let handles = Handles { catalog, articles, ..Handles::default() };
     let bot = Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles);
@@ -35,7 +38,10 @@ fn describe_reply(reply: &Reply) -> String {
         Reply::Video { media_id, title, .. } => format!("[video {media_id}] {title}"),
         Reply::Music { title, music_url, .. } => format!("[music] {title} {music_url}"),
         Reply::News(article) => {
-            format!("[news] {}\n{}\n{}\n{}", article.title, article.description, article.pic_url, article.url)
+            format!(
+                "[news] {}\n{}\n{}\n{}",
+                article.title, article.description, article.pic_url, article.url
+            )
         }
     }
 }

@@ -20,7 +20,8 @@ pub struct CrawlerConfig {
     pub sources: Vec<CrawlSource>,
 }
 
-pub const DEFAULT_USER_AGENT: &str = concat!("zatan/", env!("CARGO_PKG_VERSION"), " (OPDS crawler)");
+pub const DEFAULT_USER_AGENT: &str =
+    concat!("zatan/", env!("CARGO_PKG_VERSION"), " (OPDS crawler)");
 
 impl Default for CrawlerConfig {
     fn default() -> Self {
@@ -82,7 +83,10 @@ impl CrawlSource {
 impl CrawlerConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let ua = &self.user_agent;
-        if ua.is_empty() || !ua.starts_with(|c: char| c.is_ascii_alphanumeric()) || !ua.chars().all(|c| (' '..='~').contains(&c)) {
+        if ua.is_empty()
+            || !ua.starts_with(|c: char| c.is_ascii_alphanumeric())
+            || !ua.chars().all(|c| (' '..='~').contains(&c))
+        {
             return Err(invalid(
                 "crawler.user_agent",
                 format!("{ua:?} is not a usable User-Agent"),
@@ -97,23 +101,41 @@ impl CrawlerConfig {
             ));
         }
         if self.max_book_bytes < 1024 {
-            return Err(invalid("crawler.max_book_bytes", format!("{} is too small for any book", self.max_book_bytes), "use 1024 or more (default 52428800)"));
+            return Err(invalid(
+                "crawler.max_book_bytes",
+                format!("{} is too small for any book", self.max_book_bytes),
+                "use 1024 or more (default 52428800)",
+            ));
         }
         if self.daily_bytes_budget == 0 {
-            return Err(invalid("crawler.daily_bytes_budget", "0 would never fetch anything", "use a positive number of bytes, or remove the sources"));
+            return Err(invalid(
+                "crawler.daily_bytes_budget",
+                "0 would never fetch anything",
+                "use a positive number of bytes, or remove the sources",
+            ));
         }
         if self.max_pages == 0 {
-            return Err(invalid("crawler.max_pages", "0 would read no catalog", "use 1 or more (default 1000)"));
+            return Err(invalid(
+                "crawler.max_pages",
+                "0 would read no catalog",
+                "use 1 or more (default 1000)",
+            ));
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, source) in self.sources.iter().enumerate() {
             let at = |key: &str| format!("crawler.sources[{i}].{key}");
             let name = &source.name;
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
                 return Err(invalid(&at("name"), format!("{name:?} is not a usable name"), "use letters, digits, '-', '_' or '.' (it names the source in logs and in `zatan crawl --source`)"));
             }
             if names.contains(&name.as_str()) {
-                return Err(invalid(&at("name"), format!("`{name}` is used by two sources"), "give each source its own name"));
+                return Err(invalid(
+                    &at("name"),
+                    format!("`{name}` is used by two sources"),
+                    "give each source its own name",
+                ));
             }
             names.push(name);
             match Url::parse(&source.url) {
@@ -124,23 +146,43 @@ impl CrawlerConfig {
                 Ok(_) => {}
             }
             if source.password.is_some() && source.username.is_none() {
-                return Err(invalid(&at("username"), "missing while password is set", "add the user name that goes with the password"));
+                return Err(invalid(
+                    &at("username"),
+                    "missing while password is set",
+                    "add the user name that goes with the password",
+                ));
             }
             if source.username.as_deref().is_some_and(|u| u.contains(':')) {
-                return Err(invalid(&at("username"), "contains ':', which HTTP Basic authentication cannot carry", "use the account's user name"));
+                return Err(invalid(
+                    &at("username"),
+                    "contains ':', which HTTP Basic authentication cannot carry",
+                    "use the account's user name",
+                ));
             }
             if source.interval_hours == 0 {
-                return Err(invalid(&at("interval_hours"), "0 would crawl without pause", "use 1 or more (default 24)"));
+                return Err(invalid(
+                    &at("interval_hours"),
+                    "0 would crawl without pause",
+                    "use 1 or more (default 24)",
+                ));
             }
             if source.max_books == 0 {
-                return Err(invalid(&at("max_books"), "0 would fetch nothing", "use 1 or more (default 100)"));
+                return Err(invalid(
+                    &at("max_books"),
+                    "0 would fetch nothing",
+                    "use 1 or more (default 100)",
+                ));
             }
             if source.formats.is_empty() {
                 return Err(invalid(&at("formats"), "is empty", "list the formats to take, most wanted first, like [\"epub\", \"txt\", \"mobi\"]"));
             }
             for format in &source.formats {
                 if Format::from_name(format).is_none() {
-                    return Err(invalid(&at("formats"), format!("{format:?} is not a format zatan reads"), "use epub, txt, mobi or azw3"));
+                    return Err(invalid(
+                        &at("formats"),
+                        format!("{format:?} is not a format zatan reads"),
+                        "use epub, txt, mobi or azw3",
+                    ));
                 }
             }
         }

@@ -91,14 +91,20 @@ impl MailConfig {
 
     /// `port`, or the usual port of `security`. Only meaningful once validated.
     pub fn effective_port(&self) -> u16 {
-        self.port.and_then(|p| u16::try_from(p).ok()).unwrap_or_else(|| self.security.default_port())
+        self.port
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or_else(|| self.security.default_port())
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         use crate::email_address as address;
         if let Some(port) = self.port {
             if !(1..=65535).contains(&port) {
-                return Err(invalid("mail.port", format!("{port} is not a port"), "use 1 to 65535, or leave it out for the usual port of mail.security"));
+                return Err(invalid(
+                    "mail.port",
+                    format!("{port} is not a port"),
+                    "use 1 to 65535, or leave it out for the usual port of mail.security",
+                ));
             }
         }
         for (i, domain) in self.allowed_domains.iter().enumerate() {
@@ -111,10 +117,18 @@ impl MailConfig {
             }
         }
         if self.allowed_domains.is_empty() {
-            return Err(invalid("mail.allowed_domains", "is empty, so no follower could bind an address", "leave it out for [\"kindle.com\", \"free.kindle.com\"]"));
+            return Err(invalid(
+                "mail.allowed_domains",
+                "is empty, so no follower could bind an address",
+                "leave it out for [\"kindle.com\", \"free.kindle.com\"]",
+            ));
         }
         if self.daily_limit_per_user == 0 {
-            return Err(invalid("mail.daily_limit_per_user", "0 would refuse every push", "use 1 or more (default 5); leave mail.host out to turn mail off"));
+            return Err(invalid(
+                "mail.daily_limit_per_user",
+                "0 would refuse every push",
+                "use 1 or more (default 5); leave mail.host out to turn mail off",
+            ));
         }
         if !(MAIL_MAX_BYTES_FLOOR..=MAIL_MAX_BYTES_CEILING).contains(&self.max_mail_bytes) {
             return Err(invalid(
@@ -124,14 +138,30 @@ impl MailConfig {
             ));
         }
         if !(1..=3600).contains(&self.retry_secs) {
-            return Err(invalid("mail.retry_secs", format!("{} is out of range", self.retry_secs), "use 1 to 3600 seconds (default 30)"));
+            return Err(invalid(
+                "mail.retry_secs",
+                format!("{} is out of range", self.retry_secs),
+                "use 1 to 3600 seconds (default 30)",
+            ));
         }
         if !(1..=600).contains(&self.timeout_secs) {
-            return Err(invalid("mail.timeout_secs", format!("{} is out of range", self.timeout_secs), "use 1 to 600 seconds (default 60)"));
+            return Err(invalid(
+                "mail.timeout_secs",
+                format!("{} is out of range", self.timeout_secs),
+                "use 1 to 600 seconds (default 60)",
+            ));
         }
         if self.username.is_some() != self.password.is_some() {
-            let (set, missing) = if self.username.is_some() { ("username", "password") } else { ("password", "username") };
-            return Err(invalid(&format!("mail.{missing}"), format!("missing while mail.{set} is set"), "give both, or neither for a relay without login"));
+            let (set, missing) = if self.username.is_some() {
+                ("username", "password")
+            } else {
+                ("password", "username")
+            };
+            return Err(invalid(
+                &format!("mail.{missing}"),
+                format!("missing while mail.{set} is set"),
+                "give both, or neither for a relay without login",
+            ));
         }
         if let Some(path) = &self.ca_file {
             crate::tls::read_ca_file(path).map_err(|e| invalid("mail.ca_file", e, "give a PEM file holding the CA certificate that signed the mail server's certificate"))?;
@@ -156,10 +186,18 @@ impl MailConfig {
             ));
         }
         match &self.from {
-            None => Err(invalid("mail.from", "missing while mail.host is set", "give the sender address, the one followers add to Amazon's approved list")),
+            None => Err(invalid(
+                "mail.from",
+                "missing while mail.host is set",
+                "give the sender address, the one followers add to Amazon's approved list",
+            )),
             Some(from) => match address::parse_shape(from) {
                 Ok(_) => Ok(()),
-                Err(_) => Err(invalid("mail.from", format!("{from:?} is not a bare e-mail address"), "write it like \"books@example.com\", without a name or angle brackets")),
+                Err(_) => Err(invalid(
+                    "mail.from",
+                    format!("{from:?} is not a bare e-mail address"),
+                    "write it like \"books@example.com\", without a name or angle brackets",
+                )),
             },
         }
     }

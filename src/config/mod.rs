@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
 pub use secret::Secret;
@@ -130,8 +129,7 @@ impl Config {
                         path.display()
                     ))
                 })?;
-                Config::parse(&text)
-                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+                Config::parse(&text).map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
             }
         };
         config.validate()?;
@@ -275,11 +273,20 @@ mod tests {
         assert_eq!(c.mail.security, MailSecurity::Starttls);
         assert_eq!(c.mail.effective_port(), 587);
         assert_eq!(c.mail.allowed_domains, ["kindle.com", "free.kindle.com"]);
-        assert_eq!((c.mail.daily_limit_per_user, c.mail.max_mail_bytes, c.mail.timeout_secs), (5, 25_000_000, 60));
-        let c = Config::parse("[mail]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\nfrom = \"b@example.com\"").unwrap();
+        assert_eq!(
+            (c.mail.daily_limit_per_user, c.mail.max_mail_bytes, c.mail.timeout_secs),
+            (5, 25_000_000, 60)
+        );
+        let c = Config::parse(
+            "[mail]\nhost = \"smtp.example.com\"\nsecurity = \"tls\"\nfrom = \"b@example.com\"",
+        )
+        .unwrap();
         c.validate().unwrap();
         assert_eq!(c.mail.effective_port(), 465);
-        let c = Config::parse("[mail]\nhost = \"::1\"\nsecurity = \"plain\"\nport = 2525\nfrom = \"b@example.com\"").unwrap();
+        let c = Config::parse(
+            "[mail]\nhost = \"::1\"\nsecurity = \"plain\"\nport = 2525\nfrom = \"b@example.com\"",
+        )
+        .unwrap();
         c.validate().unwrap();
         assert_eq!(c.mail.effective_port(), 2525);
     }
@@ -319,10 +326,12 @@ mod tests {
         assert!(err.0.contains("ssl") && err.0.contains("line 2"), "{err}");
         // plain is fine to a relay on this machine
         for host in ["localhost", "127.0.0.1", "::1"] {
-            Config::parse(&format!("[mail]\nhost = \"{host}\"\nsecurity = \"plain\"\nfrom = \"b@example.com\""))
-                .unwrap()
-                .validate()
-                .unwrap();
+            Config::parse(&format!(
+                "[mail]\nhost = \"{host}\"\nsecurity = \"plain\"\nfrom = \"b@example.com\""
+            ))
+            .unwrap()
+            .validate()
+            .unwrap();
         }
     }
 
@@ -337,4 +346,3 @@ mod tests {
         assert_eq!(c.wechat.aes_keys().len(), 2);
     }
 }
-

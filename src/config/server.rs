@@ -65,7 +65,11 @@ impl ServerConfig {
             ));
         }
         if self.max_connections == 0 {
-            return Err(invalid("server.max_connections", "0 would refuse everyone", "use 1 or more (default 256)"));
+            return Err(invalid(
+                "server.max_connections",
+                "0 would refuse everyone",
+                "use 1 or more (default 256)",
+            ));
         }
         Ok(())
     }

@@ -74,7 +74,11 @@ impl WechatConfig {
             ));
         }
         if self.app_secret.is_some() && self.app_id.is_none() {
-            return Err(invalid("wechat.app_id", "missing while wechat.app_secret is set", "add the AppID from the admin console"));
+            return Err(invalid(
+                "wechat.app_id",
+                "missing while wechat.app_secret is set",
+                "add the AppID from the admin console",
+            ));
         }
         for (key, value) in [
             ("wechat.encoding_aes_key", &self.encoding_aes_key),
@@ -82,7 +86,11 @@ impl WechatConfig {
         ] {
             if let Some(secret) = value {
                 AesKey::from_encoding_aes_key(secret.expose()).map_err(|_| {
-                    invalid(key, "is not a valid EncodingAESKey (43 letters and digits)", "copy it again from the admin console")
+                    invalid(
+                        key,
+                        "is not a valid EncodingAESKey (43 letters and digits)",
+                        "copy it again from the admin console",
+                    )
                 })?;
                 if self.app_id.is_none() {
                     return Err(invalid(

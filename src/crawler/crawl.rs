@@ -12,15 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fetch::{Access, Client, FeedResponse, FetchError, Validators};
-use crate::shutdown::Shutdown;
 use super::opds::{self, Acquisition, Entry};
-use crate::url::Url;
 use super::verify::verify;
 use super::walk::{Links, Page, Walk};
 use crate::clock::unix_now;
 use crate::config::{CrawlSource, CrawlerConfig};
 use crate::library::{self, Added, Intake, LibraryError};
+use crate::shutdown::Shutdown;
 use crate::store::{CrawlEntry, CrawlOutcome, FeedCache, Provenance, SourceRun, Store};
+use crate::url::Url;
 
 /// A feed page larger than this is not a catalog page anyone should serve.
 const MAX_FEED_BYTES: u64 = 16 * 1024 * 1024;
@@ -59,7 +59,11 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}, {} known, {} refused, {} failed", self.progress, self.known, self.refused, self.failed)?;
+        write!(
+            f,
+            "{}, {} known, {} refused, {} failed",
+            self.progress, self.known, self.refused, self.failed
+        )?;
         if let Some(why) = &self.cut_short {
             write!(f, "; ended early: {why}")?;
         }
@@ -106,7 +110,10 @@ impl Crawler {
         Crawler {
             store,
             books_dir: books_dir.to_path_buf(),
-            client: Client::new(&config.user_agent, Duration::from_millis(config.per_host_delay_ms)),
+            client: Client::new(
+                &config.user_agent,
+                Duration::from_millis(config.per_host_delay_ms),
+            ),
             max_book_bytes: config.max_book_bytes,
             daily_budget: config.daily_bytes_budget,
             max_pages: config.max_pages,
@@ -116,27 +123,50 @@ impl Crawler {
     }
 
     /// Crawl `source` once. `progress` hears after every page and book.
-    pub fn crawl(&mut self, source: &CrawlSource, shutdown: &Shutdown, progress: &mut dyn FnMut(&Progress)) -> Report {
+    pub fn crawl(
+        &mut self,
+        source: &CrawlSource,
+        shutdown: &Shutdown,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Report {
         let mut report = Report::default();
         let Ok(start) = Url::parse(&source.url) else {
             // config validation makes this unreachable; say so rather than panic
             report.cut_short = Some(format!("source {} has an invalid url", source.name));
             return report;
         };
-        if let Err(e) = self.store.save_source_run(&source.name, &SourceRun { started_at: unix_now() }) {
+        if let Err(e) =
+            self.store.save_source_run(&source.name, &SourceRun { started_at: unix_now() })
+        {
             log::error!("crawl {}: cannot record the start: {e}", source.name);
         }
-        let access = Access::new(&start, source.username.as_deref(), source.password.as_ref(), source.ignore_robots_txt);
-        if access.authorization.is_some() && start.to_string().starts_with("http://") && !is_loopback(&start) {
+        let access = Access::new(
+            &start,
+            source.username.as_deref(),
+            source.password.as_ref(),
+            source.ignore_robots_txt,
+        );
+        if access.authorization.is_some()
+            && start.to_string().starts_with("http://")
+            && !is_loopback(&start)
+        {
             log::warn!("crawl {}: the password goes over plain http to {}; use https if the server offers it", source.name, start.origin());
         }
         if source.ignore_robots_txt {
-            log::info!("crawl {}: ignoring the robots.txt of {} as configured (the owner's own server)", source.name, start.origin());
+            log::info!(
+                "crawl {}: ignoring the robots.txt of {} as configured (the owner's own server)",
+                source.name,
+                start.origin()
+            );
         }
         let incoming = self.books_dir.join(INCOMING);
         if let Err(e) = clear_incoming(&incoming) {
             report.cut_short = Some(format!("cannot prepare {}: {e}", incoming.display()));
-            log::error!("crawl {}: {}", source.name, report.cut_short.as_deref().unwrap_or_default());
+            log::error!(
+                "crawl {}: {}",
+                source.name,
+                report.cut_short.as_deref().unwrap_or_default()
+            );
             return report;
         }
         let bytes_before = self.client.bytes_read();
@@ -172,13 +202,22 @@ impl Crawler {
             return Some("stopped".into());
         }
         if self.budget_left() == 0 {
-            return Some(format!("the day's crawler.daily_bytes_budget of {} bytes is spent", self.daily_budget));
+            return Some(format!(
+                "the day's crawler.daily_bytes_budget of {} bytes is spent",
+                self.daily_budget
+            ));
         }
         None
     }
 
     /// Read one feed page and take its books. Some(reason) ends the crawl.
-    fn read_page(&mut self, run: &mut Run, walk: &mut Walk, page: &Page, report: &mut Report) -> Option<String> {
+    fn read_page(
+        &mut self,
+        run: &mut Run,
+        walk: &mut Walk,
+        page: &Page,
+        report: &mut Report,
+    ) -> Option<String> {
         let name = &run.source.name;
         let key = page.url.to_string();
         let cached = self.store.feed_cache(&key).unwrap_or_else(|e| {
@@ -189,7 +228,8 @@ impl Crawler {
             .as_ref()
             .map(|c| Validators { etag: c.etag.clone(), last_modified: c.last_modified.clone() })
             .unwrap_or_default();
-        let fetched = self.client.get_feed(&page.url, &validators, run.access, run.shutdown, MAX_FEED_BYTES);
+        let fetched =
+            self.client.get_feed(&page.url, &validators, run.access, run.shutdown, MAX_FEED_BYTES);
         self.count_bytes();
         let (bytes, validators, url) = match fetched {
             Ok(FeedResponse::NotModified) => {
@@ -305,14 +345,22 @@ impl Crawler {
         taken
     }
 
-    fn fetch_book(&mut self, run: &Run, entry: &Entry, acquisition: &Acquisition, entry_key: &str) -> Taken {
+    fn fetch_book(
+        &mut self,
+        run: &Run,
+        entry: &Entry,
+        acquisition: &Acquisition,
+        entry_key: &str,
+    ) -> Taken {
         let name = &run.source.name;
         let url = &acquisition.link.href;
         let limit = self.max_book_bytes.min(self.budget_left());
         let temp = TempFile(run.incoming.join(temp_name(acquisition.format.extension())));
         let downloaded = File::create(&temp.0)
             .map_err(|e| FetchError::Write(format!("{}: {e}", temp.0.display())))
-            .and_then(|mut file| self.client.download(url, run.access, run.shutdown, limit, &mut file));
+            .and_then(|mut file| {
+                self.client.download(url, run.access, run.shutdown, limit, &mut file)
+            });
         self.count_bytes();
         let refuse = |this: &Self, reason: String, limit: Option<u64>| {
             log::warn!("crawl {name}: {:?} ({url}) not taken: {reason}", entry.title);
@@ -323,9 +371,14 @@ impl Crawler {
             Ok(downloaded) => downloaded,
             Err(FetchError::Cancelled) => return Taken::End("stopped".into()),
             Err(FetchError::TooLarge { .. }) if limit < self.max_book_bytes => {
-                return Taken::End(format!("the day's crawler.daily_bytes_budget of {} bytes is spent", self.daily_budget));
+                return Taken::End(format!(
+                    "the day's crawler.daily_bytes_budget of {} bytes is spent",
+                    self.daily_budget
+                ));
             }
-            Err(e @ FetchError::TooLarge { .. }) => return refuse(self, e.to_string(), Some(limit)),
+            Err(e @ FetchError::TooLarge { .. }) => {
+                return refuse(self, e.to_string(), Some(limit))
+            }
             Err(e @ FetchError::Resting { .. }) => return Taken::End(e.to_string()),
             // not recorded: robots.txt may change its mind
             Err(e @ FetchError::Disallowed { .. }) => {
@@ -333,7 +386,10 @@ impl Crawler {
                 return Taken::Refused;
             }
             Err(e) if e.is_transient() => {
-                log::warn!("crawl {name}: {:?} not fetched, trying again next crawl: {e}", entry.title);
+                log::warn!(
+                    "crawl {name}: {:?} not fetched, trying again next crawl: {e}",
+                    entry.title
+                );
                 return Taken::Failed;
             }
             Err(e) => return refuse(self, e.to_string(), None),
@@ -348,10 +404,19 @@ impl Crawler {
             rights: entry.rights.clone(),
             fetched_at: unix_now(),
         };
-        match library::add_file(&self.store, &self.books_dir, &temp.0, Intake::Move, Some(provenance)) {
+        match library::add_file(
+            &self.store,
+            &self.books_dir,
+            &temp.0,
+            Intake::Move,
+            Some(provenance),
+        ) {
             Ok(added) => {
                 let book = added.book();
-                let outcome = CrawlOutcome::Book { book_id: book.id.clone(), hash: downloaded.sha256.clone() };
+                let outcome = CrawlOutcome::Book {
+                    book_id: book.id.clone(),
+                    hash: downloaded.sha256.clone(),
+                };
                 self.record(name, entry_key, url, outcome);
                 match added {
                     Added::New(_) => {
@@ -366,7 +431,11 @@ impl Crawler {
                         Taken::Added
                     }
                     Added::Known(_) => {
-                        log::info!("crawl {name}: {:?} is already in the library as {}", entry.title, book.id);
+                        log::info!(
+                            "crawl {name}: {:?} is already in the library as {}",
+                            entry.title,
+                            book.id
+                        );
                         Taken::Known
                     }
                 }

@@ -12,11 +12,11 @@ use sha2::{Digest, Sha256};
 
 use super::politeness::{retry_after, Politeness, Throttle};
 use super::robots::Rules;
-use crate::url::Url;
 use crate::clock::unix_now;
 use crate::config::Secret;
 use crate::digest::hex;
 use crate::shutdown::Shutdown;
+use crate::url::Url;
 
 const FEED_TIMEOUT: Duration = Duration::from_secs(60);
 /// A whole book download: 50 MB over a slow uplink.
@@ -40,7 +40,12 @@ pub struct Access {
 }
 
 impl Access {
-    pub fn new(source: &Url, username: Option<&str>, password: Option<&Secret>, ignore_robots: bool) -> Access {
+    pub fn new(
+        source: &Url,
+        username: Option<&str>,
+        password: Option<&Secret>,
+        ignore_robots: bool,
+    ) -> Access {
         use base64::Engine;
         let authorization = username.map(|user| {
             let pair = format!("{user}:{}", password.map(Secret::expose).unwrap_or(""));
@@ -78,13 +83,31 @@ pub struct Downloaded {
 #[derive(Debug)]
 pub enum FetchError {
     /// robots.txt forbids it.
-    Disallowed { origin: String, path: String },
+    Disallowed {
+        origin: String,
+        path: String,
+    },
     /// The host asked for a pause longer than the crawler waits.
-    Resting { origin: String, seconds: u64 },
-    Status { status: u16, url: String },
-    TooLarge { limit: u64, url: String },
-    Network { url: String, detail: String },
-    Redirect { url: String, detail: String },
+    Resting {
+        origin: String,
+        seconds: u64,
+    },
+    Status {
+        status: u16,
+        url: String,
+    },
+    TooLarge {
+        limit: u64,
+        url: String,
+    },
+    Network {
+        url: String,
+        detail: String,
+    },
+    Redirect {
+        url: String,
+        detail: String,
+    },
     Write(String),
     Cancelled,
 }
@@ -94,7 +117,9 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
-            FetchError::Disallowed { .. } | FetchError::TooLarge { .. } | FetchError::Redirect { .. } => false,
+            FetchError::Disallowed { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::Redirect { .. } => false,
             _ => true,
         }
     }
@@ -103,12 +128,16 @@ impl FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FetchError::Disallowed { origin, path } => write!(f, "robots.txt of {origin} disallows {path}"),
+            FetchError::Disallowed { origin, path } => {
+                write!(f, "robots.txt of {origin} disallows {path}")
+            }
             FetchError::Resting { origin, seconds } => {
                 write!(f, "{origin} asked to be left alone for {seconds} s; trying again at a later crawl")
             }
             FetchError::Status { status, url } => write!(f, "{url}: HTTP {status}"),
-            FetchError::TooLarge { limit, url } => write!(f, "{url} is larger than the {limit}-byte limit"),
+            FetchError::TooLarge { limit, url } => {
+                write!(f, "{url} is larger than the {limit}-byte limit")
+            }
             FetchError::Network { url, detail } => write!(f, "{url}: {detail}"),
             FetchError::Redirect { url, detail } => write!(f, "{url}: {detail}"),
             FetchError::Write(detail) => write!(f, "cannot write the download: {detail}"),
@@ -142,8 +171,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(user_agent: &str, per_host_delay: Duration) -> Client {
-        let agent_token: String =
-            user_agent.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        let agent_token: String = user_agent
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
         Client {
             user_agent: user_agent.to_string(),
             agent_token,
@@ -187,7 +218,11 @@ impl Client {
                     bytes.extend_from_slice(chunk);
                     Ok(())
                 })
-                .map(|_| FeedResponse::Fresh { bytes, validators, url: url.clone() })
+                .map(|_| FeedResponse::Fresh {
+                    bytes,
+                    validators,
+                    url: url.clone(),
+                })
             }
             _ => Err(FetchError::Status { status: status_u16(status), url: url.to_string() }),
         };
@@ -208,7 +243,8 @@ impl Client {
         let ask = Ask { url, accept: "*/*", validators: None, timeout: DOWNLOAD_TIMEOUT };
         let (response, url) = self.open(ask, access, shutdown)?;
         let status = response.status_code;
-        let announced = response.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let announced =
+            response.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let result = if !(200..=299).contains(&status) {
             Err(FetchError::Status { status: status_u16(status), url: url.to_string() })
         } else if announced.is_some_and(|length| length > limit) {
@@ -240,9 +276,10 @@ impl Client {
             if shutdown.is_requested() {
                 return Err(FetchError::Cancelled);
             }
-            let n = response
-                .read(&mut buffer)
-                .map_err(|e| FetchError::Network { url: url.to_string(), detail: format!("reading the body: {e}") })?;
+            let n = response.read(&mut buffer).map_err(|e| FetchError::Network {
+                url: url.to_string(),
+                detail: format!("reading the body: {e}"),
+            })?;
             if n == 0 {
                 return Ok(total);
             }
@@ -258,7 +295,12 @@ impl Client {
     /// Send `ask`, obeying robots.txt and the pacing, following redirects and
     /// retrying what the host throttles. Returns the answer (its body unread)
     /// and the URL that gave it.
-    fn open(&mut self, ask: Ask, access: &Access, shutdown: &Shutdown) -> Result<(minreq::ResponseLazy, Url), FetchError> {
+    fn open(
+        &mut self,
+        ask: Ask,
+        access: &Access,
+        shutdown: &Shutdown,
+    ) -> Result<(minreq::ResponseLazy, Url), FetchError> {
         let mut url = ask.url.clone();
         let (mut hops, mut tries) = (0, 0);
         loop {
@@ -288,21 +330,35 @@ impl Client {
                 Ok(response) => response,
                 Err(e) => {
                     self.politeness.finished(&origin, now);
-                    return Err(FetchError::Network { url: url.to_string(), detail: e.to_string() });
+                    return Err(FetchError::Network {
+                        url: url.to_string(),
+                        detail: e.to_string(),
+                    });
                 }
             };
             let status = response.status_code;
             log::debug!("GET {url}: HTTP {status} in {} ms", started.elapsed().as_millis());
             match status {
                 429 | 503 => {
-                    let wait = response.headers.get("retry-after").and_then(|v| retry_after(v, unix_now()));
+                    let wait = response
+                        .headers
+                        .get("retry-after")
+                        .and_then(|v| retry_after(v, unix_now()));
                     drop(response);
                     tries += 1;
                     match self.politeness.throttled(&origin, now, wait) {
                         Throttle::RetryIn(wait) if tries < MAX_TRIES => {
-                            log::info!("{origin} answered {status}; asking again in {} s", wait.as_secs_f32().ceil());
+                            log::info!(
+                                "{origin} answered {status}; asking again in {} s",
+                                wait.as_secs_f32().ceil()
+                            );
                         }
-                        Throttle::RetryIn(_) => return Err(FetchError::Status { status: status_u16(status), url: url.to_string() }),
+                        Throttle::RetryIn(_) => {
+                            return Err(FetchError::Status {
+                                status: status_u16(status),
+                                url: url.to_string(),
+                            })
+                        }
                         Throttle::Rest(until) => {
                             let seconds = until.saturating_duration_since(now).as_secs();
                             return Err(FetchError::Resting { origin, seconds });
@@ -315,11 +371,16 @@ impl Client {
                     self.politeness.finished(&origin, now);
                     hops += 1;
                     let target = match location {
-                        _ if hops > MAX_REDIRECTS => Err(format!("more than {MAX_REDIRECTS} redirects")),
+                        _ if hops > MAX_REDIRECTS => {
+                            Err(format!("more than {MAX_REDIRECTS} redirects"))
+                        }
                         None => Err(format!("HTTP {status} without a Location")),
-                        Some(location) => url.join(&location).map_err(|e| format!("redirect to a bad URL: {e}")),
+                        Some(location) => {
+                            url.join(&location).map_err(|e| format!("redirect to a bad URL: {e}"))
+                        }
                     };
-                    url = target.map_err(|detail| FetchError::Redirect { url: url.to_string(), detail })?;
+                    url = target
+                        .map_err(|detail| FetchError::Redirect { url: url.to_string(), detail })?;
                 }
                 _ => return Ok((response, url)),
             }
@@ -352,7 +413,10 @@ impl Client {
         if self.robots.get(&origin).is_none_or(|c| c.until <= now) {
             let (rules, ttl) = self.read_robots(url, shutdown)?;
             if let Some(delay) = rules.crawl_delay {
-                log::info!("{origin} asks for {} s between requests (robots.txt Crawl-delay)", delay.as_secs_f32());
+                log::info!(
+                    "{origin} asks for {} s between requests (robots.txt Crawl-delay)",
+                    delay.as_secs_f32()
+                );
                 self.politeness.set_crawl_delay(&origin, delay, now);
             }
             self.robots.insert(origin.clone(), CachedRobots { rules, until: Instant::now() + ttl });
@@ -362,12 +426,19 @@ impl Client {
 
     /// RFC 9309: 2xx is the rules; 4xx means no rules; 5xx, 429 and an
     /// unreachable host mean "disallow all" for now. Redirects are followed.
-    fn read_robots(&mut self, url: &Url, shutdown: &Shutdown) -> Result<(Rules, Duration), FetchError> {
+    fn read_robots(
+        &mut self,
+        url: &Url,
+        shutdown: &Shutdown,
+    ) -> Result<(Rules, Duration), FetchError> {
         let mut target = url.join("/robots.txt").expect("an absolute path resolves");
         for _ in 0..=MAX_REDIRECTS {
             let origin = target.origin();
             self.pace(&origin, shutdown)?;
-            let response = self.request(&target, ROBOTS_TIMEOUT).with_header("Accept", "text/plain").send_lazy();
+            let response = self
+                .request(&target, ROBOTS_TIMEOUT)
+                .with_header("Accept", "text/plain")
+                .send_lazy();
             let now = Instant::now();
             let response = match response {
                 Ok(response) => response,
@@ -388,10 +459,16 @@ impl Client {
                     });
                     self.politeness.succeeded(&origin, Instant::now());
                     return match read {
-                        Ok(_) => Ok((Rules::parse(&String::from_utf8_lossy(&bytes), &self.agent_token), ROBOTS_TTL)),
+                        Ok(_) => Ok((
+                            Rules::parse(&String::from_utf8_lossy(&bytes), &self.agent_token),
+                            ROBOTS_TTL,
+                        )),
                         Err(FetchError::Cancelled) => Err(FetchError::Cancelled),
                         Err(e) => {
-                            log::warn!("cannot read {target} ({e}); not crawling {} for now", url.origin());
+                            log::warn!(
+                                "cannot read {target} ({e}); not crawling {} for now",
+                                url.origin()
+                            );
                             Ok((Rules::disallow_all(), ROBOTS_UNREACHABLE_TTL))
                         }
                     };
@@ -408,7 +485,10 @@ impl Client {
                 429 | 500..=599 => {
                     drop(response);
                     self.politeness.finished(&origin, now);
-                    log::warn!("{target} answered HTTP {status}; not crawling {} for now", url.origin());
+                    log::warn!(
+                        "{target} answered HTTP {status}; not crawling {} for now",
+                        url.origin()
+                    );
                     return Ok((Rules::disallow_all(), ROBOTS_UNREACHABLE_TTL));
                 }
                 _ => {

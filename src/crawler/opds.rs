@@ -6,8 +6,8 @@ use std::fmt;
 
 use roxmltree::Node;
 
-use crate::url::Url;
 use crate::book_format::Format;
+use crate::url::Url;
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 const DC_TERMS_NS: &str = "http://purl.org/dc/terms/";
@@ -75,7 +75,9 @@ impl Entry {
             if link.rel != REL_ACQUISITION && link.rel != REL_OPEN_ACCESS {
                 continue;
             }
-            let Some(format) = link.media_type.as_deref().and_then(format_of_media_type) else { continue };
+            let Some(format) = link.media_type.as_deref().and_then(format_of_media_type) else {
+                continue;
+            };
             let Some(rank) = formats.iter().position(|f| *f == format) else { continue };
             if best.as_ref().is_none_or(|(r, _)| rank < *r) {
                 best = Some((rank, Acquisition { format, link }));
@@ -129,7 +131,10 @@ impl Feed {
         let mut found: Vec<&Url> = Vec::new();
         for entry in &self.entries {
             for link in &entry.links {
-                if link.is_feed() && NAVIGATION_RELS.contains(&link.rel.as_str()) && !found.contains(&&link.href) {
+                if link.is_feed()
+                    && NAVIGATION_RELS.contains(&link.rel.as_str())
+                    && !found.contains(&&link.href)
+                {
                     found.push(&link.href);
                 }
             }
@@ -151,7 +156,8 @@ impl fmt::Display for FeedError {
 /// DTD (no entity expansion from strangers).
 pub fn parse(bytes: &[u8], base: &Url) -> Result<Feed, FeedError> {
     let (text, _) = crate::ebook::decode_xml(bytes);
-    let doc = roxmltree::Document::parse(&text).map_err(|e| FeedError(format!("not well-formed XML ({e})")))?;
+    let doc = roxmltree::Document::parse(&text)
+        .map_err(|e| FeedError(format!("not well-formed XML ({e})")))?;
     let root = doc.root_element();
     if !(root.has_tag_name((ATOM_NS, "feed"))) {
         let name = root.tag_name();
@@ -162,10 +168,17 @@ pub fn parse(bytes: &[u8], base: &Url) -> Result<Feed, FeedError> {
         )));
     }
     let entries = atom_children(root, "entry").map(|e| parse_entry(e, base)).collect();
-    Ok(Feed { title: child_text(root, "title").unwrap_or_default(), links: links(root, base), entries })
+    Ok(Feed {
+        title: child_text(root, "title").unwrap_or_default(),
+        links: links(root, base),
+        entries,
+    })
 }
 
-fn atom_children<'a, 'input>(node: Node<'a, 'input>, name: &'static str) -> impl Iterator<Item = Node<'a, 'input>> {
+fn atom_children<'a, 'input>(
+    node: Node<'a, 'input>,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'input>> {
     node.children().filter(move |c| c.has_tag_name((ATOM_NS, name)))
 }
 
@@ -175,17 +188,19 @@ fn child_text(node: Node, name: &'static str) -> Option<String> {
 }
 
 fn text_of(node: Node) -> String {
-    let text: String = node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+    let text: String =
+        node.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn parse_entry(node: Node, base: &Url) -> Entry {
-    let authors = atom_children(node, "author")
-        .filter_map(|a| child_text(a, "name"))
-        .collect();
+    let authors = atom_children(node, "author").filter_map(|a| child_text(a, "name")).collect();
     let rights = child_text(node, "rights").or_else(|| {
         node.children()
-            .find(|c| c.tag_name().name() == "rights" && matches!(c.tag_name().namespace(), Some(DC_TERMS_NS | DC_ELEMENTS_NS)))
+            .find(|c| {
+                c.tag_name().name() == "rights"
+                    && matches!(c.tag_name().namespace(), Some(DC_TERMS_NS | DC_ELEMENTS_NS))
+            })
             .map(text_of)
             .filter(|t| !t.is_empty())
     });
@@ -208,7 +223,12 @@ fn links(node: Node, base: &Url) -> Vec<Link> {
                 .attribute("type")
                 .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
                 .filter(|t| !t.is_empty());
-            let rel = l.attribute("rel").map(str::trim).filter(|r| !r.is_empty()).unwrap_or("alternate").to_string();
+            let rel = l
+                .attribute("rel")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .unwrap_or("alternate")
+                .to_string();
             Some(Link { rel, href, media_type })
         })
         .collect()
@@ -244,7 +264,10 @@ mod tests {
         let feed = parse(NAVIGATION.as_bytes(), &base()).unwrap();
         assert_eq!(feed.title, "Library");
         let subsections: Vec<String> = feed.subsections().iter().map(|u| u.to_string()).collect();
-        assert_eq!(subsections, ["http://lib.example/opds/new.xml", "http://lib.example/opds/authors/"]);
+        assert_eq!(
+            subsections,
+            ["http://lib.example/opds/new.xml", "http://lib.example/opds/authors/"]
+        );
         assert_eq!(feed.crawlable().unwrap().to_string(), "http://lib.example/opds/all.xml");
         assert_eq!(feed.next(), None);
     }
@@ -289,7 +312,10 @@ mod tests {
         assert_eq!(book.rights.as_deref(), Some("Public domain in the USA."));
         let default = [Format::Epub, Format::Txt, Format::Mobi];
         let pick = book.acquisition(&default).unwrap();
-        assert_eq!((pick.format, pick.link.href.to_string()), (Format::Epub, "http://lib.example/b/1342.epub".into()));
+        assert_eq!(
+            (pick.format, pick.link.href.to_string()),
+            (Format::Epub, "http://lib.example/b/1342.epub".into())
+        );
         assert_eq!(book.acquisition(&[Format::Mobi, Format::Epub]).unwrap().format, Format::Mobi);
         assert_eq!(book.acquisition(&[Format::Azw3]), None);
         assert_eq!(book.key(&pick), "urn:gutenberg:1342");

@@ -41,9 +41,11 @@ impl Politeness {
     }
 
     fn host(&mut self, origin: &str, now: Instant) -> &mut Host {
-        self.hosts
-            .entry(origin.to_string())
-            .or_insert(Host { ready_at: now, crawl_delay: Duration::ZERO, backoff: FIRST_BACKOFF })
+        self.hosts.entry(origin.to_string()).or_insert(Host {
+            ready_at: now,
+            crawl_delay: Duration::ZERO,
+            backoff: FIRST_BACKOFF,
+        })
     }
 
     /// How long to wait before the next request to `origin`.
@@ -72,7 +74,12 @@ impl Politeness {
 
     /// The host answered 429 or 503, with `retry_after` when it said how
     /// long to wait. Without one the wait doubles on each repeat.
-    pub fn throttled(&mut self, origin: &str, now: Instant, retry_after: Option<Duration>) -> Throttle {
+    pub fn throttled(
+        &mut self,
+        origin: &str,
+        now: Instant,
+        retry_after: Option<Duration>,
+    ) -> Throttle {
         let delay = self.delay;
         let host = self.host(origin, now);
         let wait = match retry_after {
@@ -145,7 +152,10 @@ mod tests {
         assert_eq!(p.wait("http://a", t0), Duration::ZERO);
         p.succeeded("http://a", t0);
         assert_eq!(p.wait("http://a", t0), DELAY);
-        assert_eq!(p.wait("http://a", t0 + Duration::from_millis(500)), Duration::from_millis(1500));
+        assert_eq!(
+            p.wait("http://a", t0 + Duration::from_millis(500)),
+            Duration::from_millis(1500)
+        );
         assert_eq!(p.wait("http://a", t0 + DELAY), Duration::ZERO);
         assert_eq!(p.wait("http://b", t0), Duration::ZERO);
     }
@@ -166,21 +176,35 @@ mod tests {
     fn throttling_honours_retry_after_then_backs_off_with_a_cap() {
         let t0 = Instant::now();
         let mut p = Politeness::new(DELAY);
-        assert_eq!(p.throttled("http://a", t0, Some(Duration::from_secs(7))), Throttle::RetryIn(Duration::from_secs(7)));
+        assert_eq!(
+            p.throttled("http://a", t0, Some(Duration::from_secs(7))),
+            Throttle::RetryIn(Duration::from_secs(7))
+        );
         assert_eq!(p.wait("http://a", t0), Duration::from_secs(7));
-        assert_eq!(p.throttled("http://a", t0, Some(Duration::ZERO)), Throttle::RetryIn(DELAY), "never less than the delay");
+        assert_eq!(
+            p.throttled("http://a", t0, Some(Duration::ZERO)),
+            Throttle::RetryIn(DELAY),
+            "never less than the delay"
+        );
         assert_eq!(p.throttled("http://b", t0, None), Throttle::RetryIn(Duration::from_secs(10)));
         assert_eq!(p.throttled("http://b", t0, None), Throttle::RetryIn(Duration::from_secs(20)));
         assert_eq!(p.throttled("http://b", t0, None), Throttle::RetryIn(Duration::from_secs(40)));
         p.succeeded("http://b", t0);
-        assert_eq!(p.throttled("http://b", t0, None), Throttle::RetryIn(Duration::from_secs(10)), "reset after success");
+        assert_eq!(
+            p.throttled("http://b", t0, None),
+            Throttle::RetryIn(Duration::from_secs(10)),
+            "reset after success"
+        );
         let hour = Duration::from_secs(3600);
         assert_eq!(p.throttled("http://c", t0, Some(hour)), Throttle::Rest(t0 + hour));
         assert_eq!(p.wait("http://c", t0), hour);
         for _ in 0..10 {
             p.throttled("http://d", t0, None);
         }
-        assert!(matches!(p.throttled("http://d", t0, None), Throttle::Rest(_)), "repeated throttling ends in rest");
+        assert!(
+            matches!(p.throttled("http://d", t0, None), Throttle::Rest(_)),
+            "repeated throttling ends in rest"
+        );
     }
 
     #[test]
@@ -189,11 +213,24 @@ mod tests {
         assert_eq!(now, 784_111_777);
         assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(retry_after(" 2 ", now), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now), Some(Duration::from_secs(120)));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO), "past dates mean now");
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:51:37 GMT", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "past dates mean now"
+        );
         assert_eq!(http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(http_date("Sat, 29 Feb 2020 12:00:00 GMT"), Some(1_582_977_600));
-        for bad in ["soon", "-5", "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"] {
+        for bad in [
+            "soon",
+            "-5",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+        ] {
             assert_eq!(retry_after(bad, now), None, "{bad}");
         }
     }

@@ -75,8 +75,13 @@ impl Rules {
             }
         }
         let named: Vec<_> = groups.iter().filter(|g| g.0.contains(&agent)).collect();
-        let chosen = if named.is_empty() { groups.iter().filter(|g| g.0.iter().any(|a| a == "*")).collect() } else { named };
-        let crawl_delay = chosen.iter().filter_map(|g| g.2).reduce(f64::max).map(Duration::from_secs_f64);
+        let chosen = if named.is_empty() {
+            groups.iter().filter(|g| g.0.iter().any(|a| a == "*")).collect()
+        } else {
+            named
+        };
+        let crawl_delay =
+            chosen.iter().filter_map(|g| g.2).reduce(f64::max).map(Duration::from_secs_f64);
         Rules { rules: chosen.into_iter().flat_map(|g| g.1.iter().cloned()).collect(), crawl_delay }
     }
 
@@ -91,7 +96,10 @@ impl Rules {
             if matches(&rule.pattern, &path) {
                 let better = match best {
                     None => true,
-                    Some((len, allow)) => rule.pattern.len() > len || (rule.pattern.len() == len && rule.allow && !allow),
+                    Some((len, allow)) => {
+                        rule.pattern.len() > len
+                            || (rule.pattern.len() == len && rule.allow && !allow)
+                    }
                 };
                 if better {
                     best = Some((rule.pattern.len(), rule.allow));
@@ -110,8 +118,16 @@ fn normalize(text: &str) -> Vec<u8> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
-            out.extend_from_slice(&[b'%', bytes[i + 1].to_ascii_uppercase(), bytes[i + 2].to_ascii_uppercase()]);
+        if b == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            out.extend_from_slice(&[
+                b'%',
+                bytes[i + 1].to_ascii_uppercase(),
+                bytes[i + 2].to_ascii_uppercase(),
+            ]);
             i += 3;
             continue;
         }
@@ -142,7 +158,11 @@ fn matches(pattern: &[u8], path: &[u8]) -> bool {
             let from = ends[0];
             ends = (from..=path.len()).collect();
         } else {
-            ends = ends.into_iter().filter(|&e| e < path.len() && path[e] == p).map(|e| e + 1).collect();
+            ends = ends
+                .into_iter()
+                .filter(|&e| e < path.len() && path[e] == p)
+                .map(|e| e + 1)
+                .collect();
         }
     }
     if anchored {
@@ -203,7 +223,10 @@ Disallow: /
 
     #[test]
     fn longest_match_and_ties() {
-        let rules = Rules::parse("User-agent: *\nDisallow: /a\nAllow: /a\nDisallow: /b*c\nAllow: /b\n", "zatan");
+        let rules = Rules::parse(
+            "User-agent: *\nDisallow: /a\nAllow: /a\nDisallow: /b*c\nAllow: /b\n",
+            "zatan",
+        );
         assert!(rules.allows("/a/x"), "equal length: allow wins");
         assert!(!rules.allows("/bxxc"), "/b*c is longer than /b");
         assert!(rules.allows("/bxx"));
@@ -232,7 +255,8 @@ Disallow: /
 
     #[test]
     fn rules_before_any_user_agent_are_ignored_and_bad_delays_dropped() {
-        let rules = Rules::parse("Disallow: /\nUser-agent: *\nCrawl-delay: soon\nDisallow: /x\n", "zatan");
+        let rules =
+            Rules::parse("Disallow: /\nUser-agent: *\nCrawl-delay: soon\nDisallow: /x\n", "zatan");
         assert!(rules.allows("/y"));
         assert!(!rules.allows("/x"));
         assert_eq!(rules.crawl_delay, None);

@@ -32,8 +32,10 @@ fn epub_head(head: &[u8]) -> Result<(), String> {
     if !head.starts_with(b"PK\x03\x04") {
         return Err("not an EPUB (not a zip archive)".into());
     }
-    let u16_at = |at: usize| head.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let (Some(method), Some(name_len), Some(extra_len)) = (u16_at(8), u16_at(26), u16_at(28)) else {
+    let u16_at =
+        |at: usize| head.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let (Some(method), Some(name_len), Some(extra_len)) = (u16_at(8), u16_at(26), u16_at(28))
+    else {
         return Err("not an EPUB (truncated zip header)".into());
     };
     let name = head.get(30..30 + name_len);
@@ -75,7 +77,8 @@ mod tests {
         let deflated = zip("mimetype", zip::CompressionMethod::Deflated, &EPUB_MIMETYPE.repeat(4));
         assert!(epub_head(&deflated).is_err());
         assert!(epub_head(&zip("other", zip::CompressionMethod::Stored, EPUB_MIMETYPE)).is_err());
-        assert!(epub_head(&zip("mimetype", zip::CompressionMethod::Stored, b"application/zip")).is_err());
+        assert!(epub_head(&zip("mimetype", zip::CompressionMethod::Stored, b"application/zip"))
+            .is_err());
         assert!(epub_head(b"<html>not found</html>").unwrap_err().contains("not a zip"));
         assert!(epub_head(b"PK\x03\x04").is_err());
     }
@@ -84,7 +87,8 @@ mod tests {
     fn files_that_lie_about_their_format_are_refused() {
         let html = temp("page.epub", b"<html><body>Please log in</body></html>");
         assert!(verify(&html, Format::Epub).unwrap_err().contains("not an EPUB"));
-        let good = temp("good.epub", &zip("mimetype", zip::CompressionMethod::Stored, EPUB_MIMETYPE));
+        let good =
+            temp("good.epub", &zip("mimetype", zip::CompressionMethod::Stored, EPUB_MIMETYPE));
         assert_eq!(verify(&good, Format::Epub), Ok(()));
         let fake_mobi = temp("fake.mobi", &[0u8; 200]);
         assert!(verify(&fake_mobi, Format::Mobi).unwrap_err().contains("BOOKMOBI"));

@@ -130,7 +130,11 @@ mod tests {
         assert_eq!((a.url.clone(), a.depth), (url("/a"), 1));
         walk.add_links(&a, &links(Some("/a?page=2"), None, &["/a1"]));
         let next = walk.next_page().unwrap();
-        assert_eq!((next.url.clone(), next.depth), (url("/a?page=2"), 1), "pagination comes first, same depth");
+        assert_eq!(
+            (next.url.clone(), next.depth),
+            (url("/a?page=2"), 1),
+            "pagination comes first, same depth"
+        );
         walk.add_links(&next, &links(Some("/a"), None, &[]));
         let order: Vec<Url> = std::iter::from_fn(|| walk.next_page().map(|p| p.url)).collect();
         assert_eq!(order, [url("/b"), url("/a1")], "the next loop back to /a ends");

@@ -19,14 +19,38 @@ pub const MAX_SECTION_BYTES: usize = 128 * 1024;
 const UNITS: &[char] = &['章', '回', '节', '節', '卷', '集', '部', '篇'];
 /// Headings that stand alone (possibly numbered: `番外一`, `楔子 雨夜`).
 const KEYWORDS: &[&str] = &[
-    "序章", "序言", "序幕", "序曲", "序", "楔子", "引子", "引言", "前言", "番外篇", "番外", "后记", "後記", "尾声",
-    "尾聲", "终章", "終章", "完本感言", "大结局", "大結局",
+    "序章",
+    "序言",
+    "序幕",
+    "序曲",
+    "序",
+    "楔子",
+    "引子",
+    "引言",
+    "前言",
+    "番外篇",
+    "番外",
+    "后记",
+    "後記",
+    "尾声",
+    "尾聲",
+    "终章",
+    "終章",
+    "完本感言",
+    "大结局",
+    "大結局",
 ];
-const SEPARATORS: &[char] = &[' ', '\t', '\u{3000}', '\u{a0}', '：', ':', '、', '.', '．', '·', '-', '—', '_', '（', '(', '【', '['];
-const SENTENCE_PUNCTUATION: &[char] = &['，', '。', '；', '、', '：', '“', '”', '「', '」', ',', ';', '"'];
+const SEPARATORS: &[char] = &[
+    ' ', '\t', '\u{3000}', '\u{a0}', '：', ':', '、', '.', '．', '·', '-', '—', '_', '（', '(',
+    '【', '[',
+];
+const SENTENCE_PUNCTUATION: &[char] =
+    &['，', '。', '；', '、', '：', '“', '”', '「', '」', ',', ';', '"'];
 
 fn is_numeral(c: char) -> bool {
-    c.is_ascii_digit() || ('０'..='９').contains(&c) || "零〇一二三四五六七八九十百千万萬两兩壹贰貳叁參肆伍陆陸柒捌玖拾佰仟".contains(c)
+    c.is_ascii_digit()
+        || ('０'..='９').contains(&c)
+        || "零〇一二三四五六七八九十百千万萬两兩壹贰貳叁參肆伍陆陸柒捌玖拾佰仟".contains(c)
 }
 
 /// Trim the whitespace text files indent with (full-width spaces included).
@@ -84,7 +108,9 @@ fn english_heading(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
     for word in ["prologue", "epilogue"] {
         if let Some(rest) = lower.strip_prefix(word) {
-            return rest.is_empty() || rest.starts_with([':', '.', ' ']) && !rest.trim_start().starts_with(char::is_lowercase);
+            return rest.is_empty()
+                || rest.starts_with([':', '.', ' '])
+                    && !rest.trim_start().starts_with(char::is_lowercase);
         }
     }
     let Some(after) = lower.strip_prefix("chapter") else { return false };
@@ -106,8 +132,26 @@ fn english_heading(line: &str) -> bool {
 
 fn is_english_number(word: &str) -> bool {
     const WORDS: &[&str] = &[
-        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
-        "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
     ];
     !word.is_empty()
         && (word.bytes().all(|b| b.is_ascii_digit())
@@ -250,7 +294,16 @@ mod tests {
 
     #[test]
     fn front_matter_headings_and_blank_lines() {
-        let (sections, headings) = cut(&["《书》", "", "　　作者：某", "第一章 起", "　　正文一。", "", "第二章 承", "正文二。"]);
+        let (sections, headings) = cut(&[
+            "《书》",
+            "",
+            "　　作者：某",
+            "第一章 起",
+            "　　正文一。",
+            "",
+            "第二章 承",
+            "正文二。",
+        ]);
         assert_eq!(headings, 2);
         let titles: Vec<_> = sections.iter().map(|s| s.toc_title.as_deref()).collect();
         assert_eq!(titles, [None, Some("第一章 起"), Some("第二章 承")]);

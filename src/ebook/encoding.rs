@@ -128,7 +128,12 @@ pub struct ChunkDecoder<R> {
 
 impl<R: Read> ChunkDecoder<R> {
     pub fn new(reader: R, encoding: &'static Encoding) -> Self {
-        ChunkDecoder { reader, decoder: encoding.new_decoder_with_bom_removal(), buf: vec![0u8; CHUNK], done: false }
+        ChunkDecoder {
+            reader,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            buf: vec![0u8; CHUNK],
+            done: false,
+        }
     }
 
     /// Append the next chunk of text to `out`; `false` once the input is exhausted.
@@ -140,7 +145,8 @@ impl<R: Read> ChunkDecoder<R> {
         let last = n == 0;
         let mut input = &self.buf[..n];
         loop {
-            let room = self.decoder.max_utf8_buffer_length(input.len()).unwrap_or(input.len() * 3 + 16);
+            let room =
+                self.decoder.max_utf8_buffer_length(input.len()).unwrap_or(input.len() * 3 + 16);
             out.reserve(room);
             let (result, read, _) = self.decoder.decode_to_string(input, out, last);
             input = &input[read..];

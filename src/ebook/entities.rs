@@ -52,7 +52,9 @@ pub fn reference_at(text: &str) -> Option<(&str, usize)> {
     let body = text.strip_prefix('&')?;
     let end = body.find(';')?;
     let name = &body[..end];
-    let plausible = !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#');
+    let plausible = !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#');
     plausible.then_some((name, end + 2))
 }
 

@@ -47,17 +47,27 @@ impl EpubBook {
         let mut zip = SafeZip::open(path, LIMITS)?;
         let (opf_path, container_broken) = locate_opf(&mut zip)?;
         let (opf, _) = decode_xml(&zip.read(&opf_path)?);
-        let doc = parse_xml(&opf).map_err(|e| EbookError::malformed(path, format!("{opf_path} is not well-formed XML: {e}")))?;
+        let doc = parse_xml(&opf).map_err(|e| {
+            EbookError::malformed(path, format!("{opf_path} is not well-formed XML: {e}"))
+        })?;
         let base = parent_dir(&opf_path);
         let dc = |name: &str| {
             doc.descendants()
-                .find(|n| n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(DC_NS))
+                .find(|n| {
+                    n.is_element()
+                        && n.tag_name().name() == name
+                        && n.tag_name().namespace() == Some(DC_NS)
+                })
                 .and_then(|n| n.text())
                 .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
                 .filter(|t| !t.is_empty())
         };
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let stated = BookMeta { title: dc("title").unwrap_or(stem), author: dc("creator"), lang: dc("language").unwrap_or_default() };
+        let stated = BookMeta {
+            title: dc("title").unwrap_or(stem),
+            author: dc("creator"),
+            lang: dc("language").unwrap_or_default(),
+        };
         let mut manifest = HashMap::new();
         let mut spine = Vec::new();
         let mut ncx_id = None;
@@ -81,7 +91,16 @@ impl EpubBook {
             }
         }
         drop(doc);
-        let mut book = EpubBook { zip, opf_path, opf, container_broken, stated, manifest, spine, toc: HashMap::new() };
+        let mut book = EpubBook {
+            zip,
+            opf_path,
+            opf,
+            container_broken,
+            stated,
+            manifest,
+            spine,
+            toc: HashMap::new(),
+        };
         book.toc = book.read_toc(ncx_id.as_deref());
         Ok(book)
     }
@@ -91,7 +110,11 @@ impl EpubBook {
         self.spine
             .iter()
             .filter_map(|id| self.manifest.get(id))
-            .filter(|item| item.media_type == XHTML_TYPE || item.path.ends_with(".xhtml") || item.path.ends_with(".html"))
+            .filter(|item| {
+                item.media_type == XHTML_TYPE
+                    || item.path.ends_with(".xhtml")
+                    || item.path.ends_with(".html")
+            })
             .map(|item| item.path.clone())
             .filter(|path| self.zip.contains(path))
             .collect()
@@ -100,7 +123,11 @@ impl EpubBook {
     /// Titles from the EPUB 3 nav document, else from the NCX. A broken table of
     /// contents only costs the titles, never the book.
     fn read_toc(&mut self, ncx_id: Option<&str>) -> HashMap<String, String> {
-        let nav = self.manifest.values().find(|i| i.properties.split_whitespace().any(|p| p == "nav")).map(|i| i.path.clone());
+        let nav = self
+            .manifest
+            .values()
+            .find(|i| i.properties.split_whitespace().any(|p| p == "nav"))
+            .map(|i| i.path.clone());
         let ncx = ncx_id
             .and_then(|id| self.manifest.get(id))
             .or_else(|| self.manifest.values().find(|i| i.media_type == "application/x-dtbncx+xml"))
@@ -146,7 +173,10 @@ impl EpubBook {
     pub fn pump(&mut self, sink: &mut dyn BookSink) -> Result<(), EbookError> {
         for path in self.content_paths() {
             let (text, _) = decode_xml(&self.zip.read(&path)?);
-            sink.section(Section { toc_title: self.toc.get(&path).cloned(), body: Body::Xhtml(text) })?;
+            sink.section(Section {
+                toc_title: self.toc.get(&path).cloned(),
+                body: Body::Xhtml(text),
+            })?;
         }
         Ok(())
     }
@@ -155,7 +185,10 @@ impl EpubBook {
 pub const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
 
 pub fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
-    roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() })
+    roxmltree::Document::parse_with_options(
+        text,
+        roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() },
+    )
 }
 
 /// The package path named by the container, or failing that the only `.opf` in
@@ -164,9 +197,12 @@ fn locate_opf(zip: &mut SafeZip) -> Result<(String, bool), EbookError> {
     let path = zip.path().to_path_buf();
     let named = if zip.contains(CONTAINER) {
         let (container, _) = decode_xml(&zip.read(CONTAINER)?);
-        parse_xml(&container)
-            .ok()
-            .and_then(|doc| doc.descendants().find(|n| n.has_tag_name("rootfile")).and_then(|n| n.attribute("full-path")).map(str::to_string))
+        parse_xml(&container).ok().and_then(|doc| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("rootfile"))
+                .and_then(|n| n.attribute("full-path"))
+                .map(str::to_string)
+        })
     } else {
         None
     };
@@ -175,19 +211,32 @@ fn locate_opf(zip: &mut SafeZip) -> Result<(String, bool), EbookError> {
             return Ok((opf.clone(), false));
         }
     }
-    let found: Vec<&String> = zip.names().iter().filter(|n| n.to_ascii_lowercase().ends_with(".opf")).collect();
+    let found: Vec<&String> =
+        zip.names().iter().filter(|n| n.to_ascii_lowercase().ends_with(".opf")).collect();
     match (found.as_slice(), named) {
         ([only], _) => Ok(((*only).clone(), true)),
-        (_, Some(opf)) => Err(EbookError::MissingOpf { path, detail: format!("{CONTAINER} names {opf}, which is not in the archive") }),
-        ([], None) => Err(EbookError::MissingOpf { path, detail: format!("no {CONTAINER} and no .opf file in the archive") }),
-        (_, None) => Err(EbookError::MissingOpf { path, detail: format!("no usable {CONTAINER} and several .opf files to choose from") }),
+        (_, Some(opf)) => Err(EbookError::MissingOpf {
+            path,
+            detail: format!("{CONTAINER} names {opf}, which is not in the archive"),
+        }),
+        ([], None) => Err(EbookError::MissingOpf {
+            path,
+            detail: format!("no {CONTAINER} and no .opf file in the archive"),
+        }),
+        (_, None) => Err(EbookError::MissingOpf {
+            path,
+            detail: format!("no usable {CONTAINER} and several .opf files to choose from"),
+        }),
     }
 }
 
 /// Decode an XML file by its byte-order mark or declared encoding (UTF-8 when
 /// neither says). The second value is the encoding when it was not UTF-8.
 pub fn decode_xml(bytes: &[u8]) -> (String, Option<&'static Encoding>) {
-    let encoding = Encoding::for_bom(bytes).map(|(e, _)| e).or_else(|| declared_encoding(bytes)).unwrap_or(UTF_8);
+    let encoding = Encoding::for_bom(bytes)
+        .map(|(e, _)| e)
+        .or_else(|| declared_encoding(bytes))
+        .unwrap_or(UTF_8);
     let (text, _, _) = encoding.decode(bytes);
     let other = (encoding != UTF_8).then_some(encoding);
     (text.into_owned(), other)
@@ -195,7 +244,8 @@ pub fn decode_xml(bytes: &[u8]) -> (String, Option<&'static Encoding>) {
 
 fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
     let head = &bytes[..bytes.len().min(200)];
-    let head = std::str::from_utf8(head).unwrap_or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""));
+    let head = std::str::from_utf8(head)
+        .unwrap_or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""));
     let decl = &head[..head.find("?>")?];
     let at = decl.find("encoding")?;
     let value = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
@@ -212,7 +262,11 @@ fn parent_dir(path: &str) -> &str {
 pub fn resolve(base_dir: &str, href: &str) -> String {
     let href = href.split('#').next().unwrap_or("");
     let href = percent_decode(href);
-    let mut parts: Vec<&str> = if href.starts_with('/') { Vec::new() } else { base_dir.split('/').filter(|p| !p.is_empty()).collect() };
+    let mut parts: Vec<&str> = if href.starts_with('/') {
+        Vec::new()
+    } else {
+        base_dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
     for part in href.split('/') {
         match part {
             "" | "." => {}
@@ -233,7 +287,10 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
                 out.push(b);
@@ -259,10 +316,14 @@ fn nav_entries(html: &str) -> Vec<(String, String)> {
             Token::Start(tag) if local_name(&tag.name) == "nav" && !tag.self_closing => {
                 nav_depth += 1;
                 if nav_depth == 1 {
-                    in_toc = tag.attrs.iter().any(|(n, v)| local_name(n) == "type" && v.split_whitespace().any(|t| t == "toc"));
+                    in_toc = tag.attrs.iter().any(|(n, v)| {
+                        local_name(n) == "type" && v.split_whitespace().any(|t| t == "toc")
+                    });
                 }
             }
-            Token::End(name) if local_name(&name) == "nav" => nav_depth = nav_depth.saturating_sub(1),
+            Token::End(name) if local_name(&name) == "nav" => {
+                nav_depth = nav_depth.saturating_sub(1)
+            }
             Token::Start(tag) if in_toc && nav_depth > 0 && local_name(&tag.name) == "a" => {
                 link = tag.attr("href").map(|h| (h.to_string(), String::new()));
             }
@@ -291,9 +352,15 @@ fn ncx_entries(xml: &str) -> Vec<(String, String)> {
     doc.descendants()
         .filter(|n| n.has_tag_name((NCX_NS, "navPoint")))
         .filter_map(|point| {
-            let child = |name| point.children().find(|c| c.is_element() && c.tag_name().name() == name);
+            let child =
+                |name| point.children().find(|c| c.is_element() && c.tag_name().name() == name);
             let src = child("content")?.attribute("src")?.to_string();
-            let label = child("navLabel")?.descendants().find(|n| n.has_tag_name((NCX_NS, "text")))?.text()?.trim().to_string();
+            let label = child("navLabel")?
+                .descendants()
+                .find(|n| n.has_tag_name((NCX_NS, "text")))?
+                .text()?
+                .trim()
+                .to_string();
             (!label.is_empty()).then_some((src, label))
         })
         .collect()
@@ -314,7 +381,8 @@ mod tests {
 
     #[test]
     fn declared_encodings_are_honoured() {
-        let (gbk, _, _) = encoding_rs::GBK.encode("<?xml version=\"1.0\" encoding=\"GBK\"?><p>中文</p>");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("<?xml version=\"1.0\" encoding=\"GBK\"?><p>中文</p>");
         let (text, other) = decode_xml(&gbk);
         assert!(text.contains("中文"));
         assert_eq!(other, Some(encoding_rs::GBK));
@@ -325,7 +393,13 @@ mod tests {
     fn nav_and_ncx_titles() {
         let nav = "<html><body><nav epub:type=\"landmarks\"><a href=\"x.xhtml\">Cover</a></nav>\
                    <nav epub:type=\"toc\"><ol><li><a href=\"c1.xhtml#s\">第一章 <b>起</b></a><ol><li><a href=\"c2.xhtml\">Two</a></li></ol></li></ol></nav></body></html>";
-        assert_eq!(nav_entries(nav), [("c1.xhtml#s".to_string(), "第一章 起".to_string()), ("c2.xhtml".into(), "Two".into())]);
+        assert_eq!(
+            nav_entries(nav),
+            [
+                ("c1.xhtml#s".to_string(), "第一章 起".to_string()),
+                ("c2.xhtml".into(), "Two".into())
+            ]
+        );
         let ncx = "<ncx xmlns=\"http://www.daisy.org/z3986/2005/ncx/\"><navMap><navPoint id=\"a\"><navLabel><text>One</text></navLabel>\
                    <content src=\"t/c1.xhtml\"/></navPoint></navMap></ncx>";
         assert_eq!(ncx_entries(ncx), [("t/c1.xhtml".to_string(), "One".to_string())]);

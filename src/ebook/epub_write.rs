@@ -83,13 +83,24 @@ impl EpubWriter {
             digest: Sha256::new(),
         };
         // The mimetype entry must come first and be stored uncompressed.
-        writer.put("mimetype", b"application/epub+zip", SimpleFileOptions::default().compression_method(CompressionMethod::Stored))?;
+        writer.put(
+            "mimetype",
+            b"application/epub+zip",
+            SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
+        )?;
         writer.put("META-INF/container.xml", CONTAINER_XML.as_bytes(), deflated())?;
         Ok(writer)
     }
 
-    fn put(&mut self, name: &str, data: &[u8], options: SimpleFileOptions) -> Result<(), EbookError> {
-        self.zip.start_file(name, options).map_err(|e| EbookError::malformed(&self.path, format!("cannot write {name}: {e}")))?;
+    fn put(
+        &mut self,
+        name: &str,
+        data: &[u8],
+        options: SimpleFileOptions,
+    ) -> Result<(), EbookError> {
+        self.zip
+            .start_file(name, options)
+            .map_err(|e| EbookError::malformed(&self.path, format!("cannot write {name}: {e}")))?;
         self.zip.write_all(data).map_err(|e| EbookError::io(&self.path, e))
     }
 
@@ -122,7 +133,10 @@ impl EpubWriter {
         let chapters = self.docs.iter().filter(|d| d.toc_title.is_some()).count();
         let images = self.images.len();
         let path = self.path.clone();
-        let buffered = self.zip.finish().map_err(|e| EbookError::malformed(&path, format!("cannot finish the archive: {e}")))?;
+        let buffered = self
+            .zip
+            .finish()
+            .map_err(|e| EbookError::malformed(&path, format!("cannot finish the archive: {e}")))?;
         let file = buffered.into_inner().map_err(|e| EbookError::io(&path, e.into_error()))?;
         Ok(Written { file, chapters, images })
     }
@@ -179,7 +193,10 @@ impl EpubWriter {
         escape_into(&mut out, &self.title);
         out.push_str("</text></docTitle>\n<navMap>\n");
         for (i, (file, title)) in self.toc_entries().enumerate() {
-            out.push_str(&format!("<navPoint id=\"np{n}\" playOrder=\"{n}\"><navLabel><text>", n = i + 1));
+            out.push_str(&format!(
+                "<navPoint id=\"np{n}\" playOrder=\"{n}\"><navLabel><text>",
+                n = i + 1
+            ));
             escape_into(&mut out, title);
             out.push_str("</text></navLabel><content src=\"");
             escape_into(&mut out, file);
@@ -200,7 +217,10 @@ impl EpubWriter {
         if let Some(author) = &meta.author {
             out.push_str(&format!("<dc:creator>{}</dc:creator>\n", escape(author)));
         }
-        out.push_str(&format!("<dc:language>{lang}</dc:language>\n<meta property=\"dcterms:modified\">{}</meta>\n", utc_timestamp(SystemTime::now())));
+        out.push_str(&format!(
+            "<dc:language>{lang}</dc:language>\n<meta property=\"dcterms:modified\">{}</meta>\n",
+            utc_timestamp(SystemTime::now())
+        ));
         if self.images.iter().any(|i| i.is_cover) {
             out.push_str("<meta name=\"cover\" content=\"cover-image\"/>\n");
         }
@@ -210,10 +230,18 @@ impl EpubWriter {
             <item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>\n\
             <item id=\"titlepage\" href=\"cover.xhtml\" media-type=\"application/xhtml+xml\"/>\n");
         for (i, doc) in self.docs.iter().enumerate() {
-            out.push_str(&format!("<item id=\"d{}\" href=\"{}\" media-type=\"application/xhtml+xml\"/>\n", i + 1, escape(&doc.file)));
+            out.push_str(&format!(
+                "<item id=\"d{}\" href=\"{}\" media-type=\"application/xhtml+xml\"/>\n",
+                i + 1,
+                escape(&doc.file)
+            ));
         }
         for (i, image) in self.images.iter().enumerate() {
-            let (id, properties) = if image.is_cover { ("cover-image".to_string(), " properties=\"cover-image\"") } else { (format!("img{}", i + 1), "") };
+            let (id, properties) = if image.is_cover {
+                ("cover-image".to_string(), " properties=\"cover-image\"")
+            } else {
+                (format!("img{}", i + 1), "")
+            };
             out.push_str(&format!(
                 "<item id=\"{id}\" href=\"images/{}\" media-type=\"{}\"{properties}/>\n",
                 escape(&image.name),
@@ -224,9 +252,14 @@ impl EpubWriter {
         for i in 0..self.docs.len() {
             out.push_str(&format!("<itemref idref=\"d{}\"/>\n", i + 1));
         }
-        out.push_str("</spine>\n<guide>\n<reference type=\"cover\" title=\"Cover\" href=\"cover.xhtml\"/>\n");
+        out.push_str(
+            "</spine>\n<guide>\n<reference type=\"cover\" title=\"Cover\" href=\"cover.xhtml\"/>\n",
+        );
         if let Some((file, _)) = self.toc_entries().next() {
-            out.push_str(&format!("<reference type=\"text\" title=\"Start\" href=\"{}\"/>\n", escape(file)));
+            out.push_str(&format!(
+                "<reference type=\"text\" title=\"Start\" href=\"{}\"/>\n",
+                escape(file)
+            ));
         }
         out.push_str("</guide>\n</package>\n");
         out
@@ -238,7 +271,9 @@ impl BookSink for EpubWriter {
         let file = format!("c{:04}.xhtml", self.docs.len() + 1);
         let (title, body) = match section.body {
             Body::Text { heading, paragraphs } => {
-                let mut body = String::with_capacity(paragraphs.iter().map(|p| p.len() + 8).sum::<usize>() + 64);
+                let mut body = String::with_capacity(
+                    paragraphs.iter().map(|p| p.len() + 8).sum::<usize>() + 64,
+                );
                 // The primary language subtag picks the paragraph style (indented for zh, ja).
                 let primary = self.lang.split('-').next().unwrap_or("");
                 body.push_str(&format!("<div class=\"{}\">\n", escape(primary)));
@@ -257,7 +292,12 @@ impl BookSink for EpubWriter {
             }
             Body::Xhtml(body) => (section.toc_title.clone(), body),
         };
-        let doc = xhtml::document(&self.lang, title.as_deref().unwrap_or(&self.title), STYLESHEETS, &body);
+        let doc = xhtml::document(
+            &self.lang,
+            title.as_deref().unwrap_or(&self.title),
+            STYLESHEETS,
+            &body,
+        );
         self.digest.update(doc.as_bytes());
         self.put_text(&file, &doc)?;
         self.docs.push(Doc { file, toc_title: section.toc_title });
@@ -265,8 +305,16 @@ impl BookSink for EpubWriter {
     }
 
     fn image(&mut self, image: Image) -> Result<(), EbookError> {
-        self.put(&format!("{DIR}images/{}", image.name), &image.data, SimpleFileOptions::default().compression_method(CompressionMethod::Stored))?;
-        self.images.push(ManifestImage { name: image.name, media_type: image.media_type, is_cover: image.is_cover });
+        self.put(
+            &format!("{DIR}images/{}", image.name),
+            &image.data,
+            SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
+        )?;
+        self.images.push(ManifestImage {
+            name: image.name,
+            media_type: image.media_type,
+            is_cover: image.is_cover,
+        });
         Ok(())
     }
 }
@@ -288,7 +336,14 @@ fn uuid_from(digest: &[u8]) -> String {
     b[6] = (b[6] & 0x0F) | 0x50;
     b[8] = (b[8] & 0x3F) | 0x80;
     let hex = crate::digest::hex(&b);
-    format!("urn:uuid:{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// `YYYY-MM-DDThh:mm:ssZ`, as `dcterms:modified` requires.
@@ -305,7 +360,12 @@ fn utc_timestamp(time: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -316,7 +376,10 @@ mod tests {
     #[test]
     fn timestamps_and_uuids_have_the_required_shape() {
         assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_210_096)), "2024-02-29T12:34:56Z");
+        assert_eq!(
+            utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_210_096)),
+            "2024-02-29T12:34:56Z"
+        );
         let uuid = uuid_from(&[0xAB; 32]);
         assert_eq!(uuid, "urn:uuid:abababab-abab-5bab-abab-abababababab");
     }

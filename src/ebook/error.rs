@@ -50,7 +50,11 @@ impl fmt::Display for EbookError {
                 path.display()
             ),
             EbookError::UnsupportedFormat { path, output: true } => {
-                write!(f, "{} is not a format zatan writes (name the output .epub or .txt)", path.display())
+                write!(
+                    f,
+                    "{} is not a format zatan writes (name the output .epub or .txt)",
+                    path.display()
+                )
             }
             EbookError::NotZip { path } => {
                 write!(f, "{} is not a zip archive (an EPUB must be one)", path.display())
@@ -62,18 +66,28 @@ impl fmt::Display for EbookError {
                 write!(f, "{} is refused as a possible zip bomb: {detail}", path.display())
             }
             EbookError::UnsafeEntry { path, entry } => {
-                write!(f, "{} contains the unsafe entry name {entry:?} (it points outside the archive)", path.display())
+                write!(
+                    f,
+                    "{} contains the unsafe entry name {entry:?} (it points outside the archive)",
+                    path.display()
+                )
             }
             EbookError::TruncatedMobi { path, detail } => {
                 write!(f, "{} is a truncated MOBI/AZW3 file: {detail}", path.display())
             }
             EbookError::Drm { path } => {
-                write!(f, "{} is DRM-protected; zatan only converts books without DRM", path.display())
+                write!(
+                    f,
+                    "{} is DRM-protected; zatan only converts books without DRM",
+                    path.display()
+                )
             }
             EbookError::NotText { path, detail } => {
                 write!(f, "{} does not look like a text file: {detail}", path.display())
             }
-            EbookError::Empty { path } => write!(f, "{} contains no text to convert", path.display()),
+            EbookError::Empty { path } => {
+                write!(f, "{} contains no text to convert", path.display())
+            }
             EbookError::Malformed { path, detail } => write!(f, "{}: {detail}", path.display()),
         }
     }

@@ -88,7 +88,9 @@ impl<'a> Tokenizer<'a> {
     fn start_tag(&mut self) -> Token<'a> {
         let src = self.src;
         let mut i = self.pos + 1;
-        let name_end = src[i..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(src.len(), |n| i + n);
+        let name_end = src[i..]
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+            .map_or(src.len(), |n| i + n);
         let name = src[i..name_end].to_ascii_lowercase();
         i = name_end;
         let mut attrs = Vec::new();
@@ -145,7 +147,8 @@ fn attr_value(src: &str, i: usize) -> (&str, usize) {
             None => (&src[i + 1..], src.len()),
         },
         _ => {
-            let len = src[i..].find(|c: char| c.is_whitespace() || c == '>').unwrap_or(src.len() - i);
+            let len =
+                src[i..].find(|c: char| c.is_whitespace() || c == '>').unwrap_or(src.len() - i);
             (&src[i..i + len], i + len)
         }
     }
@@ -163,7 +166,10 @@ fn starts_markup(s: &str) -> bool {
 }
 
 fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack.as_bytes().windows(needle.len()).position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 impl<'a> Iterator for Tokenizer<'a> {
@@ -228,8 +234,12 @@ mod tests {
 
     #[test]
     fn skips_comments_doctype_and_pi_keeps_cdata_and_stray_angles() {
-        let t = tokens("<?xml version='1.0'?><!DOCTYPE html><!-- <p>no</p> --><![CDATA[x<y]]>1 < 2 <3");
-        assert_eq!(t, vec![Token::Text(Cow::Borrowed("x<y")), Token::Text(Cow::Borrowed("1 < 2 <3"))]);
+        let t =
+            tokens("<?xml version='1.0'?><!DOCTYPE html><!-- <p>no</p> --><![CDATA[x<y]]>1 < 2 <3");
+        assert_eq!(
+            t,
+            vec![Token::Text(Cow::Borrowed("x<y")), Token::Text(Cow::Borrowed("1 < 2 <3"))]
+        );
     }
 
     #[test]
@@ -243,7 +253,9 @@ mod tests {
 
     #[test]
     fn truncated_markup_does_not_panic() {
-        for src in ["<p class=\"x", "<p a=", "</", "<!--", "<![CDATA[abc", "<a b='1' /", "<中>", "&#xZZ;<"] {
+        for src in
+            ["<p class=\"x", "<p a=", "</", "<!--", "<![CDATA[abc", "<a b='1' /", "<中>", "&#xZZ;<"]
+        {
             let _ = tokens(src);
         }
     }

@@ -52,8 +52,8 @@ fn classify(local: &str) -> (Kind, &'static str) {
         "h6" => (Para, "h6"),
         "pre" => (Para, "pre"),
         "tr" | "dt" | "dd" | "caption" => (Para, "p"),
-        "div" | "center" | "section" | "article" | "aside" | "header" | "footer" | "nav" | "address" | "figure"
-        | "figcaption" | "table" | "dl" | "main" => (Flow, "div"),
+        "div" | "center" | "section" | "article" | "aside" | "header" | "footer" | "nav"
+        | "address" | "figure" | "figcaption" | "table" | "dl" | "main" => (Flow, "div"),
         "blockquote" => (Flow, "blockquote"),
         "ul" => (List, "ul"),
         "ol" => (List, "ol"),
@@ -72,8 +72,8 @@ fn classify(local: &str) -> (Kind, &'static str) {
         "br" => (Void, "br"),
         "img" => (Void, "img"),
         "hr" => (Void, "hr"),
-        "head" | "script" | "style" | "title" | "object" | "iframe" | "form" | "input" | "button" | "select"
-        | "textarea" | "svg" | "math" | "noscript" => (Hidden, ""),
+        "head" | "script" | "style" | "title" | "object" | "iframe" | "form" | "input"
+        | "button" | "select" | "textarea" | "svg" | "math" | "noscript" => (Hidden, ""),
         _ => (Transparent, ""),
     }
 }
@@ -95,7 +95,15 @@ struct Cleaner<'l> {
 }
 
 pub fn clean(html: &str, links: &mut dyn Links) -> Cleaned {
-    let mut c = Cleaner { out: String::with_capacity(html.len()), stack: Vec::new(), ids: HashSet::new(), links, hidden: 0, heading: None, capturing: None };
+    let mut c = Cleaner {
+        out: String::with_capacity(html.len()),
+        stack: Vec::new(),
+        ids: HashSet::new(),
+        links,
+        hidden: 0,
+        heading: None,
+        capturing: None,
+    };
     for token in Tokenizer::new(html) {
         match token {
             Token::Start(tag) => c.start(&tag),
@@ -107,7 +115,10 @@ pub fn clean(html: &str, links: &mut dyn Links) -> Cleaned {
     while !c.stack.is_empty() {
         c.pop();
     }
-    let heading = c.heading.map(|h| h.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|h| !h.is_empty());
+    let heading = c
+        .heading
+        .map(|h| h.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|h| !h.is_empty());
     Cleaned { body: c.out, heading }
 }
 
@@ -173,7 +184,10 @@ impl Cleaner<'_> {
                 let attrs = self.common_attrs(tag, true);
                 let name = if kind == Kind::Flow && name == "li" { "div" } else { name };
                 self.push(name, kind, &attrs);
-                if self.heading.is_none() && self.capturing.is_none() && matches!(name, "h1" | "h2" | "h3") {
+                if self.heading.is_none()
+                    && self.capturing.is_none()
+                    && matches!(name, "h1" | "h2" | "h3")
+                {
                     self.capturing = Some(self.stack.len() - 1);
                     self.heading = Some(String::new());
                 }
@@ -203,7 +217,12 @@ impl Cleaner<'_> {
                 }
             }
         }
-        if tag.self_closing && matches!(kind, Kind::Flow | Kind::Para | Kind::List | Kind::ListItem | Kind::Phrasing) {
+        if tag.self_closing
+            && matches!(
+                kind,
+                Kind::Flow | Kind::Para | Kind::List | Kind::ListItem | Kind::Phrasing
+            )
+        {
             self.pop();
         }
     }
@@ -275,7 +294,11 @@ impl Cleaner<'_> {
             }
         }
         if block {
-            if let Some(align) = tag.attr("align").map(str::to_ascii_lowercase).filter(|a| matches!(a.as_str(), "left" | "right" | "center" | "justify")) {
+            if let Some(align) = tag
+                .attr("align")
+                .map(str::to_ascii_lowercase)
+                .filter(|a| matches!(a.as_str(), "left" | "right" | "center" | "justify"))
+            {
                 attr_into(&mut attrs, "style", &format!("text-align: {align}"));
             }
         }
@@ -293,7 +316,8 @@ fn attr_into(attrs: &mut String, name: &str, value: &str) {
 
 fn is_xml_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Links and images keep pointing where they did (a document being repaired).
@@ -329,7 +353,13 @@ mod tests {
         let c = cleaned(html);
         well_formed(&c.body);
         assert_eq!(c.heading.as_deref(), Some("第一章 开始"));
-        assert!(c.body.contains("<h2 style=\"text-align: center\"><span><strong>第一章 开始</strong></span></h2>"), "{}", c.body);
+        assert!(
+            c.body.contains(
+                "<h2 style=\"text-align: center\"><span><strong>第一章 开始</strong></span></h2>"
+            ),
+            "{}",
+            c.body
+        );
         assert!(c.body.contains("<img src=\"a.jpg\" alt=\"\"/>"));
         assert!(c.body.contains("<ul><li>x</li>\n<li>1</li>\n<li>2</li>\n</ul>"), "{}", c.body);
         assert!(c.body.contains("&amp; 5 &lt; 6"));

@@ -131,7 +131,10 @@ mod tests {
         let html = "<?xml version=\"1.0\"?><html><head><title>T</title><style>p{}</style></head>\
                     <body><h1>第一章 <b>开始</b></h1><p>他说：&ldquo;你好&rdquo;</p>\n<p>  a\n  b &amp; c </p>\
                     <div>x<br/>y</div><table><tr><td>1</td><td>2</td></tr></table></body></html>";
-        assert_eq!(paragraphs(html), ["第一章 开始", "他说：\u{201c}你好\u{201d}", "a b & c", "x", "y", "1 2"]);
+        assert_eq!(
+            paragraphs(html),
+            ["第一章 开始", "他说：\u{201c}你好\u{201d}", "a b & c", "x", "y", "1 2"]
+        );
     }
 
     #[test]

@@ -27,16 +27,29 @@ const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 /// Copy `book` into `file` with repairs; `meta` is what the package should say
 /// (its language always set). Returns the file and a note per kind of repair.
-pub fn fix(book: &mut EpubBook, file: File, out_path: &Path, meta: &BookMeta) -> Result<(File, Vec<String>), EbookError> {
-    let write_err = |e: &dyn std::fmt::Display| EbookError::malformed(out_path, format!("cannot write the EPUB: {e}"));
+pub fn fix(
+    book: &mut EpubBook,
+    file: File,
+    out_path: &Path,
+    meta: &BookMeta,
+) -> Result<(File, Vec<String>), EbookError> {
+    let write_err = |e: &dyn std::fmt::Display| {
+        EbookError::malformed(out_path, format!("cannot write the EPUB: {e}"))
+    };
     let mut zip = ZipWriter::new(BufWriter::with_capacity(64 * 1024, file));
     let mut repairs = Vec::new();
-    let put = |zip: &mut ZipWriter<BufWriter<File>>, name: &str, data: &[u8], method| -> Result<(), EbookError> {
-        zip.start_file(name, SimpleFileOptions::default().compression_method(method)).map_err(|e| write_err(&e))?;
+    let put = |zip: &mut ZipWriter<BufWriter<File>>,
+               name: &str,
+               data: &[u8],
+               method|
+     -> Result<(), EbookError> {
+        zip.start_file(name, SimpleFileOptions::default().compression_method(method))
+            .map_err(|e| write_err(&e))?;
         zip.write_all(data).map_err(|e| EbookError::io(out_path, e))
     };
 
-    let mimetype_ok = book.zip.names().first().is_some_and(|n| n == "mimetype") && book.zip.read("mimetype")? == MIMETYPE;
+    let mimetype_ok = book.zip.names().first().is_some_and(|n| n == "mimetype")
+        && book.zip.read("mimetype")? == MIMETYPE;
     if !mimetype_ok {
         repairs.push("rewrote the mimetype entry".to_string());
     }
@@ -51,12 +64,19 @@ pub fn fix(book: &mut EpubBook, file: File, out_path: &Path, meta: &BookMeta) ->
         put(&mut zip, CONTAINER, container.as_bytes(), CompressionMethod::Deflated)?;
     }
 
-    let (opf, opf_repairs) = fix_package(&book.opf, &book.stated, meta).map_err(|e| EbookError::malformed(book.zip.path(), format!("{}: {e}", book.opf_path)))?;
+    let (opf, opf_repairs) = fix_package(&book.opf, &book.stated, meta)
+        .map_err(|e| EbookError::malformed(book.zip.path(), format!("{}: {e}", book.opf_path)))?;
     repairs.extend(opf_repairs);
-    let documents: HashSet<String> = book.manifest.values().filter(|i| i.media_type == "application/xhtml+xml").map(|i| i.path.clone()).collect();
+    let documents: HashSet<String> = book
+        .manifest
+        .values()
+        .filter(|i| i.media_type == "application/xhtml+xml")
+        .map(|i| i.path.clone())
+        .collect();
     let mut tally = DocumentRepairs::default();
     for name in book.zip.names().to_vec() {
-        if name == "mimetype" || (name == CONTAINER && book.container_broken) || name.ends_with('/') {
+        if name == "mimetype" || (name == CONTAINER && book.container_broken) || name.ends_with('/')
+        {
             continue;
         }
         if name == book.opf_path {
@@ -105,7 +125,8 @@ fn fix_document(bytes: &[u8], meta: &BookMeta, tally: &mut DocumentRepairs) -> S
     tally.entities += usize::from(replaced);
     let (text, declared) = with_utf8_declaration(&text);
     tally.declaration += usize::from(declared);
-    let well_formed = parse_xml(&text).is_ok_and(|doc| doc.root_element().has_tag_name((XHTML_NS, "html")));
+    let well_formed =
+        parse_xml(&text).is_ok_and(|doc| doc.root_element().has_tag_name((XHTML_NS, "html")));
     if well_formed {
         return text;
     }
@@ -119,7 +140,10 @@ fn fix_document(bytes: &[u8], meta: &BookMeta, tally: &mut DocumentRepairs) -> S
 fn stylesheets(html: &str) -> Vec<String> {
     Tokenizer::new(html)
         .filter_map(|t| match t {
-            Token::Start(tag) if local_name(&tag.name) == "link" && tag.attr("rel").is_some_and(|r| r.eq_ignore_ascii_case("stylesheet")) => {
+            Token::Start(tag)
+                if local_name(&tag.name) == "link"
+                    && tag.attr("rel").is_some_and(|r| r.eq_ignore_ascii_case("stylesheet")) =>
+            {
                 tag.attr("href").map(str::to_string)
             }
             _ => None,
@@ -136,7 +160,9 @@ fn numeric_entities(text: &str) -> (String, bool) {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
         match entities::reference_at(rest) {
-            Some((name, len)) if !entities::is_predefined_in_xml(name) && entities::lookup(name).is_some() => {
+            Some((name, len))
+                if !entities::is_predefined_in_xml(name) && entities::lookup(name).is_some() =>
+            {
                 let c = entities::lookup(name).unwrap_or('\u{fffd}');
                 out.push_str(&format!("&#{};", u32::from(c)));
                 replaced = true;
@@ -158,7 +184,8 @@ fn with_utf8_declaration(text: &str) -> (String, bool) {
     let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if let Some(decl_end) = body.strip_prefix("<?xml").and_then(|_| body.find("?>")) {
         let decl = body[..decl_end].to_ascii_lowercase().replace('\'', "\"");
-        let says_utf8 = decl.contains("encoding=\"utf-8\"") || decl.contains("encoding = \"utf-8\"");
+        let says_utf8 =
+            decl.contains("encoding=\"utf-8\"") || decl.contains("encoding = \"utf-8\"");
         if says_utf8 && body.len() == text.len() {
             return (text.to_string(), false);
         }
@@ -170,7 +197,11 @@ fn with_utf8_declaration(text: &str) -> (String, bool) {
 
 /// The package with a UTF-8 declaration, a `dc:language`, and the title and
 /// author of `wanted` where they differ from what it says (`stated`).
-fn fix_package(opf: &str, stated: &BookMeta, wanted: &BookMeta) -> Result<(String, Vec<String>), roxmltree::Error> {
+fn fix_package(
+    opf: &str,
+    stated: &BookMeta,
+    wanted: &BookMeta,
+) -> Result<(String, Vec<String>), roxmltree::Error> {
     let (opf, declared) = with_utf8_declaration(opf);
     let mut notes = Vec::new();
     if declared {
@@ -228,14 +259,18 @@ mod tests {
     fn declarations_are_added_or_corrected() {
         assert_eq!(with_utf8_declaration("<html/>"), (format!("{XML_DECLARATION}<html/>"), true));
         assert!(!with_utf8_declaration("<?xml version='1.0' encoding='UTF-8'?><a/>").1);
-        let (fixed, changed) = with_utf8_declaration("<?xml version=\"1.0\" encoding=\"gbk\"?>\n<a/>");
+        let (fixed, changed) =
+            with_utf8_declaration("<?xml version=\"1.0\" encoding=\"gbk\"?>\n<a/>");
         assert!(changed && fixed == format!("{XML_DECLARATION}<a/>"));
         assert!(with_utf8_declaration("<?xml version=\"1.0\"?><a/>").1);
     }
 
     #[test]
     fn entities_become_numeric_only_where_xml_lacks_them() {
-        assert_eq!(numeric_entities("a&nbsp;b&amp;c&#x20;&unknown;"), ("a&#160;b&amp;c&#x20;&unknown;".to_string(), true));
+        assert_eq!(
+            numeric_entities("a&nbsp;b&amp;c&#x20;&unknown;"),
+            ("a&#160;b&amp;c&#x20;&unknown;".to_string(), true)
+        );
         assert!(!numeric_entities("plain & simple").1);
     }
 
@@ -252,7 +287,10 @@ mod tests {
         let rebuilt = fix_document(broken.as_bytes(), &meta("zh"), &mut tally);
         assert!(parse_xml(&rebuilt).is_ok(), "{rebuilt}");
         assert!(rebuilt.contains("href=\"../s.css\"") && rebuilt.contains("<p>二<br/></p>"));
-        assert_eq!((tally.transcoded, tally.entities, tally.declaration, tally.rebuilt), (1, 1, 2, 1));
+        assert_eq!(
+            (tally.transcoded, tally.entities, tally.declaration, tally.rebuilt),
+            (1, 1, 2, 1)
+        );
     }
 
     #[test]
@@ -260,11 +298,19 @@ mod tests {
         let opf = "<package xmlns=\"http://www.idpf.org/2007/opf\"><opf:metadata xmlns:opf=\"http://www.idpf.org/2007/opf\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
                    <dc:title id=\"t\">Old</dc:title></opf:metadata></package>";
         let stated = BookMeta { title: "Old".into(), author: None, lang: String::new() };
-        let wanted = BookMeta { title: "New & Better".into(), author: Some("某".into()), lang: "zh".into() };
+        let wanted =
+            BookMeta {
+                title: "New & Better".into(), author: Some("某".into()), lang: "zh".into()
+            };
         let (fixed, notes) = fix_package(opf, &stated, &wanted).unwrap();
         assert_eq!(notes.len(), 4, "{notes:?}");
         let doc = parse_xml(&fixed).unwrap();
-        let text = |name| doc.descendants().find(|n| n.has_tag_name((DC_NS, name))).and_then(|n| n.text()).map(str::to_string);
+        let text = |name| {
+            doc.descendants()
+                .find(|n| n.has_tag_name((DC_NS, name)))
+                .and_then(|n| n.text())
+                .map(str::to_string)
+        };
         assert_eq!(text("language").as_deref(), Some("zh"));
         assert_eq!(text("title").as_deref(), Some("New & Better"));
         assert_eq!(text("creator").as_deref(), Some("某"));

@@ -10,7 +10,11 @@ const SENTENCE_ENDS: &[char] = &['。', '！', '？', '…', '”', '」', '.', 
 /// Hand each complete line at the front of `text` to `emit` and return how many
 /// bytes were used. Unless `at_eof`, an unterminated tail stays for the next call
 /// (as does a final `\r`, whose `\n` may be in the next chunk).
-pub fn take_lines<E>(text: &str, at_eof: bool, mut emit: impl FnMut(&str) -> Result<(), E>) -> Result<usize, E> {
+pub fn take_lines<E>(
+    text: &str,
+    at_eof: bool,
+    mut emit: impl FnMut(&str) -> Result<(), E>,
+) -> Result<usize, E> {
     let bytes = text.as_bytes();
     let mut start = 0;
     loop {

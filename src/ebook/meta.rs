@@ -19,7 +19,9 @@ pub fn from_file_stem(stem: &str) -> (String, Option<String>) {
         .find_map(|marker| stem.find(marker).map(|at| (at, &stem[at + marker.len()..])))
         .map(|(at, rest)| (at, clean_author(rest)));
     let title = match (stem.find('《'), stem.find('》')) {
-        (Some(open), Some(close)) if open < close => stem[open + '《'.len_utf8()..close].trim().to_string(),
+        (Some(open), Some(close)) if open < close => {
+            stem[open + '《'.len_utf8()..close].trim().to_string()
+        }
         _ => match author {
             Some((at, _)) => trim_separators(&stem[..at]).to_string(),
             None => stem.to_string(),
@@ -73,7 +75,9 @@ pub fn detect_lang(sample: &str) -> &'static str {
             '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' => han += 1,
             '\u{3040}'..='\u{30FF}' => kana += 1,
             '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' => hangul += 1,
-            c if c.is_alphabetic() && (c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c)) => latin += 1,
+            c if c.is_alphabetic() && (c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c)) => {
+                latin += 1
+            }
             _ => {}
         }
     }
@@ -101,11 +105,20 @@ mod tests {
     #[test]
     fn file_name_patterns() {
         assert_eq!(stem("《三体》作者：刘慈欣"), ("三体".into(), Some("刘慈欣".into())));
-        assert_eq!(stem("《诡秘之主》（校对版全本）作者：爱潜水的乌贼"), ("诡秘之主".into(), Some("爱潜水的乌贼".into())));
-        assert_eq!(stem("凡人修仙传 作者：忘语（精校）"), ("凡人修仙传".into(), Some("忘语".into())));
+        assert_eq!(
+            stem("《诡秘之主》（校对版全本）作者：爱潜水的乌贼"),
+            ("诡秘之主".into(), Some("爱潜水的乌贼".into()))
+        );
+        assert_eq!(
+            stem("凡人修仙传 作者：忘语（精校）"),
+            ("凡人修仙传".into(), Some("忘语".into()))
+        );
         assert_eq!(stem("凡人修仙传_作者:忘语"), ("凡人修仙传".into(), Some("忘语".into())));
         assert_eq!(stem("《红楼梦》"), ("红楼梦".into(), None));
-        assert_eq!(stem("Moby Dick by Herman Melville"), ("Moby Dick".into(), Some("Herman Melville".into())));
+        assert_eq!(
+            stem("Moby Dick by Herman Melville"),
+            ("Moby Dick".into(), Some("Herman Melville".into()))
+        );
         assert_eq!(stem("plain-name"), ("plain-name".into(), None));
         assert_eq!(stem("作者：某某"), ("作者：某某".into(), Some("某某".into())));
     }
@@ -114,7 +127,10 @@ mod tests {
     fn author_lines() {
         assert_eq!(author_in_line("　　作者：天蚕土豆"), Some("天蚕土豆".into()));
         assert_eq!(author_in_line("Author: Jane Austen"), Some("Jane Austen".into()));
-        assert_eq!(author_in_line("作者说他明天再来，大家都笑了起来，然后一起去吃饭，吃完饭又去看电影。"), None);
+        assert_eq!(
+            author_in_line("作者说他明天再来，大家都笑了起来，然后一起去吃饭，吃完饭又去看电影。"),
+            None
+        );
         assert_eq!(author_in_line("他是作者：不是"), None);
     }
 
@@ -122,7 +138,10 @@ mod tests {
     fn language_by_script() {
         assert_eq!(detect_lang("第一章 山雨欲来。He said OK."), "zh");
         assert_eq!(detect_lang("It was the best of times, it was the worst of times."), "en");
-        assert_eq!(detect_lang("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"), "ja");
+        assert_eq!(
+            detect_lang("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"),
+            "ja"
+        );
         assert_eq!(detect_lang("나는 고양이로소이다. 이름은 아직 없다."), "ko");
         assert_eq!(detect_lang("12345 ..."), "en");
     }

@@ -49,26 +49,44 @@ fn be32(data: &[u8], at: usize) -> Option<u32> {
 impl MobiBook {
     pub fn open(path: &Path) -> Result<MobiBook, EbookError> {
         let data = fs::read(path).map_err(|e| EbookError::io(path, e))?;
-        let truncated = |detail: String| EbookError::TruncatedMobi { path: path.to_path_buf(), detail };
+        let truncated =
+            |detail: String| EbookError::TruncatedMobi { path: path.to_path_buf(), detail };
         if data.len() < 78 {
-            return Err(truncated(format!("only {} bytes, shorter than a Palm database header", data.len())));
+            return Err(truncated(format!(
+                "only {} bytes, shorter than a Palm database header",
+                data.len()
+            )));
         }
         if &data[60..68] != b"BOOKMOBI" && &data[60..68] != b"TEXtREAd" {
-            return Err(EbookError::malformed(path, "not a MOBI/AZW3 file (no BOOKMOBI signature)"));
+            return Err(EbookError::malformed(
+                path,
+                "not a MOBI/AZW3 file (no BOOKMOBI signature)",
+            ));
         }
         let count = usize::from(be16(&data, 76).unwrap_or(0));
         let table_end = 78 + 8 * count;
         if count == 0 || table_end > data.len() {
-            return Err(truncated(format!("its record table ({count} records) runs past the end of the file")));
+            return Err(truncated(format!(
+                "its record table ({count} records) runs past the end of the file"
+            )));
         }
-        let records: Vec<usize> = (0..count).map(|i| be32(&data, 78 + 8 * i).unwrap_or(0) as usize).collect();
+        let records: Vec<usize> =
+            (0..count).map(|i| be32(&data, 78 + 8 * i).unwrap_or(0) as usize).collect();
         for (i, pair) in records.windows(2).enumerate() {
             if pair[1] < pair[0] {
-                return Err(EbookError::malformed(path, format!("record {} starts before record {i}", i + 1)));
+                return Err(EbookError::malformed(
+                    path,
+                    format!("record {} starts before record {i}", i + 1),
+                ));
             }
         }
-        if let Some((i, &start)) = records.iter().enumerate().find(|(_, &start)| start > data.len() || start < table_end) {
-            return Err(truncated(format!("record {i} starts at byte {start}, outside the file's {} bytes", data.len())));
+        if let Some((i, &start)) =
+            records.iter().enumerate().find(|(_, &start)| start > data.len() || start < table_end)
+        {
+            return Err(truncated(format!(
+                "record {i} starts at byte {start}, outside the file's {} bytes",
+                data.len()
+            )));
         }
         let mut book = MobiBook {
             path: path.to_path_buf(),
@@ -94,7 +112,10 @@ impl MobiBook {
         let path = self.path.clone();
         let bad = |detail: String| EbookError::malformed(&path, detail);
         let r0 = self.record(0).ok_or_else(|| bad("record 0 is missing".into()))?.to_vec();
-        let short = || EbookError::TruncatedMobi { path: path.clone(), detail: "its first record is cut short".into() };
+        let short = || EbookError::TruncatedMobi {
+            path: path.clone(),
+            detail: "its first record is cut short".into(),
+        };
         let compression = be16(&r0, 0).ok_or_else(short)?;
         let text_length = be32(&r0, 4).ok_or_else(short)? as usize;
         let text_records = usize::from(be16(&r0, 8).ok_or_else(short)?);
@@ -105,34 +126,81 @@ impl MobiBook {
         let header_len = if has_mobi_header { be32(&r0, 20).unwrap_or(0) as usize } else { 0 };
         let utf8 = has_mobi_header && be32(&r0, 28) == Some(65001);
         let version = if has_mobi_header { be32(&r0, 0x68).unwrap_or(0) } else { 0 };
-        let extra_flags = if has_mobi_header && (0xE4..=500).contains(&header_len) { be16(&r0, 0xF2).unwrap_or(0) } else { 0 };
+        let extra_flags = if has_mobi_header && (0xE4..=500).contains(&header_len) {
+            be16(&r0, 0xF2).unwrap_or(0)
+        } else {
+            0
+        };
         self.kf8 = version == 8;
-        self.first_image = be32(&r0, 0x6C).filter(|&i| has_mobi_header && i != NO_INDEX && (i as usize) < self.records.len()).map(|i| i as usize);
+        self.first_image = be32(&r0, 0x6C)
+            .filter(|&i| has_mobi_header && i != NO_INDEX && (i as usize) < self.records.len())
+            .map(|i| i as usize);
 
-        let decode = |bytes: &[u8]| if utf8 { UTF_8.decode_without_bom_handling(bytes).0.into_owned() } else { WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned() };
-        let full_name = be32(&r0, 0x54).zip(be32(&r0, 0x58)).and_then(|(at, len)| r0.get(at as usize..(at as usize).checked_add(len as usize)?)).map(decode);
-        let exth = if has_mobi_header && be32(&r0, 0x80).is_some_and(|f| f & 0x40 != 0) { exth_records(&r0[(16 + header_len).min(r0.len())..]) } else { Vec::new() };
-        let exth_text = |kind: u32| exth.iter().filter(|(k, _)| *k == kind).map(|(_, v)| decode(v).trim().to_string()).find(|v| !v.is_empty());
-        let cover_offset = exth.iter().find(|(k, _)| *k == 201).and_then(|(_, v)| be32(v, 0)).filter(|&o| o != NO_INDEX);
-        self.cover = self.first_image.zip(cover_offset).map(|(first, offset)| first + offset as usize).filter(|&i| self.record(i).and_then(image_media_type).is_some());
+        let decode = |bytes: &[u8]| {
+            if utf8 {
+                UTF_8.decode_without_bom_handling(bytes).0.into_owned()
+            } else {
+                WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned()
+            }
+        };
+        let full_name = be32(&r0, 0x54)
+            .zip(be32(&r0, 0x58))
+            .and_then(|(at, len)| r0.get(at as usize..(at as usize).checked_add(len as usize)?))
+            .map(decode);
+        let exth = if has_mobi_header && be32(&r0, 0x80).is_some_and(|f| f & 0x40 != 0) {
+            exth_records(&r0[(16 + header_len).min(r0.len())..])
+        } else {
+            Vec::new()
+        };
+        let exth_text = |kind: u32| {
+            exth.iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, v)| decode(v).trim().to_string())
+                .find(|v| !v.is_empty())
+        };
+        let cover_offset = exth
+            .iter()
+            .find(|(k, _)| *k == 201)
+            .and_then(|(_, v)| be32(v, 0))
+            .filter(|&o| o != NO_INDEX);
+        self.cover = self
+            .first_image
+            .zip(cover_offset)
+            .map(|(first, offset)| first + offset as usize)
+            .filter(|&i| self.record(i).and_then(image_media_type).is_some());
 
         if text_records >= self.records.len() {
-            return Err(EbookError::TruncatedMobi { path: path.clone(), detail: format!("it names {text_records} text records but holds {} records", self.records.len()) });
+            return Err(EbookError::TruncatedMobi {
+                path: path.clone(),
+                detail: format!(
+                    "it names {text_records} text records but holds {} records",
+                    self.records.len()
+                ),
+            });
         }
         let mut raw = Vec::with_capacity(text_length);
         for i in 1..=text_records {
-            let record = self.record(i).ok_or_else(|| bad(format!("text record {i} is missing")))?;
+            let record =
+                self.record(i).ok_or_else(|| bad(format!("text record {i} is missing")))?;
             let record = palmdoc::strip_trailing_entries(record, extra_flags);
             match compression {
                 1 => raw.extend_from_slice(record),
-                2 => palmdoc::decompress(record, &mut raw).map_err(|e| bad(format!("text record {i} is damaged: {e}")))?,
-                17480 => return Err(bad("HUFF/CDIC-compressed text is not supported (only PalmDOC)".into())),
+                2 => palmdoc::decompress(record, &mut raw)
+                    .map_err(|e| bad(format!("text record {i} is damaged: {e}")))?,
+                17480 => {
+                    return Err(bad(
+                        "HUFF/CDIC-compressed text is not supported (only PalmDOC)".into()
+                    ))
+                }
                 other => return Err(bad(format!("unknown text compression {other}"))),
             }
         }
         raw.truncate(text_length);
         if self.kf8 {
-            let fdst = be32(&r0, 0xC0).zip(be32(&r0, 0xC4)).filter(|&(i, n)| i != NO_INDEX && n > 1).and_then(|(i, _)| self.record(i as usize));
+            let fdst = be32(&r0, 0xC0)
+                .zip(be32(&r0, 0xC4))
+                .filter(|&(i, n)| i != NO_INDEX && n > 1)
+                .and_then(|(i, _)| self.record(i as usize));
             if let Some(end) = fdst.and_then(first_flow_end) {
                 raw.truncate(end);
             }
@@ -141,8 +209,18 @@ impl MobiBook {
         drop(raw);
 
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let authors: Vec<String> = exth.iter().filter(|(k, _)| *k == 100).map(|(_, v)| decode(v).trim().to_string()).filter(|a| !a.is_empty()).collect();
-        let lang = exth_text(524).unwrap_or_else(|| meta::detect_lang(&html_text::paragraphs(prefix(&self.text, LANG_SAMPLE_BYTES)).concat()).to_string());
+        let authors: Vec<String> = exth
+            .iter()
+            .filter(|(k, _)| *k == 100)
+            .map(|(_, v)| decode(v).trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        let lang = exth_text(524).unwrap_or_else(|| {
+            meta::detect_lang(
+                &html_text::paragraphs(prefix(&self.text, LANG_SAMPLE_BYTES)).concat(),
+            )
+            .to_string()
+        });
         self.meta = BookMeta {
             title: exth_text(503).or(full_name.filter(|n| !n.trim().is_empty())).unwrap_or(stem),
             author: (!authors.is_empty()).then(|| authors.join(" & ")),
@@ -160,7 +238,8 @@ impl MobiBook {
         if let Some(cover) = self.cover {
             self.send_image(sink, cover, true)?;
         }
-        let mut links = RecordLinks { first_image: self.first_image, referenced: BTreeSet::new(), book: self };
+        let mut links =
+            RecordLinks { first_image: self.first_image, referenced: BTreeSet::new(), book: self };
         let mut sent = BTreeSet::new();
         for piece in split_files(&self.text, self.kf8).into_iter().filter(|p| !is_link_list(p)) {
             let cleaned = html_clean::clean(piece, &mut links);
@@ -171,16 +250,26 @@ impl MobiBook {
                 self.send_image(sink, record, false)?;
             }
             sent.extend(links.referenced.iter().copied());
-            let toc_title = cleaned.heading.clone().or_else(|| heading_like_first_paragraph(&cleaned.body));
+            let toc_title =
+                cleaned.heading.clone().or_else(|| heading_like_first_paragraph(&cleaned.body));
             sink.section(Section { toc_title, body: Body::Xhtml(cleaned.body) })?;
         }
         Ok(())
     }
 
-    fn send_image(&self, sink: &mut dyn BookSink, record: usize, is_cover: bool) -> Result<(), EbookError> {
+    fn send_image(
+        &self,
+        sink: &mut dyn BookSink,
+        record: usize,
+        is_cover: bool,
+    ) -> Result<(), EbookError> {
         let Some(data) = self.record(record) else { return Ok(()) };
         let Some(media_type) = image_media_type(data) else { return Ok(()) };
-        let name = if is_cover { format!("cover.{}", image_extension(media_type)) } else { image_name(record, media_type) };
+        let name = if is_cover {
+            format!("cover.{}", image_extension(media_type))
+        } else {
+            image_name(record, media_type)
+        };
         sink.image(Image { name, media_type, data: data.to_vec(), is_cover })
     }
 }
@@ -213,7 +302,9 @@ impl Links for RecordLinks<'_> {
 
     /// Links inside a MOBI point at byte positions (`filepos`); only web links survive.
     fn link(&mut self, tag: &Tag) -> Option<String> {
-        tag.attr("href").filter(|h| h.starts_with("http://") || h.starts_with("https://")).map(str::to_string)
+        tag.attr("href")
+            .filter(|h| h.starts_with("http://") || h.starts_with("https://"))
+            .map(str::to_string)
     }
 }
 
@@ -275,12 +366,19 @@ fn is_link_list(piece: &str) -> bool {
     for token in Tokenizer::new(piece) {
         match token {
             Token::Start(tag) if local_name(&tag.name) == "a" => {
-                in_link = tag.attr("filepos").is_some() || tag.attr("href").is_some_and(|h| h.starts_with("kindle:pos"));
+                in_link = tag.attr("filepos").is_some()
+                    || tag.attr("href").is_some_and(|h| h.starts_with("kindle:pos"));
                 links += usize::from(in_link);
             }
             Token::End(name) if local_name(&name) == "a" => in_link = false,
-            Token::Start(tag) if html_text::is_hidden(local_name(&tag.name)) && !tag.self_closing => hidden += 1,
-            Token::End(name) if html_text::is_hidden(local_name(&name)) => hidden = hidden.saturating_sub(1),
+            Token::Start(tag)
+                if html_text::is_hidden(local_name(&tag.name)) && !tag.self_closing =>
+            {
+                hidden += 1
+            }
+            Token::End(name) if html_text::is_hidden(local_name(&name)) => {
+                hidden = hidden.saturating_sub(1)
+            }
             Token::Text(text) if hidden == 0 => {
                 let chars = text.chars().filter(|c| !c.is_whitespace()).count();
                 if in_link {
@@ -318,7 +416,10 @@ mod tests {
 
     #[test]
     fn files_are_cut_at_page_breaks_and_skeletons() {
-        assert_eq!(split_files("<p>a</p><mbp:pagebreak/><p>b</p><MBP:PAGEBREAK/>", false), ["<p>a</p>", "<mbp:pagebreak/><p>b</p>", "<MBP:PAGEBREAK/>"]);
+        assert_eq!(
+            split_files("<p>a</p><mbp:pagebreak/><p>b</p><MBP:PAGEBREAK/>", false),
+            ["<p>a</p>", "<mbp:pagebreak/><p>b</p>", "<MBP:PAGEBREAK/>"]
+        );
         let kf8 = "<?xml version=\"1.0\"?><html><body></body></html><p>1</p><?xml version=\"1.0\"?><html></html><p>2</p>";
         assert_eq!(split_files(kf8, true).len(), 2);
     }
@@ -328,7 +429,10 @@ mod tests {
         let body = "<p style=\"text-align: center\"><span><strong>第一章 风起</strong></span></p>\n<p>正文。</p>";
         assert_eq!(heading_like_first_paragraph(body).as_deref(), Some("第一章 风起"));
         assert_eq!(heading_like_first_paragraph("<p>《书》</p><p>作者：某</p>"), None);
-        assert_eq!(heading_like_first_paragraph("<p>Chapter 2</p><p>text</p>").as_deref(), Some("Chapter 2"));
+        assert_eq!(
+            heading_like_first_paragraph("<p>Chapter 2</p><p>text</p>").as_deref(),
+            Some("Chapter 2")
+        );
     }
 
     #[test]
@@ -336,7 +440,9 @@ mod tests {
         let toc = "<p><font size=\"5\"><b>Table of Contents</b></font></p><ul><li><a filepos=0000000280>第一章 风起云涌</a></li>\
                    <li><a filepos=0000001280>第二章 山雨欲来</a></li><li><a filepos=0000002280>第三章 大雪</a></li></ul>";
         assert!(is_link_list(toc));
-        assert!(!is_link_list("<h1>第一章</h1><p>正文很长很长很长很长。<a filepos=1>注1</a><a filepos=2>注2</a></p>"));
+        assert!(!is_link_list(
+            "<h1>第一章</h1><p>正文很长很长很长很长。<a filepos=1>注1</a><a filepos=2>注2</a></p>"
+        ));
         let kf8 = "<html><head><title>Contents of the whole book</title></head><body><a href=\"kindle:pos:fid:0001:off:0\">One</a>\
                    <a href=\"kindle:pos:fid:0002:off:0\">Two</a></body></html>";
         assert!(is_link_list(kf8));
@@ -351,7 +457,8 @@ mod tests {
     }
 
     fn write_temp(label: &str, data: &[u8]) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("zatan-mobi-{label}-{}.mobi", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("zatan-mobi-{label}-{}.mobi", std::process::id()));
         fs::write(&path, data).unwrap();
         path
     }
@@ -367,7 +474,11 @@ mod tests {
         let err = MobiBook::open(&cut).err().unwrap();
         assert!(err.to_string().contains("truncated MOBI/AZW3"), "{err}");
         let other = write_temp("other", &[b'x'; 100]);
-        assert!(MobiBook::open(&other).err().unwrap().to_string().contains("no BOOKMOBI signature"));
+        assert!(MobiBook::open(&other)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("no BOOKMOBI signature"));
         for path in [short, cut, other] {
             fs::remove_file(path).unwrap();
         }

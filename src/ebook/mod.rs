@@ -36,9 +36,9 @@ use output::PendingOutput;
 use txt::TxtBook;
 use txt_write::TxtWriter;
 
+pub use crate::book_format::Format;
 pub(crate) use epub_read::decode_xml;
 pub use error::EbookError;
-pub use crate::book_format::Format;
 pub use meta::BookMeta;
 
 /// Metadata the user gives; each one set replaces what zatan would guess.
@@ -91,11 +91,15 @@ impl fmt::Display for ConvertReport {
 /// Convert by extension: in `.txt .epub .mobi .azw3`, out `.epub .txt`. The
 /// result is written beside `output` and renamed into place, so nothing
 /// half-written is ever left at `output`.
-pub fn convert(input: &Path, output: &Path, opts: &ConvertOptions) -> Result<ConvertReport, EbookError> {
+pub fn convert(
+    input: &Path,
+    output: &Path,
+    opts: &ConvertOptions,
+) -> Result<ConvertReport, EbookError> {
     let input_format = input_format(input)?;
-    let output_format = Format::from_path(output)
-        .filter(|f| f.is_writable())
-        .ok_or_else(|| EbookError::UnsupportedFormat { path: output.to_path_buf(), output: true })?;
+    let output_format = Format::from_path(output).filter(|f| f.is_writable()).ok_or_else(|| {
+        EbookError::UnsupportedFormat { path: output.to_path_buf(), output: true }
+    })?;
     convert_to(input, input_format, output, output_format, opts)
 }
 
@@ -114,7 +118,8 @@ pub fn read_metadata(path: &Path) -> Result<BookMeta, EbookError> {
 }
 
 fn input_format(input: &Path) -> Result<Format, EbookError> {
-    Format::from_path(input).ok_or_else(|| EbookError::UnsupportedFormat { path: input.to_path_buf(), output: false })
+    Format::from_path(input)
+        .ok_or_else(|| EbookError::UnsupportedFormat { path: input.to_path_buf(), output: false })
 }
 
 fn apply(opts: &ConvertOptions, mut meta: BookMeta) -> BookMeta {
@@ -142,7 +147,8 @@ fn convert_to(
         Format::Txt => {
             let book = TxtBook::open(input)?;
             let meta = apply(opts, book.meta().clone());
-            let (mut report, file) = write_book(file, output, output_format, &meta, |sink| book.pump(sink))?;
+            let (mut report, file) =
+                write_book(file, output, output_format, &meta, |sink| book.pump(sink))?;
             report.encoding = Some(book.encoding_name());
             (report, file)
         }
@@ -151,7 +157,8 @@ fn convert_to(
             let meta = apply(opts, book.meta()?);
             if output_format == Format::Epub {
                 let (file, repairs) = kindle_fix::fix(&mut book, file, output, &meta)?;
-                let chapters = book.content_paths().iter().filter(|p| book.toc.contains_key(*p)).count();
+                let chapters =
+                    book.content_paths().iter().filter(|p| book.toc.contains_key(*p)).count();
                 (ConvertReport { chapters, repairs, ..report(&meta, output_format) }, file)
             } else {
                 write_book(file, output, output_format, &meta, |sink| book.pump(sink))?
@@ -196,7 +203,14 @@ fn write_book(
         let mut writer = EpubWriter::create(file, path, meta)?;
         pump(&mut writer)?;
         let written = writer.finish(meta)?;
-        Ok((ConvertReport { chapters: written.chapters, images: written.images, ..report(meta, format) }, written.file))
+        Ok((
+            ConvertReport {
+                chapters: written.chapters,
+                images: written.images,
+                ..report(meta, format)
+            },
+            written.file,
+        ))
     } else {
         let mut writer = TxtWriter::create(file, path);
         pump(&mut writer)?;

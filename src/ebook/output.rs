@@ -23,7 +23,11 @@ impl PendingOutput {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = OpenOptions::new().write(true).create_new(true).open(&temp).map_err(|e| EbookError::io(target, e))?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|e| EbookError::io(target, e))?;
         Ok((PendingOutput { temp, target: target.to_path_buf(), committed: false }, file))
     }
 

@@ -11,7 +11,8 @@ pub fn decompress(src: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
         match c {
             0x01..=0x08 => {
                 let n = usize::from(c);
-                let literal = src.get(i..i + n).ok_or("a literal run goes past the end of the record")?;
+                let literal =
+                    src.get(i..i + n).ok_or("a literal run goes past the end of the record")?;
                 out.extend_from_slice(literal);
                 i += n;
             }
@@ -23,7 +24,10 @@ pub fn decompress(src: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
                 let distance = (pair >> 3) & 0x7FF;
                 let length = (pair & 7) + 3;
                 if distance == 0 || distance > out.len() {
-                    return Err(format!("a back-reference points {distance} bytes back into {} bytes of text", out.len()));
+                    return Err(format!(
+                        "a back-reference points {distance} bytes back into {} bytes of text",
+                        out.len()
+                    ));
                 }
                 for _ in 0..length {
                     out.push(out[out.len() - distance]);

@@ -27,7 +27,8 @@ pub struct TxtBook {
 
 impl TxtBook {
     pub fn open(path: &Path) -> Result<TxtBook, EbookError> {
-        let encoding = encoding::detect(BufReader::new(open(path)?)).map_err(|e| EbookError::io(path, e))?;
+        let encoding =
+            encoding::detect(BufReader::new(open(path)?)).map_err(|e| EbookError::io(path, e))?;
         let mut sample = String::new();
         let mut decoder = ChunkDecoder::new(open(path)?.take(SAMPLE_BYTES), encoding);
         while decoder.next_into(&mut sample).map_err(|e| EbookError::io(path, e))? {}
@@ -56,7 +57,8 @@ impl TxtBook {
         let mut cutter = SectionCutter::new(sink);
         let mut pending = String::new();
         loop {
-            let more = decoder.next_into(&mut pending).map_err(|e| EbookError::io(&self.path, e))?;
+            let more =
+                decoder.next_into(&mut pending).map_err(|e| EbookError::io(&self.path, e))?;
             let used = take_lines(&pending, !more, |line| cutter.push_line(line))?;
             pending.drain(..used);
             if !more {
@@ -95,7 +97,12 @@ fn check_is_text(path: &Path, sample: &str) -> Result<(), EbookError> {
 
 /// A `作者：某某` line before the first chapter heading.
 fn author_in_front_matter(sample: &str) -> Option<String> {
-    sample.lines().map(trim_line).take_while(|l| !is_heading(l)).take(50).find_map(meta::author_in_line)
+    sample
+        .lines()
+        .map(trim_line)
+        .take_while(|l| !is_heading(l))
+        .take(50)
+        .find_map(meta::author_in_line)
 }
 
 #[cfg(test)]

@@ -18,7 +18,12 @@ pub struct TxtWriter {
 
 impl TxtWriter {
     pub fn create(file: File, path: &Path) -> TxtWriter {
-        TxtWriter { out: BufWriter::with_capacity(64 * 1024, file), path: path.to_path_buf(), sections: 0, chapters: 0 }
+        TxtWriter {
+            out: BufWriter::with_capacity(64 * 1024, file),
+            path: path.to_path_buf(),
+            sections: 0,
+            chapters: 0,
+        }
     }
 
     /// Flush and hand back the file and the number of titled chapters written.
@@ -32,7 +37,10 @@ impl TxtWriter {
     }
 
     fn line(&mut self, text: &str) -> Result<(), EbookError> {
-        self.out.write_all(text.as_bytes()).and_then(|()| self.out.write_all(b"\n")).map_err(|e| EbookError::io(&self.path, e))
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|e| EbookError::io(&self.path, e))
     }
 }
 

@@ -38,18 +38,29 @@ impl SafeZip {
         let starts_like_zip = reader.read_exact(&mut magic).is_ok() && magic == *b"PK\x03\x04";
         reader.rewind().map_err(|e| EbookError::io(path, e))?;
         let mut archive = ZipArchive::new(reader).map_err(|e| match e {
-            ZipError::Io(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => EbookError::io(path, e),
-            _ if starts_like_zip => EbookError::malformed(path, format!("damaged zip archive ({e})")),
+            ZipError::Io(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+                EbookError::io(path, e)
+            }
+            _ if starts_like_zip => {
+                EbookError::malformed(path, format!("damaged zip archive ({e})"))
+            }
             _ => EbookError::NotZip { path: path.to_path_buf() },
         })?;
-        let too_large = |detail: String| EbookError::ZipTooLarge { path: path.to_path_buf(), detail };
+        let too_large =
+            |detail: String| EbookError::ZipTooLarge { path: path.to_path_buf(), detail };
         if archive.len() > limits.max_entries {
-            return Err(too_large(format!("{} entries (at most {} allowed)", archive.len(), limits.max_entries)));
+            return Err(too_large(format!(
+                "{} entries (at most {} allowed)",
+                archive.len(),
+                limits.max_entries
+            )));
         }
         let mut names = Vec::with_capacity(archive.len());
         let mut declared = 0u64;
         for i in 0..archive.len() {
-            let entry = archive.by_index_raw(i).map_err(|e| EbookError::malformed(path, format!("unreadable zip entry {i}: {e}")))?;
+            let entry = archive.by_index_raw(i).map_err(|e| {
+                EbookError::malformed(path, format!("unreadable zip entry {i}: {e}"))
+            })?;
             let name = entry.name().to_string();
             if !is_safe_name(&name) || entry.enclosed_name().is_none() {
                 return Err(EbookError::UnsafeEntry { path: path.to_path_buf(), entry: name });
@@ -58,7 +69,10 @@ impl SafeZip {
             names.push(name);
         }
         if declared > limits.max_total {
-            return Err(too_large(format!("entries would inflate to {declared} bytes (at most {} allowed)", limits.max_total)));
+            return Err(too_large(format!(
+                "entries would inflate to {declared} bytes (at most {} allowed)",
+                limits.max_total
+            )));
         }
         Ok(SafeZip { archive, path: path.to_path_buf(), limits, names, inflated: 0 })
     }
@@ -79,31 +93,53 @@ impl SafeZip {
     /// The whole uncompressed content of entry `name`.
     pub fn read(&mut self, name: &str) -> Result<Vec<u8>, EbookError> {
         let path = self.path.clone();
-        let index = self.names.iter().position(|n| n == name).ok_or_else(|| EbookError::malformed(&path, format!("{name} is missing from the archive")))?;
-        let unreadable = |e: &dyn std::fmt::Display| EbookError::malformed(&path, format!("cannot read {name}: {e}"));
+        let index = self.names.iter().position(|n| n == name).ok_or_else(|| {
+            EbookError::malformed(&path, format!("{name} is missing from the archive"))
+        })?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            EbookError::malformed(&path, format!("cannot read {name}: {e}"))
+        };
         let mut entry = self.archive.by_index(index).map_err(|e| unreadable(&e))?;
         let declared = entry.size();
         let too_large = |detail: String| EbookError::ZipTooLarge { path: path.clone(), detail };
         if declared > self.limits.max_entry {
-            return Err(too_large(format!("{name} would inflate to {declared} bytes (at most {} allowed)", self.limits.max_entry)));
+            return Err(too_large(format!(
+                "{name} would inflate to {declared} bytes (at most {} allowed)",
+                self.limits.max_entry
+            )));
         }
         let mut data = Vec::with_capacity(declared.min(16 << 20) as usize);
         (&mut entry).take(declared + 1).read_to_end(&mut data).map_err(|e| unreadable(&e))?;
         if data.len() as u64 > declared {
-            return Err(too_large(format!("{name} inflates past its declared size of {declared} bytes")));
+            return Err(too_large(format!(
+                "{name} inflates past its declared size of {declared} bytes"
+            )));
         }
         self.inflated += data.len() as u64;
         if self.inflated > self.limits.max_total {
-            return Err(too_large(format!("entries inflate past {} bytes in total", self.limits.max_total)));
+            return Err(too_large(format!(
+                "entries inflate past {} bytes in total",
+                self.limits.max_total
+            )));
         }
         Ok(data)
     }
 
     /// Copy entry `name` into `out` as it is, still compressed.
-    pub fn copy_raw<W: Write + Seek>(&mut self, name: &str, out: &mut ZipWriter<W>) -> Result<(), EbookError> {
+    pub fn copy_raw<W: Write + Seek>(
+        &mut self,
+        name: &str,
+        out: &mut ZipWriter<W>,
+    ) -> Result<(), EbookError> {
         let path = self.path.clone();
-        let fail = |e: &dyn std::fmt::Display| EbookError::malformed(&path, format!("cannot copy {name}: {e}"));
-        let index = self.names.iter().position(|n| n == name).ok_or_else(|| fail(&"missing from the archive"))?;
+        let fail = |e: &dyn std::fmt::Display| {
+            EbookError::malformed(&path, format!("cannot copy {name}: {e}"))
+        };
+        let index = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| fail(&"missing from the archive"))?;
         let entry = self.archive.by_index_raw(index).map_err(|e| fail(&e))?;
         out.raw_copy_file(entry).map_err(|e| fail(&e))
     }
@@ -115,7 +151,9 @@ fn is_safe_name(name: &str) -> bool {
         && !name.starts_with('/')
         && !name.contains(['\\', '\0'])
         && !name.contains(':')
-        && Path::new(name).components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && Path::new(name)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 #[cfg(test)]
@@ -126,10 +164,15 @@ pub(crate) mod tests {
 
     /// Write a zip of `entries` to a fresh file under the temp dir.
     pub(crate) fn zip_file(label: &str, entries: &[(&str, &[u8])]) -> PathBuf {
-        let path = std::env::temp_dir().join(format!("zatan-zip-{label}-{}.zip", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("zatan-zip-{label}-{}.zip", std::process::id()));
         let mut zip = ZipWriter::new(File::create(&path).unwrap());
         for (name, data) in entries {
-            zip.start_file(*name, SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)).unwrap();
+            zip.start_file(
+                *name,
+                SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
+            )
+            .unwrap();
             zip.write_all(data).unwrap();
         }
         zip.finish().unwrap();
@@ -142,9 +185,13 @@ pub(crate) mod tests {
             assert!(!is_safe_name(bad), "{bad}");
         }
         assert!(is_safe_name("OEBPS/Text/ch 1.xhtml") && is_safe_name("./mimetype"));
-        let path = zip_file("climb", &[("mimetype", b"application/epub+zip"), ("../evil.txt", b"x")]);
+        let path =
+            zip_file("climb", &[("mimetype", b"application/epub+zip"), ("../evil.txt", b"x")]);
         let err = SafeZip::open(&path, LIMITS).err().unwrap();
-        assert!(matches!(err, EbookError::UnsafeEntry { ref entry, .. } if entry == "../evil.txt"), "{err}");
+        assert!(
+            matches!(err, EbookError::UnsafeEntry { ref entry, .. } if entry == "../evil.txt"),
+            "{err}"
+        );
         std::fs::remove_file(path).unwrap();
     }
 

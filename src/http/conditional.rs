@@ -11,7 +11,8 @@ use super::response::Response;
 /// tag (or, without `If-None-Match`, its `If-Modified-Since` is no older than
 /// `last_modified`), a 304 with the same headers and no body.
 pub fn cacheable(req: &Request, response: Response, etag: &str, last_modified: u64) -> Response {
-    let response = response.with_header("ETag", etag).with_header("Last-Modified", &http_date(last_modified));
+    let response =
+        response.with_header("ETag", etag).with_header("Last-Modified", &http_date(last_modified));
     if !not_modified(req, etag, last_modified) {
         return response;
     }
@@ -30,7 +31,10 @@ pub fn not_modified(req: &Request, etag: &str, last_modified: u64) -> bool {
     if !(req.method == "GET" || req.method == "HEAD") {
         return false;
     }
-    let mut tags = header_values(&req.headers, "If-None-Match").flat_map(|v| v.split(',')).map(str::trim).peekable();
+    let mut tags = header_values(&req.headers, "If-None-Match")
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .peekable();
     if tags.peek().is_some() {
         // Weak comparison, as RFC 9110 asks for If-None-Match.
         let opaque = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_string();
@@ -69,14 +73,16 @@ mod tests {
         let response = cacheable(&get(&[]), Response::html(200, "page"), TAG, MODIFIED);
         assert_eq!(response.status, 200);
         assert_eq!(response.body, b"page");
-        let header = |n: &str| response.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+        let header =
+            |n: &str| response.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
         assert_eq!(header("ETag"), Some(TAG));
         assert_eq!(header("Last-Modified"), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
     }
 
     #[test]
     fn matching_etag_is_304_without_body_or_type() {
-        let response = cacheable(&get(&[("If-None-Match", TAG)]), Response::html(200, "page"), TAG, MODIFIED);
+        let response =
+            cacheable(&get(&[("If-None-Match", TAG)]), Response::html(200, "page"), TAG, MODIFIED);
         assert_eq!(response.status, 304);
         assert!(response.body.is_empty());
         assert!(response.headers.iter().all(|(k, _)| k != "Content-Type"));
@@ -92,7 +98,10 @@ mod tests {
         assert_eq!(status(&[("If-Modified-Since", "Mon, 07 Nov 1994 08:49:37 GMT")]), 304);
         assert_eq!(status(&[("If-Modified-Since", "Sun, 06 Nov 1994 08:49:36 GMT")]), 200);
         assert_eq!(status(&[("If-Modified-Since", "yesterday")]), 200);
-        let both = [("If-None-Match", "\"other\""), ("If-Modified-Since", "Mon, 07 Nov 1994 08:49:37 GMT")];
+        let both = [
+            ("If-None-Match", "\"other\""),
+            ("If-Modified-Since", "Mon, 07 Nov 1994 08:49:37 GMT"),
+        ];
         assert_eq!(status(&both), 200);
     }
 

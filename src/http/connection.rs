@@ -130,11 +130,7 @@ impl Connection<'_> {
         });
         self.write(&bytes)?;
         self.served += 1;
-        Ok(if keep_alive {
-            Next::KeepAlive
-        } else {
-            Next::Close
-        })
+        Ok(if keep_alive { Next::KeepAlive } else { Next::Close })
     }
 
     /// Marks the connection idle, so that shutdown may close it, and says
@@ -232,10 +228,7 @@ impl Connection<'_> {
 
     /// Answers with the server's own error and ends the connection.
     fn reject(&mut self, rejection: Rejection, head_only: bool) -> Next {
-        debug!(
-            "answered {} to {}: {}",
-            rejection.status, self.peer, rejection.reason
-        );
+        debug!("answered {} to {}: {}", rejection.status, self.peer, rejection.reason);
         let bytes =
             encode(&rejection.response(), head_only, true).expect("rejections always encode");
         // The client may be gone already; there is nothing more to do then.
@@ -266,10 +259,7 @@ impl Connection<'_> {
 /// connection goes on.
 fn answer(router: &Router, request: &Request) -> Response {
     panic::catch_unwind(AssertUnwindSafe(|| router.dispatch(request))).unwrap_or_else(|_| {
-        error!(
-            "the handler for {} {} panicked; answered 500",
-            request.method, request.path
-        );
+        error!("the handler for {} {} panicked; answered 500", request.method, request.path);
         internal_error()
     })
 }

@@ -15,10 +15,7 @@ pub(crate) struct Deadline(Instant);
 impl Deadline {
     pub(crate) fn after(timeout: Duration) -> Self {
         let now = Instant::now();
-        Deadline(
-            now.checked_add(timeout)
-                .unwrap_or_else(|| now + PRACTICALLY_NEVER),
-        )
+        Deadline(now.checked_add(timeout).unwrap_or_else(|| now + PRACTICALLY_NEVER))
     }
 
     pub(crate) fn has_passed(self) -> bool {

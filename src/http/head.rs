@@ -112,10 +112,7 @@ mod tests {
 
     #[test]
     fn incomplete_head_is_partial() {
-        assert_eq!(
-            parse_head(b"GET / HTTP/1.1\r\nHost:", 8),
-            HeadParse::Partial
-        );
+        assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHost:", 8), HeadParse::Partial);
     }
 
     #[test]

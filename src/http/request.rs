@@ -23,10 +23,7 @@ impl Request {
 
     /// The first query parameter called `name` (exact match).
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.query.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -50,10 +47,7 @@ mod tests {
             method: "GET".into(),
             path: "/".into(),
             query: vec![("a".into(), "1".into()), ("a".into(), "2".into())],
-            headers: vec![
-                ("X-Thing".into(), "first".into()),
-                ("x-thing".into(), "second".into()),
-            ],
+            headers: vec![("X-Thing".into(), "first".into()), ("x-thing".into(), "second".into())],
             body: Vec::new(),
             peer: None,
         }

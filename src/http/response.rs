@@ -12,19 +12,11 @@ impl Response {
     /// An empty response. Without a `Content-Type` header the server sends
     /// `application/octet-stream` (except for 204 and 304, which carry none).
     pub fn new(status: u16) -> Self {
-        Response {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Response { status, headers: Vec::new(), body: Vec::new() }
     }
 
     pub fn text(status: u16, body: impl Into<String>) -> Self {
-        Self::typed(
-            status,
-            "text/plain; charset=utf-8",
-            body.into().into_bytes(),
-        )
+        Self::typed(status, "text/plain; charset=utf-8", body.into().into_bytes())
     }
 
     /// A 200 with an XML body, which is how WeChat callbacks are answered.
@@ -46,18 +38,13 @@ impl Response {
     /// another control character is refused when the response is written:
     /// the client then gets a 500 and the error is logged.
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers
-            .retain(|(key, _)| !key.eq_ignore_ascii_case(name));
+        self.headers.retain(|(key, _)| !key.eq_ignore_ascii_case(name));
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
     fn typed(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Response {
-            body,
-            ..Response::new(status)
-        }
-        .with_header("Content-Type", content_type)
+        Response { body, ..Response::new(status) }.with_header("Content-Type", content_type)
     }
 }
 
@@ -72,10 +59,7 @@ mod tests {
         assert_eq!(xml.body, b"<xml/>");
         assert_eq!(
             xml.headers,
-            vec![(
-                "Content-Type".into(),
-                "application/xml; charset=utf-8".into()
-            )]
+            vec![("Content-Type".into(), "application/xml; charset=utf-8".into())]
         );
         assert_eq!(Response::text(404, "no").status, 404);
         assert!(Response::new(204).headers.is_empty());
@@ -88,10 +72,7 @@ mod tests {
             .with_header("X-Id", "1");
         assert_eq!(
             response.headers,
-            vec![
-                ("content-type".into(), "text/csv".into()),
-                ("X-Id".into(), "1".into())
-            ]
+            vec![("content-type".into(), "text/csv".into()), ("X-Id".into(), "1".into())]
         );
     }
 }

@@ -78,11 +78,7 @@ impl Router {
         prefix: &str,
         handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> Self {
-        self.add(
-            method,
-            PathMatch::Prefix(prefix.to_owned()),
-            Box::new(handler),
-        )
+        self.add(method, PathMatch::Prefix(prefix.to_owned()), Box::new(handler))
     }
 
     fn add(mut self, method: &str, path: PathMatch, handler: Handler) -> Self {
@@ -92,18 +88,11 @@ impl Router {
             path.pattern()
         );
         assert!(
-            !self
-                .routes
-                .iter()
-                .any(|r| r.method == method && r.path.same_as(&path)),
+            !self.routes.iter().any(|r| r.method == method && r.path.same_as(&path)),
             "route {method} {:?} is registered twice",
             path.pattern()
         );
-        self.routes.push(Route {
-            method: method.to_owned(),
-            path,
-            handler,
-        });
+        self.routes.push(Route { method: method.to_owned(), path, handler });
         self
     }
 
@@ -169,13 +158,9 @@ mod tests {
             .route_prefix("GET", "/articles/", |r| {
                 Response::text(200, format!("article {}", r.path))
             })
-            .route_prefix("GET", "/articles/special/", |_| {
-                Response::text(200, "special")
-            })
+            .route_prefix("GET", "/articles/special/", |_| Response::text(200, "special"))
             .route("GET", "/articles/index", |_| Response::text(200, "index"))
-            .route("DELETE", "/articles/index", |_| {
-                Response::text(200, "deleted")
-            })
+            .route("DELETE", "/articles/index", |_| Response::text(200, "deleted"))
     }
 
     fn body(response: &Response) -> &str {
@@ -191,18 +176,9 @@ mod tests {
     #[test]
     fn most_specific_route_wins() {
         let router = router();
-        assert_eq!(
-            body(&router.dispatch(&request("GET", "/articles/a"))),
-            "article /articles/a"
-        );
-        assert_eq!(
-            body(&router.dispatch(&request("GET", "/articles/special/x"))),
-            "special"
-        );
-        assert_eq!(
-            body(&router.dispatch(&request("GET", "/articles/index"))),
-            "index"
-        );
+        assert_eq!(body(&router.dispatch(&request("GET", "/articles/a"))), "article /articles/a");
+        assert_eq!(body(&router.dispatch(&request("GET", "/articles/special/x"))), "special");
+        assert_eq!(body(&router.dispatch(&request("GET", "/articles/index"))), "index");
     }
 
     #[test]

@@ -33,8 +33,5 @@ pub(crate) fn configure_may_defaults() {
         .set_stack_size(HANDLER_STACK_BYTES / size_of::<usize>())
         .set_pool_capacity(SPARE_STACKS)
         .set_workers(WORKERS);
-    info!(
-        "may runtime: {WORKERS} workers, {} KiB coroutine stacks",
-        HANDLER_STACK_BYTES / 1024
-    );
+    info!("may runtime: {WORKERS} workers, {} KiB coroutine stacks", HANDLER_STACK_BYTES / 1024);
 }

@@ -52,11 +52,7 @@ pub fn serve(listen: SocketAddr, limits: Limits, router: Arc<Router>) -> io::Res
         coroutine::Builder::new().spawn(move || accept_loop(listener, local_addr, loop_state))
     }?;
     info!("HTTP front listening on {local_addr}");
-    Ok(ServerHandle {
-        local_addr,
-        state,
-        accept_loop,
-    })
+    Ok(ServerHandle { local_addr, state, accept_loop })
 }
 
 /// Binds like may's own `TcpListener::bind`, but without SO_REUSEPORT, with
@@ -64,11 +60,7 @@ pub fn serve(listen: SocketAddr, limits: Limits, router: Arc<Router>) -> io::Res
 /// of the traffic; and with a longer backlog than std's 128, so a burst of
 /// connections waits in the queue instead of retrying a second later.
 fn bind(listen: SocketAddr) -> io::Result<TcpListener> {
-    let socket = Socket::new(
-        Domain::for_address(listen),
-        Type::STREAM,
-        Some(Protocol::TCP),
-    )?;
+    let socket = Socket::new(Domain::for_address(listen), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted server bind while old connections are in TIME_WAIT.
     socket.set_reuse_address(true)?;
     socket.bind(&listen.into())?;
@@ -101,9 +93,9 @@ impl ServerHandle {
         let addr = self.local_addr;
         self.state.begin_stopping();
         match wake_accept_loop(addr) {
-            Ok(()) => wait_until(Deadline::after(ACCEPT_LOOP_STOP_WAIT), || {
-                self.accept_loop.is_done()
-            }),
+            Ok(()) => {
+                wait_until(Deadline::after(ACCEPT_LOOP_STOP_WAIT), || self.accept_loop.is_done())
+            }
             Err(e) => error!("could not wake the accept loop on {addr} to stop it: {e}"),
         }
         if !self.accept_loop.is_done() {

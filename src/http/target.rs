@@ -96,9 +96,7 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -114,12 +112,7 @@ mod tests {
         assert_eq!(target.path, "/wx");
         assert_eq!(
             target.query,
-            pairs(&[
-                ("signature", "ab/c"),
-                ("echostr", "hello world"),
-                ("flag", ""),
-                ("", "v")
-            ])
+            pairs(&[("signature", "ab/c"), ("echostr", "hello world"), ("flag", ""), ("", "v")])
         );
     }
 

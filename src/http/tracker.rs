@@ -65,17 +65,11 @@ impl ConnectionTracker {
         if slots.len() >= self.max_connections {
             return Ok(None);
         }
-        let slot = Arc::new(ConnectionSlot {
-            socket: socket.try_clone()?,
-            idle: AtomicBool::new(true),
-        });
+        let slot =
+            Arc::new(ConnectionSlot { socket: socket.try_clone()?, idle: AtomicBool::new(true) });
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         slots.insert(id, Arc::clone(&slot));
-        Ok(Some(ConnectionGuard {
-            tracker: Arc::clone(self),
-            id,
-            slot,
-        }))
+        Ok(Some(ConnectionGuard { tracker: Arc::clone(self), id, slot }))
     }
 
     pub(crate) fn open(&self) -> usize {
@@ -162,15 +156,8 @@ mod tests {
 
         assert_eq!(tracker.close_idle(), 1);
         let mut byte = [0u8; 1];
-        assert_eq!(
-            (&idle).read(&mut byte).unwrap(),
-            0,
-            "idle read should see end of file"
-        );
+        assert_eq!((&idle).read(&mut byte).unwrap(), 0, "idle read should see end of file");
         busy.set_nonblocking(true).unwrap();
-        assert_eq!(
-            busy.read(&mut byte).unwrap_err().kind(),
-            io::ErrorKind::WouldBlock
-        );
+        assert_eq!(busy.read(&mut byte).unwrap_err().kind(), io::ErrorKind::WouldBlock);
     }
 }

@@ -22,21 +22,12 @@ pub(crate) struct Accepted {
 pub(crate) fn validate(head: &RequestHead, max_body_bytes: usize) -> Result<Accepted, Rejection> {
     // Checked before Content-Length: a request carrying both is the classic
     // smuggling shape, and WeChat never sends a chunked body.
-    if header_values(&head.headers, "transfer-encoding")
-        .next()
-        .is_some()
-    {
-        return Err(Rejection::new(
-            501,
-            "Transfer-Encoding is not supported; send Content-Length",
-        ));
+    if header_values(&head.headers, "transfer-encoding").next().is_some() {
+        return Err(Rejection::new(501, "Transfer-Encoding is not supported; send Content-Length"));
     }
     let declared = content_length(&head.headers)?;
     if !KNOWN_METHODS.contains(&head.method.as_str()) {
-        return Err(Rejection::new(
-            501,
-            "this request method is not implemented",
-        ));
+        return Err(Rejection::new(501, "this request method is not implemented"));
     }
     let body_len = match declared {
         Some(len) => len,
@@ -48,10 +39,7 @@ pub(crate) fn validate(head: &RequestHead, max_body_bytes: usize) -> Result<Acce
     let body_len = usize::try_from(body_len)
         .ok()
         .filter(|len| *len <= max_body_bytes)
-        .ok_or(Rejection::new(
-            413,
-            "the request body is larger than this server accepts",
-        ))?;
+        .ok_or(Rejection::new(413, "the request body is larger than this server accepts"))?;
     let target = parse_target(&head.target).map_err(|error| Rejection::new(400, error.reason()))?;
     let http11 = head.minor_version == 1;
     Ok(Accepted {
@@ -71,10 +59,7 @@ fn content_length(headers: &[(String, String)]) -> Result<Option<u64>, Rejection
     let mut declared = None;
     for value in header_values(headers, "content-length") {
         if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Rejection::new(
-                400,
-                "Content-Length must be a decimal number",
-            ));
+            return Err(Rejection::new(400, "Content-Length must be a decimal number"));
         }
         let len = value.parse::<u64>().unwrap_or(u64::MAX);
         if declared.is_some_and(|earlier| earlier != len) {
@@ -100,10 +85,7 @@ mod tests {
             method: method.into(),
             target: "/wx?x=1".into(),
             minor_version,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
     }
 
@@ -130,26 +112,15 @@ mod tests {
 
     #[test]
     fn duplicate_content_lengths_must_agree() {
-        let same = head(
-            "POST",
-            1,
-            &[("Content-Length", "5"), ("content-length", "5")],
-        );
+        let same = head("POST", 1, &[("Content-Length", "5"), ("content-length", "5")]);
         assert_eq!(validate(&same, 100).unwrap().body_len, 5);
-        let differ = head(
-            "POST",
-            1,
-            &[("Content-Length", "5"), ("content-length", "6")],
-        );
+        let differ = head("POST", 1, &[("Content-Length", "5"), ("content-length", "6")]);
         assert_eq!(status_of(&differ), 400);
     }
 
     #[test]
     fn body_over_the_cap_is_413_even_when_it_overflows_u64() {
-        assert_eq!(
-            status_of(&head("POST", 1, &[("Content-Length", "101")])),
-            413
-        );
+        assert_eq!(status_of(&head("POST", 1, &[("Content-Length", "101")])), 413);
         let huge = head("POST", 1, &[("Content-Length", "99999999999999999999999")]);
         assert_eq!(status_of(&huge), 413);
         assert!(validate(&head("POST", 1, &[("Content-Length", "100")]), 100).is_ok());
@@ -165,11 +136,7 @@ mod tests {
 
     #[test]
     fn transfer_encoding_is_501_even_with_a_length() {
-        let chunked = head(
-            "POST",
-            1,
-            &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
-        );
+        let chunked = head("POST", 1, &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")]);
         assert_eq!(status_of(&chunked), 501);
     }
 
@@ -189,11 +156,7 @@ mod tests {
     fn keep_alive_follows_version_and_connection_header() {
         let keep = |h: &RequestHead| validate(h, 100).unwrap().keep_alive;
         assert!(keep(&head("GET", 1, &[])));
-        assert!(!keep(&head(
-            "GET",
-            1,
-            &[("Connection", "keep-alive, Close")]
-        )));
+        assert!(!keep(&head("GET", 1, &[("Connection", "keep-alive, Close")])));
         assert!(!keep(&head("GET", 0, &[])));
         assert!(!keep(&head("GET", 0, &[("Connection", "keep-alive")])));
     }
@@ -201,15 +164,7 @@ mod tests {
     #[test]
     fn expect_continue_is_recognised_on_http11_only() {
         let expect = [("Expect", "100-Continue"), ("Content-Length", "3")];
-        assert!(
-            validate(&head("POST", 1, &expect), 100)
-                .unwrap()
-                .expect_continue
-        );
-        assert!(
-            !validate(&head("POST", 0, &expect), 100)
-                .unwrap()
-                .expect_continue
-        );
+        assert!(validate(&head("POST", 1, &expect), 100).unwrap().expect_continue);
+        assert!(!validate(&head("POST", 0, &expect), 100).unwrap().expect_continue);
     }
 }

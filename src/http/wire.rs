@@ -37,14 +37,9 @@ pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Resul
             return Err(format!("header name {name:?} is not a valid token"));
         }
         if !is_field_value(value) {
-            return Err(format!(
-                "header {name} has a control character in its value"
-            ));
+            return Err(format!("header {name} has a control character in its value"));
         }
-        if SERVER_OWNED
-            .iter()
-            .any(|owned| name.eq_ignore_ascii_case(owned))
-        {
+        if SERVER_OWNED.iter().any(|owned| name.eq_ignore_ascii_case(owned)) {
             continue;
         }
         has_content_type |= name.eq_ignore_ascii_case("content-type");
@@ -72,16 +67,12 @@ pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Resul
 
 fn is_token(name: &str) -> bool {
     !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// Visible characters, spaces and tabs, and anything non-ASCII (UTF-8).
 fn is_field_value(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+    value.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
 }
 
 fn reason_phrase(status: u16) -> &'static str {
@@ -199,10 +190,7 @@ mod tests {
             ("X-A:", "v"),
         ] {
             let response = Response::text(200, "").with_header(name, value);
-            assert!(
-                encode(&response, false, false).is_err(),
-                "{name:?}: {value:?}"
-            );
+            assert!(encode(&response, false, false).is_err(), "{name:?}: {value:?}");
         }
         let utf8 = Response::text(200, "").with_header("X-Name", "你好\tok");
         assert!(encode(&utf8, false, false).is_ok());
@@ -211,10 +199,7 @@ mod tests {
     #[test]
     fn statuses_outside_the_final_range_are_refused() {
         for status in [0, 101, 600, 999] {
-            assert!(
-                encode(&Response::new(status), false, false).is_err(),
-                "{status}"
-            );
+            assert!(encode(&Response::new(status), false, false).is_err(), "{status}");
         }
         let odd = text(encode(&Response::new(299), false, false).unwrap());
         assert!(odd.starts_with("HTTP/1.1 299 \r\n"));

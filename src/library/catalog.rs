@@ -16,7 +16,8 @@ impl Catalog {
         let books = books
             .into_iter()
             .map(|book| {
-                let text = fold(&format!("{} {}", book.title, book.author.as_deref().unwrap_or("")));
+                let text =
+                    fold(&format!("{} {}", book.title, book.author.as_deref().unwrap_or("")));
                 (book, text)
             })
             .collect();
@@ -34,7 +35,12 @@ impl Catalog {
     /// Up to `limit` books whose title or author contain every word of `query`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<&Book> {
         let query = fold(query);
-        self.books.iter().filter(|(_, text)| matches(text, &query)).map(|(book, _)| book).take(limit).collect()
+        self.books
+            .iter()
+            .filter(|(_, text)| matches(text, &query))
+            .map(|(book, _)| book)
+            .take(limit)
+            .collect()
     }
 
     /// A book by id, case-insensitively (followers type ids on phone keyboards).

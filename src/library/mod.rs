@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use crate::clock::unix_now;
 use crate::digest::{sha256_file_hex, sha256_hex};
-use crate::fsutil::safe_name;
 use crate::ebook::{self, Format};
+use crate::fsutil::safe_name;
 use crate::store::{Store, StoreError};
 
 pub use crate::store::{Book, BookFile, Provenance};
@@ -45,8 +45,14 @@ impl Added {
 #[derive(Debug)]
 pub enum LibraryError {
     /// Not a book zatan can read: the reason says why.
-    Unreadable { path: PathBuf, reason: String },
-    Io { path: PathBuf, error: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     Store(StoreError),
     NoSuchBook(String),
 }
@@ -54,10 +60,14 @@ pub enum LibraryError {
 impl fmt::Display for LibraryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LibraryError::Unreadable { path, reason } => write!(f, "{} is not a usable book: {reason}", path.display()),
+            LibraryError::Unreadable { path, reason } => {
+                write!(f, "{} is not a usable book: {reason}", path.display())
+            }
             LibraryError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             LibraryError::Store(e) => e.fmt(f),
-            LibraryError::NoSuchBook(id) => write!(f, "no book has the id `{id}`; `zatan books list` shows the ids"),
+            LibraryError::NoSuchBook(id) => {
+                write!(f, "no book has the id `{id}`; `zatan books list` shows the ids")
+            }
         }
     }
 }
@@ -99,7 +109,8 @@ fn inspect(path: &Path) -> Result<Inspected, LibraryError> {
 
 fn size_and_mtime(path: &Path) -> std::io::Result<(u64, u64)> {
     let metadata = std::fs::metadata(path)?;
-    let modified = metadata.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let modified =
+        metadata.modified()?.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     Ok((metadata.len(), modified))
 }
 
@@ -108,14 +119,21 @@ fn size_and_mtime(path: &Path) -> std::io::Result<(u64, u64)> {
 fn book_id(title: &str, author: Option<&str>, length: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789"; // no l, o, 0, 1
     let digest = sha256_hex(format!("{}\0{}", fold(title), fold(author.unwrap_or(""))).as_bytes());
-    digest.as_bytes().chunks(2).take(length).map(|pair| {
-        let byte = u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("00"), 16).unwrap_or(0);
-        ALPHABET[usize::from(byte) % ALPHABET.len()] as char
-    }).collect()
+    digest
+        .as_bytes()
+        .chunks(2)
+        .take(length)
+        .map(|pair| {
+            let byte =
+                u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("00"), 16).unwrap_or(0);
+            ALPHABET[usize::from(byte) % ALPHABET.len()] as char
+        })
+        .collect()
 }
 
 fn same_work(book: &Book, meta: &ebook::BookMeta) -> bool {
-    fold(&book.title) == fold(&meta.title) && book.author.as_deref().map(fold) == meta.author.as_deref().map(fold)
+    fold(&book.title) == fold(&meta.title)
+        && book.author.as_deref().map(fold) == meta.author.as_deref().map(fold)
 }
 
 /// The id for a work: the short id, longer only when another work has it.
@@ -132,15 +150,29 @@ fn id_for(store: &Store, meta: &ebook::BookMeta) -> Result<(String, Option<Book>
 }
 
 /// Index the file `name` that is in `books_dir`.
-pub fn index_file(store: &Store, books_dir: &Path, name: &str, provenance: Option<Provenance>) -> Result<Added, LibraryError> {
+pub fn index_file(
+    store: &Store,
+    books_dir: &Path,
+    name: &str,
+    provenance: Option<Provenance>,
+) -> Result<Added, LibraryError> {
     let found = inspect(&books_dir.join(name))?;
     index_inspected(store, name, found, provenance)
 }
 
-fn index_inspected(store: &Store, name: &str, found: Inspected, provenance: Option<Provenance>) -> Result<Added, LibraryError> {
+fn index_inspected(
+    store: &Store,
+    name: &str,
+    found: Inspected,
+    provenance: Option<Provenance>,
+) -> Result<Added, LibraryError> {
     if let Some(book) = store.book_by_hash(&found.hash)? {
         if !book.files.iter().any(|f| f.name == name) {
-            log::info!("{name} has the same content as a file of book {} ({}); not indexed twice", book.id, book.title);
+            log::info!(
+                "{name} has the same content as a file of book {} ({}); not indexed twice",
+                book.id,
+                book.title
+            );
         }
         return Ok(Added::Known(book));
     }
@@ -201,7 +233,12 @@ pub fn copy_unindexed(file: &Path, books_dir: &Path) -> Result<String, LibraryEr
 }
 
 /// Put `file` into `books_dir` under a clean free name; the name it got.
-fn place(file: &Path, books_dir: &Path, found: &Inspected, intake: Intake) -> Result<String, LibraryError> {
+fn place(
+    file: &Path,
+    books_dir: &Path,
+    found: &Inspected,
+    intake: Intake,
+) -> Result<String, LibraryError> {
     std::fs::create_dir_all(books_dir).map_err(io_error(books_dir))?;
     let name = free_name(books_dir, &found.meta, found.format);
     let target = books_dir.join(&name);
@@ -256,7 +293,9 @@ pub fn remove_book(store: &Store, books_dir: &Path, id: &str) -> Result<Book, Li
     for file in &book.files {
         let path = books_dir.join(&file.name);
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(LibraryError::Io { path, error: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(LibraryError::Io { path, error: e })
+            }
             _ => {}
         }
     }
@@ -290,14 +329,18 @@ pub fn scan(store: &Store, books_dir: &Path) -> Result<ScanReport, LibraryError>
         }
     }
     for (name, path) in &files {
-        let unchanged = indexed.iter().any(|f| f.name == *name && size_and_mtime(path).is_ok_and(|sm| sm == (f.size, f.modified)));
+        let unchanged = indexed.iter().any(|f| {
+            f.name == *name && size_and_mtime(path).is_ok_and(|sm| sm == (f.size, f.modified))
+        });
         if unchanged {
             continue;
         }
         match index_file(store, books_dir, name, None) {
             Ok(Added::New(book)) => report.added.push(book),
             Ok(Added::Known(_)) => {}
-            Err(LibraryError::Unreadable { reason, .. }) => report.refused.push((name.clone(), reason)),
+            Err(LibraryError::Unreadable { reason, .. }) => {
+                report.refused.push((name.clone(), reason))
+            }
             Err(e) => return Err(e),
         }
     }

@@ -5,7 +5,6 @@
 //! its own thread. Each send opens one connection (no pool): pushes are rare,
 //! and a fresh connection never trips over a relay's idle timeout.
 
-
 use std::fmt;
 use std::time::Duration;
 
@@ -17,9 +16,9 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{Message, SmtpTransport, Transport};
 
 use crate::config::{ConfigError, MailConfig, MailSecurity, Secret};
-use crate::tls::read_ca_file;
-pub use crate::email_address::{is_loopback_host, AddressError};
 use crate::email_address as address;
+pub use crate::email_address::{is_loopback_host, AddressError};
+use crate::tls::read_ca_file;
 
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
 /// the attachment, and non-ASCII text elsewhere only risks garbling.
@@ -69,7 +68,9 @@ impl fmt::Display for SendError {
             }
             SendError::Transient(reason) => write!(f, "temporary failure: {reason}"),
             SendError::Permanent(reason) => write!(f, "refused: {reason}"),
-            SendError::Misconfigured(reason) => write!(f, "the [mail] settings need fixing: {reason}"),
+            SendError::Misconfigured(reason) => {
+                write!(f, "the [mail] settings need fixing: {reason}")
+            }
         }
     }
 }
@@ -93,7 +94,10 @@ pub struct Mailer {
 
 impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mailer").field("server", &self.server).field("from", &self.from_text).finish_non_exhaustive()
+        f.debug_struct("Mailer")
+            .field("server", &self.server)
+            .field("from", &self.from_text)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,29 +110,36 @@ impl Mailer {
             return Ok(None);
         };
         let from_text = config.from.clone().unwrap_or_default();
-        let (_, from_domain) = address::parse_shape(&from_text)
-            .map_err(|_| ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address")))?;
-        let from: Mailbox = from_text
-            .parse()
-            .map_err(|e| ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address ({e})")))?;
+        let (_, from_domain) = address::parse_shape(&from_text).map_err(|_| {
+            ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address"))
+        })?;
+        let from: Mailbox = from_text.parse().map_err(|e| {
+            ConfigError(format!(
+                "config key `mail.from`: {from_text:?} is not an e-mail address ({e})"
+            ))
+        })?;
         let port = config.effective_port();
         let timeout = Duration::from_secs(config.timeout_secs);
 
         let tls = match config.security {
             MailSecurity::Plain => Tls::None,
             security => {
-                let mut builder = TlsParameters::builder(host.clone()).certificate_store(CertificateStore::WebpkiRoots);
+                let mut builder = TlsParameters::builder(host.clone())
+                    .certificate_store(CertificateStore::WebpkiRoots);
                 if let Some(path) = &config.ca_file {
-                    let roots = read_ca_file(path).map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
+                    let roots = read_ca_file(path)
+                        .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
                     for der in roots {
                         let certificate = Certificate::from_der(der.to_vec())
                             .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
                         builder = builder.add_root_certificate(certificate);
                     }
                 }
-                let parameters = builder
-                    .build_rustls()
-                    .map_err(|e| ConfigError(format!("config key `mail.host`: cannot set up TLS for {host:?}: {e}")))?;
+                let parameters = builder.build_rustls().map_err(|e| {
+                    ConfigError(format!(
+                        "config key `mail.host`: cannot set up TLS for {host:?}: {e}"
+                    ))
+                })?;
                 if security == MailSecurity::Tls {
                     Tls::Wrapper(parameters)
                 } else {
@@ -156,7 +167,11 @@ impl Mailer {
             from,
             from_text,
             from_domain,
-            allowed_domains: config.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            allowed_domains: config
+                .allowed_domains
+                .iter()
+                .map(|d| d.to_ascii_lowercase())
+                .collect(),
             max_mail_bytes: config.max_mail_bytes,
             server: format!("{host}:{port} ({})", config.security.name()),
             timeout,
@@ -183,7 +198,12 @@ impl Mailer {
     /// slightly more (never less): base64 with its line breaks, the headers,
     /// the body text and the MIME framing.
     pub fn encoded_size(&self, attachment: &Attachment, subject: &str) -> u64 {
-        self.size_on_wire(&attachment.file_name, attachment.content_type.len(), attachment.bytes.len() as u64, subject.len())
+        self.size_on_wire(
+            &attachment.file_name,
+            attachment.content_type.len(),
+            attachment.bytes.len() as u64,
+            subject.len(),
+        )
     }
 
     /// [`Mailer::encoded_size`] of a file of `bytes` bytes, before it is read:
@@ -192,7 +212,13 @@ impl Mailer {
         self.size_on_wire(file_name, 78, bytes, 78)
     }
 
-    fn size_on_wire(&self, file_name: &str, content_type_len: usize, n: u64, subject_len: usize) -> u64 {
+    fn size_on_wire(
+        &self,
+        file_name: &str,
+        content_type_len: usize,
+        n: u64,
+        subject_len: usize,
+    ) -> u64 {
         let base64 = n.div_ceil(3) * 4;
         let line_breaks = n.div_ceil(57) * 2;
         // Percent-encoding triples a byte, and RFC 2231 continuations add a
@@ -209,31 +235,53 @@ impl Mailer {
     /// `to` must pass [`Mailer::check_address`], `subject` must be printable
     /// ASCII, and the encoded mail must fit `mail.max_mail_bytes`.
     pub fn send(&self, to: &str, subject: &str, attachment: &Attachment) -> Result<(), SendError> {
-        let to = self.check_address(to).map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
+        let to = self
+            .check_address(to)
+            .map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
         if !subject.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
             return Err(SendError::Permanent(format!(
                 "the subject {subject:?} is not printable ASCII (Amazon garbles anything else; name the book in the attachment instead)"
             )));
         }
-        if attachment.file_name.trim().is_empty() || attachment.file_name.chars().any(char::is_control) {
-            return Err(SendError::Permanent(format!("the attachment name {:?} is empty or has control characters", attachment.file_name)));
+        if attachment.file_name.trim().is_empty()
+            || attachment.file_name.chars().any(char::is_control)
+        {
+            return Err(SendError::Permanent(format!(
+                "the attachment name {:?} is empty or has control characters",
+                attachment.file_name
+            )));
         }
         let size = self.encoded_size(attachment, subject);
         if size > self.max_mail_bytes {
             return Err(SendError::TooBig { size, limit: self.max_mail_bytes });
         }
         let message = self.build(&to, subject, attachment)?;
-        log::debug!("mail: sending {:?} ({} bytes) to {to} via {}", attachment.file_name, attachment.bytes.len(), self.server);
+        log::debug!(
+            "mail: sending {:?} ({} bytes) to {to} via {}",
+            attachment.file_name,
+            attachment.bytes.len(),
+            self.server
+        );
         self.transport.send(&message).map(drop).map_err(|e| self.classify(&e))
     }
 
-    fn build(&self, to: &str, subject: &str, attachment: &Attachment) -> Result<Message, SendError> {
-        let to: Mailbox = to.parse().map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
-        let content_type = ContentType::parse(&attachment.content_type)
-            .map_err(|e| SendError::Permanent(format!("content type {:?}: {e}", attachment.content_type)))?;
+    fn build(
+        &self,
+        to: &str,
+        subject: &str,
+        attachment: &Attachment,
+    ) -> Result<Message, SendError> {
+        let to: Mailbox =
+            to.parse().map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
+        let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+            SendError::Permanent(format!("content type {:?}: {e}", attachment.content_type))
+        })?;
         // Always base64, so the size estimate holds and text files keep their bytes.
-        let body = Body::new_with_encoding(attachment.bytes.clone(), ContentTransferEncoding::Base64)
-            .map_err(|_| SendError::Permanent("the attachment cannot be base64-encoded".into()))?;
+        let body =
+            Body::new_with_encoding(attachment.bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| {
+                    SendError::Permanent("the attachment cannot be base64-encoded".into())
+                })?;
         let id: String = crate::random::random16().iter().map(|b| format!("{b:02x}")).collect();
         Message::builder()
             .from(self.from.clone())
@@ -241,9 +289,9 @@ impl Mailer {
             .subject(subject)
             .message_id(Some(format!("<{id}@{}>", self.from_domain)))
             .multipart(
-                MultiPart::mixed()
-                    .singlepart(SinglePart::plain(BODY_TEXT.to_string()))
-                    .singlepart(MimeAttachment::new(attachment.file_name.clone()).body(body, content_type)),
+                MultiPart::mixed().singlepart(SinglePart::plain(BODY_TEXT.to_string())).singlepart(
+                    MimeAttachment::new(attachment.file_name.clone()).body(body, content_type),
+                ),
             )
             .map_err(|e| SendError::Permanent(format!("cannot build the mail: {e}")))
     }
@@ -251,7 +299,9 @@ impl Mailer {
     /// Sorts a failure by what fixes it; the text never holds the password.
     fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
         let server = &self.server;
-        let detail = std::error::Error::source(error).map(|s| s.to_string()).unwrap_or_else(|| error.to_string());
+        let detail = std::error::Error::source(error)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| error.to_string());
         let result = if let Some(tls) = rustls_error(error) {
             match tls {
                 rustls::Error::InvalidCertificate(problem) => SendError::Misconfigured(format!(
@@ -273,11 +323,16 @@ impl Mailer {
                 SendError::Permanent(format!("{server} refused the mail ({code_text}: {detail})"))
             }
         } else if timed_out(error) {
-            SendError::Transient(format!("{server} did not answer within {} s", self.timeout.as_secs()))
+            SendError::Transient(format!(
+                "{server} did not answer within {} s",
+                self.timeout.as_secs()
+            ))
         } else if error.is_client() {
             // lettre's own refusals: no STARTTLS offered, no login mechanism
             // we allow, 8-bit data the server cannot take.
-            SendError::Misconfigured(format!("{server}: {detail}; check mail.security and mail.port"))
+            SendError::Misconfigured(format!(
+                "{server}: {detail}; check mail.security and mail.port"
+            ))
         } else {
             SendError::Transient(format!("cannot talk to {server}: {error}"))
         };
@@ -285,7 +340,9 @@ impl Mailer {
     }
 
     fn scrub(&self, error: SendError) -> SendError {
-        let clean = |text: String| self.secrets.iter().fold(text, |text, secret| text.replace(secret.as_str(), "***"));
+        let clean = |text: String| {
+            self.secrets.iter().fold(text, |text, secret| text.replace(secret.as_str(), "***"))
+        };
         match error {
             SendError::Transient(t) => SendError::Transient(clean(t)),
             SendError::Permanent(t) => SendError::Permanent(clean(t)),
@@ -304,11 +361,7 @@ fn secret_forms(user: &str, password: &Secret) -> Vec<String> {
         return Vec::new();
     }
     let b64 = &base64::engine::general_purpose::STANDARD;
-    vec![
-        b64.encode(format!("\0{user}\0{password}")),
-        b64.encode(password),
-        password.to_string(),
-    ]
+    vec![b64.encode(format!("\0{user}\0{password}")), b64.encode(password), password.to_string()]
 }
 
 /// The rustls error somewhere in `error`'s chain: lettre reports a failed
@@ -335,7 +388,10 @@ fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(current) = next {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            return matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock);
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            );
         }
         next = current.source();
     }
@@ -391,10 +447,15 @@ mod tests {
         for name in ["a.epub", "三体.epub", long_name.as_str()] {
             for len in [0, 1, 2, 3, 56, 57, 58, 1000, 65_536, 300_001] {
                 let attachment = epub(name, len);
-                let actual = m.build("reader@kindle.com", subject, &attachment).unwrap().formatted().len() as u64;
+                let actual =
+                    m.build("reader@kindle.com", subject, &attachment).unwrap().formatted().len()
+                        as u64;
                 let estimate = m.encoded_size(&attachment, subject);
                 assert!(estimate >= actual, "{name} {len}: estimate {estimate} < actual {actual}");
-                assert!(estimate - actual < 2048, "{name} {len}: estimate {estimate} is far above actual {actual}");
+                assert!(
+                    estimate - actual < 2048,
+                    "{name} {len}: estimate {estimate} is far above actual {actual}"
+                );
             }
         }
     }
@@ -413,11 +474,23 @@ mod tests {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let m = mailer(&format!("port = {port}\nmax_mail_bytes = 10000"));
         let small = epub("x.epub", 100);
-        assert!(matches!(m.send("reader@gmail.com", "s", &small), Err(SendError::Permanent(r)) if r.contains("@kindle.com")));
-        assert!(matches!(m.send("a@kindle.com\r\nRCPT TO:<x@y.z>", "s", &small), Err(SendError::Permanent(_))));
-        assert!(matches!(m.send("reader@kindle.com", "三体", &small), Err(SendError::Permanent(r)) if r.contains("ASCII")));
-        assert!(matches!(m.send("reader@kindle.com", "a\r\nBcc: x@y.z", &small), Err(SendError::Permanent(r)) if r.contains("ASCII")));
-        assert!(matches!(m.send("reader@kindle.com", "s", &epub("a\r\n.epub", 10)), Err(SendError::Permanent(_))));
+        assert!(
+            matches!(m.send("reader@gmail.com", "s", &small), Err(SendError::Permanent(r)) if r.contains("@kindle.com"))
+        );
+        assert!(matches!(
+            m.send("a@kindle.com\r\nRCPT TO:<x@y.z>", "s", &small),
+            Err(SendError::Permanent(_))
+        ));
+        assert!(
+            matches!(m.send("reader@kindle.com", "三体", &small), Err(SendError::Permanent(r)) if r.contains("ASCII"))
+        );
+        assert!(
+            matches!(m.send("reader@kindle.com", "a\r\nBcc: x@y.z", &small), Err(SendError::Permanent(r)) if r.contains("ASCII"))
+        );
+        assert!(matches!(
+            m.send("reader@kindle.com", "s", &epub("a\r\n.epub", 10)),
+            Err(SendError::Permanent(_))
+        ));
         let big = epub("big.epub", 8000);
         match m.send("reader@kindle.com", "s", &big) {
             Err(SendError::TooBig { size, limit }) => {

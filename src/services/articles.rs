@@ -39,7 +39,11 @@ impl ArticleLibrary {
     fn reload(&mut self, name: String) {
         match articles::load_file(&self.dir.join(&name), self.options) {
             Ok(article) => {
-                log::info!("article {name} loaded: {}{}", article.title, if article.draft { " (draft)" } else { "" });
+                log::info!(
+                    "article {name} loaded: {}{}",
+                    article.title,
+                    if article.draft { " (draft)" } else { "" }
+                );
                 self.files.insert(name, Arc::new(article));
             }
             Err(e) => {
@@ -53,7 +57,11 @@ impl ArticleLibrary {
     fn rescan(&mut self) {
         self.files = articles::load_dir(&self.dir, self.options);
         let drafts = self.files.values().filter(|a| a.draft).count();
-        log::info!("articles: {} in {} ({drafts} drafts)", self.files.len() - drafts, self.dir.display());
+        log::info!(
+            "articles: {} in {} ({drafts} drafts)",
+            self.files.len() - drafts,
+            self.dir.display()
+        );
         self.publish();
     }
 

@@ -50,7 +50,8 @@ impl CrawlerService {
             if shutdown.is_requested() {
                 break;
             }
-            let report = self.crawler.crawl(source, shutdown, &mut |p| listener.progress(&source.name, p));
+            let report =
+                self.crawler.crawl(source, shutdown, &mut |p| listener.progress(&source.name, p));
             listener.finished(&source.name, &report);
             reports.push(report);
         }
@@ -69,7 +70,8 @@ impl CrawlerService {
             }
         };
         let since = last.map(|at| Duration::from_secs(unix_now().saturating_sub(at)));
-        Instant::now() + since.map_or(Duration::ZERO, |since| interval(source).saturating_sub(since))
+        Instant::now()
+            + since.map_or(Duration::ZERO, |since| interval(source).saturating_sub(since))
     }
 }
 
@@ -116,7 +118,9 @@ impl Service for Crawling<'_> {
         let service = &mut self.service;
         let source = &service.sources[index];
         let listener = &mut *self.listener;
-        let report = service.crawler.crawl(source, &self.shutdown, &mut |p| listener.progress(&source.name, p));
+        let report = service
+            .crawler
+            .crawl(source, &self.shutdown, &mut |p| listener.progress(&source.name, p));
         listener.finished(&source.name, &report);
         self.due[index] = Instant::now() + interval(source);
         if !self.shutdown.is_requested() {

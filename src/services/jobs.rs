@@ -31,7 +31,9 @@ pub fn drive(
     step: impl FnMut(&mut Job) -> Option<Duration>,
 ) {
     let due: BTreeMap<u64, Instant> = match store.unfinished_jobs() {
-        Ok(jobs) => jobs.into_iter().filter(|j| mine(&j.kind)).map(|j| (j.id, Instant::now())).collect(),
+        Ok(jobs) => {
+            jobs.into_iter().filter(|j| mine(&j.kind)).map(|j| (j.id, Instant::now())).collect()
+        }
         Err(e) => {
             log::error!("cannot read jobs: {e}");
             BTreeMap::new()
@@ -64,7 +66,8 @@ impl<F: FnMut(&mut Job) -> Option<Duration>> Service for Driver<'_, F> {
 
     fn on_due(&mut self) {
         let now = Instant::now();
-        let ready: Vec<u64> = self.due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
+        let ready: Vec<u64> =
+            self.due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| *id).collect();
         for id in ready {
             match step_once(self.store, id, &mut self.step) {
                 Some(wait) => self.due.insert(id, Instant::now() + wait),
@@ -75,7 +78,11 @@ impl<F: FnMut(&mut Job) -> Option<Duration>> Service for Driver<'_, F> {
 }
 
 /// Work on job `id` once. Some(wait): look again after `wait`.
-fn step_once(store: &Store, id: u64, step: &mut impl FnMut(&mut Job) -> Option<Duration>) -> Option<Duration> {
+fn step_once(
+    store: &Store,
+    id: u64,
+    step: &mut impl FnMut(&mut Job) -> Option<Duration>,
+) -> Option<Duration> {
     let mut job = match store.job(id) {
         Ok(job) => job?,
         Err(e) => {
@@ -113,7 +120,13 @@ pub struct JobRunner {
 
 impl JobRunner {
     pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
-        drive(&self.store, inbox, shutdown, |kind| *kind == JobKind::SendPicture, |job| self.send_picture(job));
+        drive(
+            &self.store,
+            inbox,
+            shutdown,
+            |kind| *kind == JobKind::SendPicture,
+            |job| self.send_picture(job),
+        );
     }
 
     fn send_picture(&self, job: &mut Job) -> Option<Duration> {
@@ -143,11 +156,18 @@ impl JobRunner {
                 log::warn!("job {}: the send timed out ({detail}); not repeating it", job.id);
                 job.state = JobState::Ready(format!("可能已经发给你了；若没收到：{kept}"));
             }
-            Err(CallError::Api(ApiError::Wechat { action: ErrorAction::GiveUp | ErrorAction::BadInput, .. })) => {
+            Err(CallError::Api(ApiError::Wechat {
+                action: ErrorAction::GiveUp | ErrorAction::BadInput,
+                ..
+            })) => {
                 job.state = JobState::Ready(kept.into()); // 48-hour window closed, or similar
             }
             Err(e) if job.attempts >= MAX_ATTEMPTS => {
-                log::warn!("job {}: giving up pushing after {} attempts: {e}", job.id, job.attempts);
+                log::warn!(
+                    "job {}: giving up pushing after {} attempts: {e}",
+                    job.id,
+                    job.attempts
+                );
                 job.state = JobState::Ready(kept.into());
             }
             Err(e) => {

@@ -57,14 +57,21 @@ impl Service for LibraryService {
 
     fn on_message(&mut self, event: FileEvent) {
         match event {
-            FileEvent::Changed(name) => match library::index_file(&self.store, &self.dir, &name, None) {
-                Ok(Added::New(book)) => log::info!("library: {name} indexed as book {} ({})", book.id, book.title),
-                Ok(Added::Known(_)) => {}
-                Err(LibraryError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => log::warn!("library: {e}"),
-            },
+            FileEvent::Changed(name) => {
+                match library::index_file(&self.store, &self.dir, &name, None) {
+                    Ok(Added::New(book)) => {
+                        log::info!("library: {name} indexed as book {} ({})", book.id, book.title)
+                    }
+                    Ok(Added::Known(_)) => {}
+                    Err(LibraryError::Io { error, .. })
+                        if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => log::warn!("library: {e}"),
+                }
+            }
             FileEvent::Removed(name) => match library::forget_file(&self.store, &name) {
-                Ok(Some(book)) => log::info!("library: {name} removed from book {} ({})", book.id, book.title),
+                Ok(Some(book)) => {
+                    log::info!("library: {name} removed from book {} ({})", book.id, book.title)
+                }
                 Ok(None) => {}
                 Err(e) => log::error!("library: cannot forget {name}: {e}"),
             },

@@ -11,11 +11,11 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::jobs::drive;
-use crate::jobs::NewJob;
-use crate::shutdown::Shutdown;
 use super::token::Tokens;
 use crate::ebook;
+use crate::jobs::NewJob;
 use crate::mail::{attachment_name, too_big, Attachment, Mailer, SendError};
+use crate::shutdown::Shutdown;
 use crate::store::{Job, JobKind, JobState, Store};
 use crate::wechat::api::{ApiClient, CustomMessage};
 
@@ -51,7 +51,13 @@ impl MailerService {
         if let Err(e) = std::fs::create_dir_all(&self.outbox) {
             log::error!("mailer: cannot create {}: {e}", self.outbox.display());
         }
-        drive(&self.store, inbox, shutdown, |kind| matches!(kind, JobKind::PushBook { .. }), |job| self.step(job));
+        drive(
+            &self.store,
+            inbox,
+            shutdown,
+            |kind| matches!(kind, JobKind::PushBook { .. }),
+            |job| self.step(job),
+        );
     }
 
     fn step(&self, job: &mut Job) -> Option<Duration> {
@@ -66,7 +72,11 @@ impl MailerService {
             }
         }
         let attachment = match std::fs::read(&prepared) {
-            Ok(bytes) => Attachment { file_name: attachment_name(&title), content_type: "application/epub+zip".into(), bytes },
+            Ok(bytes) => Attachment {
+                file_name: attachment_name(&title),
+                content_type: "application/epub+zip".into(),
+                bytes,
+            },
             Err(e) => {
                 log::error!("mailer: cannot read {}: {e}", prepared.display());
                 return Some(self.retry_first);
@@ -84,7 +94,10 @@ impl MailerService {
                 self.finish(job, JobState::Failed(too_big(size, limit)), &prepared)
             }
             Err(SendError::Permanent(reason)) => {
-                log::warn!("mailer: book {book_id} for {} to {address} refused: {reason}", job.openid);
+                log::warn!(
+                    "mailer: book {book_id} for {} to {address} refused: {reason}",
+                    job.openid
+                );
                 self.finish(job, JobState::Failed(format!("邮件被拒收：{reason}")), &prepared)
             }
             Err(SendError::Misconfigured(reason)) => {
@@ -92,12 +105,25 @@ impl MailerService {
                 Some(MISCONFIGURED_WAIT)
             }
             Err(SendError::Transient(reason)) if job.attempts >= MAX_ATTEMPTS => {
-                log::warn!("mailer: giving up book {book_id} to {address} after {} attempts: {reason}", job.attempts);
-                self.finish(job, JobState::Failed(format!("邮件服务器一直不可用：{reason}")), &prepared)
+                log::warn!(
+                    "mailer: giving up book {book_id} to {address} after {} attempts: {reason}",
+                    job.attempts
+                );
+                self.finish(
+                    job,
+                    JobState::Failed(format!("邮件服务器一直不可用：{reason}")),
+                    &prepared,
+                )
             }
             Err(SendError::Transient(reason)) => {
-                let wait = self.retry_first.saturating_mul(2u32.saturating_pow(job.attempts - 1)).min(RETRY_MAX);
-                log::warn!("mailer: book {book_id} to {address}: {reason}; next try in {}s", wait.as_secs());
+                let wait = self
+                    .retry_first
+                    .saturating_mul(2u32.saturating_pow(job.attempts - 1))
+                    .min(RETRY_MAX);
+                log::warn!(
+                    "mailer: book {book_id} to {address}: {reason}; next try in {}s",
+                    wait.as_secs()
+                );
                 Some(wait)
             }
         }
@@ -131,7 +157,9 @@ impl MailerService {
                 // at `prepared`, which a restart would take as ready to send.
                 if file.format == "epub" && report.repairs.is_empty() {
                     let partial = prepared.with_extension("partial");
-                    if let Err(e) = std::fs::copy(&source, &partial).and_then(|_| std::fs::rename(&partial, prepared)) {
+                    if let Err(e) = std::fs::copy(&source, &partial)
+                        .and_then(|_| std::fs::rename(&partial, prepared))
+                    {
                         return Err(Refusal(format!("这本书读不出来：{e}")));
                     }
                 }
@@ -161,8 +189,14 @@ impl MailerService {
             };
             let message = CustomMessage::text(job.openid.clone(), text);
             // One try: the outcome is in `status` whatever happens here.
-            if let Err(e) = notifier.tokens.call(TOKEN_WAIT, |t| notifier.api.send_custom(t, &message)) {
-                log::info!("mailer: could not tell {} about job {} ({e}); it is in their status", job.openid, job.id);
+            if let Err(e) =
+                notifier.tokens.call(TOKEN_WAIT, |t| notifier.api.send_custom(t, &message))
+            {
+                log::info!(
+                    "mailer: could not tell {} about job {} ({e}); it is in their status",
+                    job.openid,
+                    job.id
+                );
             }
         }
         None

@@ -67,7 +67,10 @@ pub struct Running {
 
 /// Start `body` on a named thread with the [`Shutdown`] that
 /// [`Running::stop_until`] fires.
-pub fn spawn(name: &'static str, body: impl FnOnce(Shutdown) + Send + 'static) -> std::io::Result<Running> {
+pub fn spawn(
+    name: &'static str,
+    body: impl FnOnce(Shutdown) + Send + 'static,
+) -> std::io::Result<Running> {
     let (trigger, shutdown) = shutdown::pair();
     let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
     std::thread::Builder::new().name(name.into()).spawn(move || {
@@ -86,7 +89,10 @@ impl Running {
         self.trigger.fire();
         let left = deadline.saturating_duration_since(Instant::now());
         if self.done.recv_timeout(left).is_err_and(|e| e.is_timeout()) {
-            log::warn!("{} did not stop in time; leaving it (its work resumes at the next start)", self.name);
+            log::warn!(
+                "{} did not stop in time; leaving it (its work resumes at the next start)",
+                self.name
+            );
         }
         log::debug!("{} stopped", self.name);
     }

@@ -11,15 +11,17 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::token::{CallError, Tokens};
+use super::watcher::FileEvent;
 use super::Service;
 use crate::clock::unix_now;
 use crate::digest::sha256_hex;
-use crate::pictures::{ReadyPicture, ReadyPictures};
-use super::watcher::FileEvent;
 use crate::fsutil::list_files;
+use crate::pictures::{ReadyPicture, ReadyPictures};
 use crate::shutdown::Shutdown;
 use crate::store::{MediaRecord, Store};
-use crate::wechat::api::{image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES};
+use crate::wechat::api::{
+    image_content_type, ApiClient, ApiError, ErrorAction, MediaType, IMAGE_MAX_BYTES,
+};
 
 const TOKEN_WAIT: Duration = Duration::from_secs(10);
 const RETRY_FIRST: Duration = Duration::from_secs(2);
@@ -63,7 +65,12 @@ impl PictureUploader {
     pub fn run(self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
         let pictures = self.reconcile();
         self.publish(&pictures);
-        let mut uploading = Uploading { uploader: self, pictures, inbox: inbox.clone(), shutdown: shutdown.clone() };
+        let mut uploading = Uploading {
+            uploader: self,
+            pictures,
+            inbox: inbox.clone(),
+            shutdown: shutdown.clone(),
+        };
         super::run(&mut uploading, &inbox, shutdown);
     }
 
@@ -89,7 +96,11 @@ impl PictureUploader {
                 _ => false,
             };
             let mut picture = Picture { record, current, due: None, retry: RETRY_FIRST };
-            picture.due = if current { self.reupload_due(picture.record.as_ref()) } else { Some(Instant::now()) };
+            picture.due = if current {
+                self.reupload_due(picture.record.as_ref())
+            } else {
+                Some(Instant::now())
+            };
             pictures.insert(name, picture);
         }
         for name in records.into_keys() {
@@ -134,7 +145,12 @@ impl PictureUploader {
         }
         match self.upload(name, &bytes) {
             Ok(media_id) => {
-                let record = MediaRecord { hash, media_id, uploaded_at: unix_now(), permanent: self.permanent };
+                let record = MediaRecord {
+                    hash,
+                    media_id,
+                    uploaded_at: unix_now(),
+                    permanent: self.permanent,
+                };
                 if let Err(e) = self.store.save_media(name, &record) {
                     log::error!("uploaded {name} but cannot record it: {e}");
                 }
@@ -148,11 +164,15 @@ impl PictureUploader {
             Err(e) => {
                 let wait = match &e {
                     CallError::Api(ApiError::Wechat { action: ErrorAction::BadInput, .. }) => {
-                        log::warn!("WeChat refused picture {name}: {e}; skipping it until it changes");
+                        log::warn!(
+                            "WeChat refused picture {name}: {e}; skipping it until it changes"
+                        );
                         picture.due = None;
                         return true;
                     }
-                    CallError::Api(ApiError::Wechat { action: ErrorAction::DailyQuota, .. }) => QUOTA_WAIT,
+                    CallError::Api(ApiError::Wechat {
+                        action: ErrorAction::DailyQuota, ..
+                    }) => QUOTA_WAIT,
                     _ => picture.retry,
                 };
                 log::warn!("upload of picture {name} failed: {e}; next try in {}s", wait.as_secs());
@@ -163,9 +183,13 @@ impl PictureUploader {
 
     fn upload(&self, name: &str, bytes: &[u8]) -> Result<String, CallError> {
         if self.permanent {
-            self.tokens.call(TOKEN_WAIT, |t| self.api.add_material(t, MediaType::Image, name, bytes)).map(|m| m.media_id)
+            self.tokens
+                .call(TOKEN_WAIT, |t| self.api.add_material(t, MediaType::Image, name, bytes))
+                .map(|m| m.media_id)
         } else {
-            self.tokens.call(TOKEN_WAIT, |t| self.api.upload_temp_media(t, MediaType::Image, name, bytes)).map(|m| m.media_id)
+            self.tokens
+                .call(TOKEN_WAIT, |t| self.api.upload_temp_media(t, MediaType::Image, name, bytes))
+                .map(|m| m.media_id)
         }
     }
 
@@ -235,8 +259,12 @@ impl Uploading {
     fn upload_due(&mut self) {
         self.uploader.publish(&self.pictures);
         let now = Instant::now();
-        let due: Vec<String> =
-            self.pictures.iter().filter(|(_, p)| p.due.is_some_and(|d| d <= now)).map(|(n, _)| n.clone()).collect();
+        let due: Vec<String> = self
+            .pictures
+            .iter()
+            .filter(|(_, p)| p.due.is_some_and(|d| d <= now))
+            .map(|(n, _)| n.clone())
+            .collect();
         for name in due {
             if !self.inbox.is_empty() || self.shutdown.is_requested() {
                 break; // a stop or newer news about the files comes first

@@ -62,7 +62,8 @@ impl fmt::Display for StartError {
 
 /// Start every service the configuration turns on.
 pub fn start(config: &Config, store: &Arc<Store>) -> Result<Services, StartError> {
-    let watcher = Watcher::new().map_err(|e| StartError::Runtime(format!("cannot start inotify: {e}")))?;
+    let watcher =
+        Watcher::new().map_err(|e| StartError::Runtime(format!("cannot start inotify: {e}")))?;
     let mut starter = Starter { config, store, running: Vec::new(), watcher };
     match starter.start_all() {
         Ok(handles) => {
@@ -71,7 +72,8 @@ pub fn start(config: &Config, store: &Arc<Store>) -> Result<Services, StartError
             Ok(Services { running, handles })
         }
         Err(e) => {
-            Services { running: starter.running, handles: Handles::default() }.stop(Duration::from_secs(1));
+            Services { running: starter.running, handles: Handles::default() }
+                .stop(Duration::from_secs(1));
             Err(e)
         }
     }
@@ -102,7 +104,8 @@ impl Starter<'_> {
         let runner = api.as_ref().map(|api| self.start_job_runner(api, &pictures)).transpose()?;
         // Results go out by customer-service message only on verified accounts.
         let can_push = config.wechat.verified && api.is_some();
-        let notifier = api.filter(|_| can_push).map(|api| Notifier { api: api.client, tokens: api.tokens });
+        let notifier =
+            api.filter(|_| can_push).map(|api| Notifier { api: api.client, tokens: api.tokens });
         let (kindle, mailer) = match self.start_mailer(notifier)? {
             Some((kindle, inbox)) => (Some(kindle), Some(inbox)),
             None => (None, None),
@@ -141,7 +144,11 @@ impl Starter<'_> {
         self.start("pictures", move |shutdown| uploader.run(inbox, &shutdown))
     }
 
-    fn start_job_runner(&mut self, api: &Api, pictures: &ReadyPictures) -> Result<Sender<NewJob>, StartError> {
+    fn start_job_runner(
+        &mut self,
+        api: &Api,
+        pictures: &ReadyPictures,
+    ) -> Result<Sender<NewJob>, StartError> {
         let (inbox_tx, inbox) = crossbeam_channel::unbounded();
         let runner = JobRunner {
             store: self.store.clone(),
@@ -155,9 +162,14 @@ impl Starter<'_> {
     }
 
     /// The mailer and what the bot's Kindle commands need, when `[mail]` is set.
-    fn start_mailer(&mut self, notifier: Option<Notifier>) -> Result<Option<(Kindle, Sender<NewJob>)>, StartError> {
+    fn start_mailer(
+        &mut self,
+        notifier: Option<Notifier>,
+    ) -> Result<Option<(Kindle, Sender<NewJob>)>, StartError> {
         let config = self.config;
-        let Some(mailer) = Mailer::new(&config.mail).map_err(|e| StartError::Config(e.to_string()))? else {
+        let Some(mailer) =
+            Mailer::new(&config.mail).map_err(|e| StartError::Config(e.to_string()))?
+        else {
             log::info!("mail off (no mail.host): Kindle pushes are not offered");
             return Ok(None);
         };
@@ -172,7 +184,11 @@ impl Starter<'_> {
             retry_first: Duration::from_secs(config.mail.retry_secs),
         };
         self.start("mailer", move |shutdown| service.run(inbox, &shutdown))?;
-        let kindle = Kindle { mailer, store: self.store.clone(), daily_limit: config.mail.daily_limit_per_user };
+        let kindle = Kindle {
+            mailer,
+            store: self.store.clone(),
+            daily_limit: config.mail.daily_limit_per_user,
+        };
         Ok(Some((kindle, inbox_tx)))
     }
 
@@ -196,10 +212,15 @@ impl Starter<'_> {
         log::info!(
             "crawler: {} sources ({})",
             sources.len(),
-            sources.iter().map(|s| format!("{} every {} h", s.name, s.interval_hours)).collect::<Vec<_>>().join(", ")
+            sources
+                .iter()
+                .map(|s| format!("{} every {} h", s.name, s.interval_hours))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let crawler = Crawler::new(&config.crawler, self.store.clone(), &config.books.dir);
-        let service = CrawlerService { crawler, sources, store: self.store.clone(), start_now: false };
+        let service =
+            CrawlerService { crawler, sources, store: self.store.clone(), start_now: false };
         self.start("crawler", move |shutdown| service.run(&shutdown, &mut Quiet))
     }
 
@@ -217,9 +238,9 @@ impl Starter<'_> {
     /// named by the config key `key`).
     fn watched_inbox(&mut self, key: &str, dir: &Path) -> Result<Receiver<FileEvent>, StartError> {
         let (events, inbox) = crossbeam_channel::unbounded();
-        self.watcher
-            .watch(dir, Box::new(move |event| drop(events.send(event))))
-            .map_err(|e| StartError::Runtime(format!("cannot watch {key} {}: {e}", dir.display())))?;
+        self.watcher.watch(dir, Box::new(move |event| drop(events.send(event)))).map_err(|e| {
+            StartError::Runtime(format!("cannot watch {key} {}: {e}", dir.display()))
+        })?;
         Ok(inbox)
     }
 
@@ -237,5 +258,6 @@ fn start_thread(
     name: &'static str,
     body: impl FnOnce(Shutdown) + Send + 'static,
 ) -> Result<Running, StartError> {
-    spawn(name, body).map_err(|e| StartError::Runtime(format!("cannot start the {name} thread: {e}")))
+    spawn(name, body)
+        .map_err(|e| StartError::Runtime(format!("cannot start the {name} thread: {e}")))
 }

@@ -14,8 +14,8 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::Service;
 use crate::clock::unix_now;
-use crate::shutdown::Shutdown;
 use crate::config::{Secret, TokenApi, WechatConfig};
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoredToken};
 use crate::wechat::api::{AccessToken, ApiClient, ApiError, ErrorAction, API_TIMEOUT};
 
@@ -58,7 +58,9 @@ pub enum TokenError {
 impl std::fmt::Display for TokenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TokenError::NotConfigured => f.write_str("the WeChat API is off (set wechat.app_id and wechat.app_secret)"),
+            TokenError::NotConfigured => {
+                f.write_str("the WeChat API is off (set wechat.app_id and wechat.app_secret)")
+            }
             TokenError::Unavailable(why) => write!(f, "no access token: {why}"),
         }
     }
@@ -105,7 +107,11 @@ impl Tokens {
     /// the owner refreshes once and the call is retried once with the new one.
     /// Only for calls that may be repeated: the first attempt was refused by
     /// WeChat, so it had no effect.
-    pub fn call<T>(&self, wait: Duration, call: impl Fn(&AccessToken) -> Result<T, ApiError>) -> Result<T, CallError> {
+    pub fn call<T>(
+        &self,
+        wait: Duration,
+        call: impl Fn(&AccessToken) -> Result<T, ApiError>,
+    ) -> Result<T, CallError> {
         let token = self.get(wait).map_err(CallError::Token)?;
         match call(&token) {
             Err(e) if e.is_token_error() => {
@@ -123,7 +129,11 @@ impl Tokens {
             return Err(TokenError::NotConfigured);
         }
         let usable = |state: &Published| {
-            state.current.as_ref().filter(|t| is_valid(t) && Some(t.value.as_str()) != not).map(to_access_token)
+            state
+                .current
+                .as_ref()
+                .filter(|t| is_valid(t) && Some(t.value.as_str()) != not)
+                .map(to_access_token)
         };
         let mut state = self.lock();
         if let Some(token) = usable(&state) {
@@ -136,10 +146,14 @@ impl Tokens {
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                let why = state.problem.clone().unwrap_or_else(|| "the token API did not answer in time".into());
+                let why = state
+                    .problem
+                    .clone()
+                    .unwrap_or_else(|| "the token API did not answer in time".into());
                 return Err(TokenError::Unavailable(why));
             }
-            state = self.shared.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
+            state =
+                self.shared.changed.wait_timeout(state, left).unwrap_or_else(|p| p.into_inner()).0;
             if let Some(token) = usable(&state) {
                 return Ok(token);
             }
@@ -177,7 +191,10 @@ impl Tokens {
 }
 
 fn to_access_token(token: &StoredToken) -> AccessToken {
-    AccessToken::new(token.value.clone(), Duration::from_secs(token.expires_at.saturating_sub(unix_now())))
+    AccessToken::new(
+        token.value.clone(),
+        Duration::from_secs(token.expires_at.saturating_sub(unix_now())),
+    )
 }
 
 /// What the owner needs to fetch tokens.
@@ -192,7 +209,9 @@ impl TokenSource {
     /// The account's API credentials, or None when `wechat.app_id` and
     /// `wechat.app_secret` are not both set (the API features are off).
     pub fn from_config(wechat: &WechatConfig) -> Option<TokenSource> {
-        let (Some(app_id), Some(app_secret)) = (&wechat.app_id, &wechat.app_secret) else { return None };
+        let (Some(app_id), Some(app_secret)) = (&wechat.app_id, &wechat.app_secret) else {
+            return None;
+        };
         Some(TokenSource {
             api: ApiClient::new(wechat.api_base.clone(), API_TIMEOUT),
             app_id: app_id.clone(),
@@ -246,7 +265,10 @@ impl TokenOwner {
     pub fn run(mut self, shutdown: &Shutdown) {
         match self.store.as_ref().map(|s| s.token()).transpose().map(Option::flatten) {
             Ok(Some(stored)) if is_valid(&stored) => {
-                log::info!("reusing the stored access token ({}s left)", stored.expires_at - unix_now());
+                log::info!(
+                    "reusing the stored access token ({}s left)",
+                    stored.expires_at - unix_now()
+                );
                 self.schedule_refresh(&stored);
                 self.tokens.publish(Some(stored), None);
             }
@@ -256,7 +278,6 @@ impl TokenOwner {
         let inbox = self.inbox.clone();
         super::run(&mut self, &inbox, shutdown);
     }
-
 }
 
 impl Service for TokenOwner {
@@ -293,12 +314,14 @@ impl Service for TokenOwner {
 impl TokenOwner {
     /// After a failure, wait out the back-off even when readers ask.
     fn may_fetch_now(&self) -> bool {
-        self.last_problem.is_none() || self.next_fetch.is_none_or(|at| at <= std::time::Instant::now())
+        self.last_problem.is_none()
+            || self.next_fetch.is_none_or(|at| at <= std::time::Instant::now())
     }
 
     fn fetch(&mut self, after_invalid: bool) {
         let src = &self.source;
-        let force = after_invalid && self.last_forced.is_none_or(|at| at.elapsed() >= MIN_FORCED_INTERVAL);
+        let force =
+            after_invalid && self.last_forced.is_none_or(|at| at.elapsed() >= MIN_FORCED_INTERVAL);
         let result = match src.flavor {
             TokenApi::Stable => {
                 if force {
@@ -310,9 +333,14 @@ impl TokenOwner {
         };
         match result {
             Ok(token) => {
-                let stored = StoredToken { value: token.value().to_string(), expires_at: unix_now() + token.expires_in.as_secs() };
+                let stored = StoredToken {
+                    value: token.value().to_string(),
+                    expires_at: unix_now() + token.expires_in.as_secs(),
+                };
                 if let Some(Err(e)) = self.store.as_ref().map(|s| s.save_token(&stored)) {
-                    log::warn!("cannot store the access token (a restart will fetch a new one): {e}");
+                    log::warn!(
+                        "cannot store the access token (a restart will fetch a new one): {e}"
+                    );
                 }
                 let renewed = self.tokens.current().is_none_or(|old| old.value() != stored.value);
                 if renewed {
@@ -320,7 +348,9 @@ impl TokenOwner {
                     self.schedule_refresh(&stored);
                 } else {
                     // stable_token hands out the same token until it expires: ask again then.
-                    self.next_fetch = Some(std::time::Instant::now() + token.expires_in.max(MIN_REFRESH_INTERVAL));
+                    self.next_fetch = Some(
+                        std::time::Instant::now() + token.expires_in.max(MIN_REFRESH_INTERVAL),
+                    );
                 }
                 self.retry_delay = RETRY_FIRST;
                 self.last_problem = None;
@@ -339,7 +369,10 @@ impl TokenOwner {
                 };
                 // One log line per distinct problem, not one per retry.
                 if self.last_problem.as_deref() != Some(message.as_str()) {
-                    log::error!("cannot get an access token: {message} (next try in {}s)", delay.as_secs());
+                    log::error!(
+                        "cannot get an access token: {message} (next try in {}s)",
+                        delay.as_secs()
+                    );
                 }
                 self.last_problem = Some(message.clone());
                 self.next_fetch = Some(std::time::Instant::now() + delay);
@@ -352,6 +385,7 @@ impl TokenOwner {
     fn schedule_refresh(&mut self, token: &StoredToken) {
         let left = Duration::from_secs(token.expires_at.saturating_sub(unix_now()));
         let margin = (left / 10).min(Duration::from_secs(300));
-        self.next_fetch = Some(std::time::Instant::now() + (left - margin).max(MIN_REFRESH_INTERVAL));
+        self.next_fetch =
+            Some(std::time::Instant::now() + (left - margin).max(MIN_REFRESH_INTERVAL));
     }
 }

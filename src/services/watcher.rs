@@ -45,12 +45,20 @@ pub struct Watcher {
 impl Watcher {
     pub fn new() -> std::io::Result<Watcher> {
         let next_poll = Some(Instant::now());
-        Ok(Watcher { inotify: Inotify::init()?, routes: HashMap::new(), buffer: vec![0u8; 16 * 1024], next_poll })
+        Ok(Watcher {
+            inotify: Inotify::init()?,
+            routes: HashMap::new(),
+            buffer: vec![0u8; 16 * 1024],
+            next_poll,
+        })
     }
 
     /// Watch `dir` (which must exist) and send its events to `route`.
     pub fn watch(&mut self, dir: &Path, route: Route) -> std::io::Result<()> {
-        let mask = WatchMask::CLOSE_WRITE | WatchMask::MOVED_TO | WatchMask::MOVED_FROM | WatchMask::DELETE;
+        let mask = WatchMask::CLOSE_WRITE
+            | WatchMask::MOVED_TO
+            | WatchMask::MOVED_FROM
+            | WatchMask::DELETE;
         let wd = self.inotify.watches().add(dir, mask)?;
         self.routes.insert(wd, route);
         Ok(())
@@ -79,7 +87,9 @@ impl Watcher {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
                 Err(e) => {
-                    log::error!("directory watching failed ({e}); changes will be seen at the next start");
+                    log::error!(
+                        "directory watching failed ({e}); changes will be seen at the next start"
+                    );
                     return false;
                 }
             }

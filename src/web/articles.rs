@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::articles::front_matter::is_plain_file_name;
 use crate::articles::{page, Index, Page};
-use crate::http::{cacheable, not_modified, Request, Response};
 use crate::fsutil::list_files;
+use crate::http::{cacheable, not_modified, Request, Response};
 
 /// Pages are small and change when the owner edits: the browser asks again
 /// every time and gets a 304 while nothing changed.
@@ -67,13 +67,16 @@ pub fn picture(dir: &Path, req: &Request) -> Response {
     // Like nginx's: changes whenever the file is rewritten, without hashing it.
     let etag = format!("\"{secs:x}{nanos:08x}-{:x}\"", meta.len());
     let headers = |response: Response| {
-        response.with_header("Cache-Control", PICTURE_CACHE).with_header("X-Content-Type-Options", "nosniff")
+        response
+            .with_header("Cache-Control", PICTURE_CACHE)
+            .with_header("X-Content-Type-Options", "nosniff")
     };
     if not_modified(req, &etag, secs) {
         return cacheable(req, headers(Response::new(200)), &etag, secs);
     }
     let Ok(bytes) = std::fs::read(&path) else { return not_found() };
     let Some(content_type) = crate::sniff::image_type(&bytes) else { return not_found() };
-    let response = Response { status: 200, headers: Vec::new(), body: bytes }.with_header("Content-Type", content_type);
+    let response = Response { status: 200, headers: Vec::new(), body: bytes }
+        .with_header("Content-Type", content_type);
     cacheable(req, headers(response), &etag, secs)
 }

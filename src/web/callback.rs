@@ -54,9 +54,16 @@ impl Callback {
         let (answer, origin) = self.replies.get_or_compute(&key, || {
             let reply = self.bot.respond(message, &key);
             let now = unix_now();
-            let xml = reply.map(|reply| reply::render(&reply, &message.from_user, &message.to_user, now));
+            let xml =
+                reply.map(|reply| reply::render(&reply, &message.from_user, &message.to_user, now));
             let nonce = q.nonce.unwrap_or("");
-            Arc::new(callback::seal(&self.credentials, &opened.sealing, xml.as_deref(), &now.to_string(), nonce))
+            Arc::new(callback::seal(
+                &self.credentials,
+                &opened.sealing,
+                xml.as_deref(),
+                &now.to_string(),
+                nonce,
+            ))
         });
         // Debug, not info: a log write blocks the coroutine's whole worker
         // thread, and one line per message at load costs half the throughput.
@@ -71,7 +78,8 @@ impl Callback {
             match origin {
                 Origin::Computed => "",
                 Origin::Retry => ": retry, same reply again",
-                Origin::RetryTimedOut => ": retry while the first attempt is still running, empty reply",
+                Origin::RetryTimedOut =>
+                    ": retry while the first attempt is still running, empty reply",
             }
         );
         match answer.as_deref() {

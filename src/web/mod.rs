@@ -23,7 +23,9 @@ pub fn router(config: &Config, callback: Arc<Callback>, index: Articles) -> Rout
         .route("GET", path, move |req| get.verify(req))
         .route("POST", path, move |req| callback.receive(req))
         .route("GET", "/healthz", |_| Response::text(200, "ok\n"))
-        .route("GET", "/articles", |_| Response::text(301, "/articles/\n").with_header("Location", "/articles/"))
+        .route("GET", "/articles", |_| {
+            Response::text(301, "/articles/\n").with_header("Location", "/articles/")
+        })
         .route_prefix("GET", "/articles/", move |req| articles::articles(&index.snapshot(), req))
         .route_prefix("GET", "/pictures/", move |req| articles::picture(&pictures_dir, req))
 }

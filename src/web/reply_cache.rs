@@ -40,7 +40,12 @@ const POLL: Duration = Duration::from_millis(2);
 impl<T: Clone> ReplyCache<T> {
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         let state = State { entries: HashMap::new(), order: VecDeque::new() };
-        ReplyCache { state: Mutex::new(state), ttl, capacity, wait_for_first: Duration::from_millis(4500) }
+        ReplyCache {
+            state: Mutex::new(state),
+            ttl,
+            capacity,
+            wait_for_first: Duration::from_millis(4500),
+        }
     }
 
     /// The reply for `key`: the cached one, or the one `compute` makes now.

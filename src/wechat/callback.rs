@@ -70,9 +70,7 @@ pub struct Opened {
 /// GET verification: Ok(echostr) only when the signature is right.
 pub fn verify_get(creds: &Credentials, q: &Query) -> Result<String, Rejection> {
     check_signature(creds, q)?;
-    q.echostr
-        .map(str::to_string)
-        .ok_or_else(|| Rejection::BadRequest("missing echostr".into()))
+    q.echostr.map(str::to_string).ok_or_else(|| Rejection::BadRequest("missing echostr".into()))
 }
 
 /// POST: checks `signature`, then opens the body in plaintext or safe mode as
@@ -81,19 +79,14 @@ pub fn open_post(creds: &Credentials, q: &Query, body: &[u8]) -> Result<Opened, 
     let (timestamp, nonce) = check_signature(creds, q)?;
     if !is_encrypted(q)? {
         let message = message::parse(body).map_err(|e| Rejection::BadRequest(e.to_string()))?;
-        return Ok(Opened {
-            message,
-            sealing: Sealing::Plain,
-        });
+        return Ok(Opened { message, sealing: Sealing::Plain });
     }
     if creds.aes_keys.is_empty() {
         return Err(Rejection::BadRequest(
             "encrypt_type=aes but no EncodingAESKey is configured".into(),
         ));
     }
-    let msg_signature = q
-        .msg_signature
-        .ok_or(Rejection::Forbidden("missing msg_signature"))?;
+    let msg_signature = q.msg_signature.ok_or(Rejection::Forbidden("missing msg_signature"))?;
     let encrypt =
         message::parse_encrypt_field(body).map_err(|e| Rejection::BadRequest(e.to_string()))?;
     if !signature::verify(&[&creds.token, timestamp, nonce, &encrypt], msg_signature) {
@@ -105,10 +98,7 @@ pub fn open_post(creds: &Credentials, q: &Query, body: &[u8]) -> Result<Opened, 
             Ok(inner) => {
                 let message = message::parse(inner.as_bytes())
                     .map_err(|e| Rejection::BadRequest(format!("decrypted message: {e}")))?;
-                return Ok(Opened {
-                    message,
-                    sealing: Sealing::Aes { key_index },
-                });
+                return Ok(Opened { message, sealing: Sealing::Aes { key_index } });
             }
             Err(e) => appid_mismatch |= e == CryptoError::AppIdMismatch,
         }
@@ -141,7 +131,13 @@ impl Answer {
 
 /// The answer to a message opened with `sealing`: its rendered reply, if
 /// any, sealed the same way.
-pub fn seal(creds: &Credentials, sealing: &Sealing, reply_xml: Option<&str>, timestamp: &str, nonce: &str) -> Answer {
+pub fn seal(
+    creds: &Credentials,
+    sealing: &Sealing,
+    reply_xml: Option<&str>,
+    timestamp: &str,
+    nonce: &str,
+) -> Answer {
     let Some(reply_xml) = reply_xml else { return Answer::Nothing };
     let Sealing::Aes { key_index } = *sealing else {
         return Answer::Reply(reply_xml.to_string());
@@ -165,9 +161,7 @@ fn check_signature<'q>(
         return Err(Rejection::Forbidden("no token configured"));
     }
     let (Some(given), Some(timestamp), Some(nonce)) = (q.signature, q.timestamp, q.nonce) else {
-        return Err(Rejection::Forbidden(
-            "missing signature, timestamp or nonce",
-        ));
+        return Err(Rejection::Forbidden("missing signature, timestamp or nonce"));
     };
     if !signature::verify(&[&creds.token, timestamp, nonce], given) {
         return Err(Rejection::Forbidden("bad signature"));
@@ -180,9 +174,9 @@ fn is_encrypted(q: &Query) -> Result<bool, Rejection> {
         None | Some("") => Ok(false),
         Some(t) if t.eq_ignore_ascii_case("raw") => Ok(false),
         Some(t) if t.eq_ignore_ascii_case("aes") => Ok(true),
-        Some(_) => Err(Rejection::BadRequest(
-            "unsupported encrypt_type (expected aes or raw)".into(),
-        )),
+        Some(_) => {
+            Err(Rejection::BadRequest("unsupported encrypt_type (expected aes or raw)".into()))
+        }
     }
 }
 
@@ -236,21 +230,12 @@ mod tests {
         assert_eq!(message.from_user, "oyORnuP8q7ou2gfYjqLzSIWZf0rs");
         assert_eq!(message.create_time, 1409735668);
         assert_eq!(message.msg_id.as_deref(), Some("6054768590064713728"));
-        assert_eq!(
-            message.kind,
-            MessageKind::Text {
-                content: "abcdteT".into()
-            }
-        );
+        assert_eq!(message.kind, MessageKind::Text { content: "abcdteT".into() });
     }
 
     #[test]
     fn get_verification_echoes_only_when_signed() {
-        let creds = Credentials {
-            token: "AAAAA".into(),
-            app_id: String::new(),
-            aes_keys: vec![],
-        };
+        let creds = Credentials { token: "AAAAA".into(), app_id: String::new(), aes_keys: vec![] };
         let good = Query {
             signature: Some("899cf89e464efb63f54ddac96b0a0a235f53aa78"),
             timestamp: Some("1714037059"),
@@ -259,51 +244,18 @@ mod tests {
             ..Query::default()
         };
         assert_eq!(verify_get(&creds, &good).unwrap(), "5838479218127813673");
-        let wrong = Query {
-            signature: Some("899cf89e464efb63f54ddac96b0a0a235f53aa77"),
-            ..good
-        };
-        assert_eq!(
-            verify_get(&creds, &wrong),
-            Err(Rejection::Forbidden("bad signature"))
-        );
-        let unsigned = Query {
-            signature: None,
-            ..good
-        };
-        assert!(matches!(
-            verify_get(&creds, &unsigned),
-            Err(Rejection::Forbidden(_))
-        ));
-        let no_nonce = Query {
-            nonce: None,
-            ..good
-        };
-        assert!(matches!(
-            verify_get(&creds, &no_nonce),
-            Err(Rejection::Forbidden(_))
-        ));
-        let no_echo = Query {
-            echostr: None,
-            ..good
-        };
-        assert!(matches!(
-            verify_get(&creds, &no_echo),
-            Err(Rejection::BadRequest(_))
-        ));
-        let tokenless = Credentials {
-            token: String::new(),
-            ..creds
-        };
+        let wrong = Query { signature: Some("899cf89e464efb63f54ddac96b0a0a235f53aa77"), ..good };
+        assert_eq!(verify_get(&creds, &wrong), Err(Rejection::Forbidden("bad signature")));
+        let unsigned = Query { signature: None, ..good };
+        assert!(matches!(verify_get(&creds, &unsigned), Err(Rejection::Forbidden(_))));
+        let no_nonce = Query { nonce: None, ..good };
+        assert!(matches!(verify_get(&creds, &no_nonce), Err(Rejection::Forbidden(_))));
+        let no_echo = Query { echostr: None, ..good };
+        assert!(matches!(verify_get(&creds, &no_echo), Err(Rejection::BadRequest(_))));
+        let tokenless = Credentials { token: String::new(), ..creds };
         let signed_without_token = sign(&["", "1714037059", "486452656"]);
-        let forged = Query {
-            signature: Some(&signed_without_token),
-            ..good
-        };
-        assert!(matches!(
-            verify_get(&tokenless, &forged),
-            Err(Rejection::Forbidden(_))
-        ));
+        let forged = Query { signature: Some(&signed_without_token), ..good };
+        assert!(matches!(verify_get(&tokenless, &forged), Err(Rejection::Forbidden(_))));
     }
 
     #[test]
@@ -318,43 +270,23 @@ mod tests {
         let body = b"<xml><ToUserName>gh_a</ToUserName><FromUserName>o_b</FromUserName><MsgType>text</MsgType><Content>hi</Content></xml>";
         let opened = open_post(&creds(&[]), &q, body).unwrap();
         assert_eq!(opened.sealing, Sealing::Plain);
-        assert_eq!(
-            opened.message.kind,
-            MessageKind::Text {
-                content: "hi".into()
-            }
-        );
-        let raw = Query {
-            encrypt_type: Some("raw"),
-            ..q
-        };
-        assert_eq!(
-            open_post(&creds(&[]), &raw, body).unwrap().sealing,
-            Sealing::Plain
-        );
-        let forged = Query {
-            signature: Some("0000000000000000000000000000000000000000"),
-            ..q
-        };
+        assert_eq!(opened.message.kind, MessageKind::Text { content: "hi".into() });
+        let raw = Query { encrypt_type: Some("raw"), ..q };
+        assert_eq!(open_post(&creds(&[]), &raw, body).unwrap().sealing, Sealing::Plain);
+        let forged = Query { signature: Some("0000000000000000000000000000000000000000"), ..q };
         assert_eq!(
             open_post(&creds(&[]), &forged, body),
             Err(Rejection::Forbidden("bad signature"))
         );
-        assert!(matches!(
-            open_post(&creds(&[]), &q, b"<xml/>"),
-            Err(Rejection::BadRequest(_))
-        ));
+        assert!(matches!(open_post(&creds(&[]), &q, b"<xml/>"), Err(Rejection::BadRequest(_))));
     }
 
     #[test]
     fn official_sample_opens_in_safe_mode() {
         let signature = plain_signature();
-        let opened = open_post(
-            &creds(&[OFFICIAL_KEY]),
-            &aes_query(&signature),
-            safe_body().as_bytes(),
-        )
-        .unwrap();
+        let opened =
+            open_post(&creds(&[OFFICIAL_KEY]), &aes_query(&signature), safe_body().as_bytes())
+                .unwrap();
         assert_eq!(opened.sealing, Sealing::Aes { key_index: 0 });
         assert_official_message(&opened.message);
     }
@@ -370,24 +302,15 @@ mod tests {
     fn msg_signature_is_checked_over_encrypt() {
         let signature = plain_signature();
         // The classic bug: taking `signature` for `msg_signature`.
-        let q = Query {
-            msg_signature: Some(&signature),
-            ..aes_query(&signature)
-        };
+        let q = Query { msg_signature: Some(&signature), ..aes_query(&signature) };
         let result = open_post(&creds(&[OFFICIAL_KEY]), &q, safe_body().as_bytes());
         assert_eq!(result, Err(Rejection::Forbidden("bad msg_signature")));
-        let missing = Query {
-            msg_signature: None,
-            ..aes_query(&signature)
-        };
+        let missing = Query { msg_signature: None, ..aes_query(&signature) };
         let result = open_post(&creds(&[OFFICIAL_KEY]), &missing, safe_body().as_bytes());
         assert_eq!(result, Err(Rejection::Forbidden("missing msg_signature")));
         let tampered = safe_body().replace("hyzAe4", "hyzAe5");
-        let result = open_post(
-            &creds(&[OFFICIAL_KEY]),
-            &aes_query(&signature),
-            tampered.as_bytes(),
-        );
+        let result =
+            open_post(&creds(&[OFFICIAL_KEY]), &aes_query(&signature), tampered.as_bytes());
         assert_eq!(result, Err(Rejection::Forbidden("bad msg_signature")));
     }
 
@@ -395,19 +318,14 @@ mod tests {
     fn aes_without_keys_is_a_clear_bad_request() {
         let signature = plain_signature();
         let result = open_post(&creds(&[]), &aes_query(&signature), safe_body().as_bytes());
-        let Err(Rejection::BadRequest(reason)) = result else {
-            panic!("{result:?}")
-        };
+        let Err(Rejection::BadRequest(reason)) = result else { panic!("{result:?}") };
         assert!(reason.contains("no EncodingAESKey"), "{reason}");
     }
 
     #[test]
     fn unknown_encrypt_type_is_rejected() {
         let signature = plain_signature();
-        let q = Query {
-            encrypt_type: Some("des"),
-            ..aes_query(&signature)
-        };
+        let q = Query { encrypt_type: Some("des"), ..aes_query(&signature) };
         let result = open_post(&creds(&[OFFICIAL_KEY]), &q, safe_body().as_bytes());
         assert!(matches!(result, Err(Rejection::BadRequest(_))));
     }
@@ -422,9 +340,7 @@ mod tests {
         );
         assert_eq!(
             result,
-            Err(Rejection::Forbidden(
-                "no configured EncodingAESKey decrypts the message"
-            ))
+            Err(Rejection::Forbidden("no configured EncodingAESKey decrypts the message"))
         );
     }
 
@@ -434,17 +350,8 @@ mod tests {
             app_id: "wx0000000000000000".into(),
             ..creds(&[OTHER_KEY, OFFICIAL_KEY])
         };
-        let result = open_post(
-            &creds,
-            &aes_query(&plain_signature()),
-            safe_body().as_bytes(),
-        );
-        assert_eq!(
-            result,
-            Err(Rejection::Forbidden(
-                "the decrypted message is for another appid"
-            ))
-        );
+        let result = open_post(&creds, &aes_query(&plain_signature()), safe_body().as_bytes());
+        assert_eq!(result, Err(Rejection::Forbidden("the decrypted message is for another appid")));
     }
 
     #[test]
@@ -463,10 +370,7 @@ mod tests {
         );
         let sealed = seal(&creds, &opened.sealing, Some(&reply), "1700000000", "nonce42");
         let encrypt = message::parse_encrypt_field(sealed.body().as_bytes()).unwrap();
-        assert_eq!(
-            crypto::decrypt(&key(OFFICIAL_KEY), &encrypt, OFFICIAL_APP_ID).unwrap(),
-            reply
-        );
+        assert_eq!(crypto::decrypt(&key(OFFICIAL_KEY), &encrypt, OFFICIAL_APP_ID).unwrap(), reply);
         assert!(crypto::decrypt(&key(OTHER_KEY), &encrypt, OFFICIAL_APP_ID).is_err());
         let msg_signature = sign(&[TOKEN, "1700000000", "nonce42", &encrypt]);
         assert_eq!(
@@ -478,19 +382,8 @@ mod tests {
     #[test]
     fn sealed_reply_opens_like_an_incoming_message() {
         let creds = creds(&[OFFICIAL_KEY]);
-        let reply = render(
-            &Reply::Text("héllo ]]> there".into()),
-            "o_follower",
-            "gh_account",
-            7,
-        );
-        let sealed = seal(
-            &creds,
-            &Sealing::Aes { key_index: 0 },
-            Some(&reply),
-            TIMESTAMP,
-            NONCE,
-        );
+        let reply = render(&Reply::Text("héllo ]]> there".into()), "o_follower", "gh_account", 7);
+        let sealed = seal(&creds, &Sealing::Aes { key_index: 0 }, Some(&reply), TIMESTAMP, NONCE);
         let sealed = sealed.body();
         let msg_signature = sign(&[
             TOKEN,
@@ -499,36 +392,16 @@ mod tests {
             &message::parse_encrypt_field(sealed.as_bytes()).unwrap(),
         ]);
         let signature = plain_signature();
-        let q = Query {
-            msg_signature: Some(&msg_signature),
-            ..aes_query(&signature)
-        };
+        let q = Query { msg_signature: Some(&msg_signature), ..aes_query(&signature) };
         let opened = open_post(&creds, &q, sealed.as_bytes()).unwrap();
-        assert_eq!(
-            opened.message.kind,
-            MessageKind::Text {
-                content: "héllo ]]> there".into()
-            }
-        );
+        assert_eq!(opened.message.kind, MessageKind::Text { content: "héllo ]]> there".into() });
     }
 
     #[test]
     fn each_seal_uses_a_fresh_random_prefix() {
         let creds = creds(&[OFFICIAL_KEY]);
-        let a = seal(
-            &creds,
-            &Sealing::Aes { key_index: 0 },
-            Some("<xml/>"),
-            TIMESTAMP,
-            NONCE,
-        );
-        let b = seal(
-            &creds,
-            &Sealing::Aes { key_index: 0 },
-            Some("<xml/>"),
-            TIMESTAMP,
-            NONCE,
-        );
+        let a = seal(&creds, &Sealing::Aes { key_index: 0 }, Some("<xml/>"), TIMESTAMP, NONCE);
+        let b = seal(&creds, &Sealing::Aes { key_index: 0 }, Some("<xml/>"), TIMESTAMP, NONCE);
         assert_ne!(a, b);
     }
 
@@ -541,28 +414,16 @@ mod tests {
              <MsgId>6054768590064713728</MsgId><Encrypt><![CDATA[{OFFICIAL_ENCRYPT}]]></Encrypt></xml>"
         );
         let signature = plain_signature();
-        let opened = open_post(
-            &creds(&[OFFICIAL_KEY]),
-            &aes_query(&signature),
-            body.as_bytes(),
-        )
-        .unwrap();
+        let opened =
+            open_post(&creds(&[OFFICIAL_KEY]), &aes_query(&signature), body.as_bytes()).unwrap();
         assert_eq!(opened.sealing, Sealing::Aes { key_index: 0 });
         assert_official_message(&opened.message);
 
-        let plain_query = Query {
-            encrypt_type: None,
-            msg_signature: None,
-            ..aes_query(&signature)
-        };
+        let plain_query =
+            Query { encrypt_type: None, msg_signature: None, ..aes_query(&signature) };
         let opened = open_post(&creds(&[OFFICIAL_KEY]), &plain_query, body.as_bytes()).unwrap();
         assert_eq!(opened.sealing, Sealing::Plain);
-        assert_eq!(
-            opened.message.kind,
-            MessageKind::Text {
-                content: "plaintext copy".into()
-            }
-        );
+        assert_eq!(opened.message.kind, MessageKind::Text { content: "plaintext copy".into() });
     }
 
     #[test]
@@ -585,13 +446,7 @@ mod tests {
         let creds = creds(&[OFFICIAL_KEY, OTHER_KEY]);
         let shown = format!("{creds:?}");
         assert!(!shown.contains(TOKEN), "{shown}");
-        assert!(
-            !shown.contains("abcdefgh") && !shown.contains("ZYXWV"),
-            "{shown}"
-        );
-        assert!(
-            shown.contains(OFFICIAL_APP_ID) && shown.contains("AesKey(***)"),
-            "{shown}"
-        );
+        assert!(!shown.contains("abcdefgh") && !shown.contains("ZYXWV"), "{shown}");
+        assert!(shown.contains(OFFICIAL_APP_ID) && shown.contains("AesKey(***)"), "{shown}");
     }
 }

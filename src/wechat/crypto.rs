@@ -90,9 +90,7 @@ impl fmt::Display for CryptoError {
 impl std::error::Error for CryptoError {}
 
 pub fn decrypt(key: &AesKey, encrypt_b64: &str, app_id: &str) -> Result<String, CryptoError> {
-    let mut buf = STANDARD
-        .decode(encrypt_b64.trim())
-        .map_err(|_| CryptoError::BadBase64)?;
+    let mut buf = STANDARD.decode(encrypt_b64.trim()).map_err(|_| CryptoError::BadBase64)?;
     if buf.is_empty() || buf.len() % 16 != 0 {
         return Err(CryptoError::BadLength);
     }
@@ -182,19 +180,10 @@ pub(super) mod tests {
     #[test]
     fn official_sample_decrypts_to_the_documented_message() {
         let xml = decrypt(&official_key(), OFFICIAL_ENCRYPT, OFFICIAL_APP_ID).unwrap();
-        assert!(
-            xml.contains("<ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName>"),
-            "{xml}"
-        );
-        assert!(
-            xml.contains("<FromUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]>"),
-            "{xml}"
-        );
+        assert!(xml.contains("<ToUserName><![CDATA[gh_10f6c3c3ac5a]]></ToUserName>"), "{xml}");
+        assert!(xml.contains("<FromUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]>"), "{xml}");
         assert!(xml.contains("<CreateTime>1409735668</CreateTime>"), "{xml}");
-        assert!(
-            xml.contains("<Content><![CDATA[abcdteT]]></Content>"),
-            "{xml}"
-        );
+        assert!(xml.contains("<Content><![CDATA[abcdteT]]></Content>"), "{xml}");
         assert!(xml.contains("<MsgId>6054768590064713728</MsgId>"), "{xml}");
     }
 
@@ -215,16 +204,8 @@ pub(super) mod tests {
 
     #[test]
     fn bad_keys_are_rejected_without_echoing_them() {
-        for bad in [
-            "",
-            "short",
-            &OFFICIAL_KEY[..42],
-            &format!("{OFFICIAL_KEY}A"),
-        ] {
-            assert!(matches!(
-                AesKey::from_encoding_aes_key(bad),
-                Err(CryptoError::BadKey(_))
-            ));
+        for bad in ["", "short", &OFFICIAL_KEY[..42], &format!("{OFFICIAL_KEY}A")] {
+            assert!(matches!(AesKey::from_encoding_aes_key(bad), Err(CryptoError::BadKey(_))));
         }
         let with_bad_char = format!("!{}", &OFFICIAL_KEY[1..]);
         let err = AesKey::from_encoding_aes_key(&with_bad_char).unwrap_err();
@@ -250,9 +231,7 @@ pub(super) mod tests {
             let unpadded = HEADER_BYTES + msg_len + app_id.len();
             let expected_pad = 32 - unpadded % 32;
             assert_eq!(plain.len(), unpadded + expected_pad, "msg_len {msg_len}");
-            assert!(plain[unpadded..]
-                .iter()
-                .all(|&b| usize::from(b) == expected_pad));
+            assert!(plain[unpadded..].iter().all(|&b| usize::from(b) == expected_pad));
             assert_eq!(decrypt(&key, &encrypted, app_id).unwrap(), msg);
         }
     }
@@ -298,17 +277,8 @@ pub(super) mod tests {
     fn valid_forged_padding_is_accepted() {
         let key = official_key();
         let plain = forged(&[5; 5]);
-        assert_eq!(
-            decrypt(&key, &encrypt_raw(&key, plain), "wxid").unwrap(),
-            "abc"
-        );
-        let full_pad = [
-            &[0u8; 16][..],
-            &8u32.to_be_bytes(),
-            b"abcdefgh",
-            b"wxid",
-            &[32; 32],
-        ];
+        assert_eq!(decrypt(&key, &encrypt_raw(&key, plain), "wxid").unwrap(), "abc");
+        let full_pad = [&[0u8; 16][..], &8u32.to_be_bytes(), b"abcdefgh", b"wxid", &[32; 32]];
         let result = decrypt(&key, &encrypt_raw(&key, full_pad.concat()), "wxid");
         assert_eq!(result.unwrap(), "abcdefgh");
     }
@@ -336,24 +306,15 @@ pub(super) mod tests {
         let key = official_key();
         let mut plain = forged(&[5; 5]);
         plain[16..20].copy_from_slice(&999u32.to_be_bytes());
-        assert_eq!(
-            decrypt(&key, &encrypt_raw(&key, plain), "wxid"),
-            Err(CryptoError::BadLength)
-        );
+        assert_eq!(decrypt(&key, &encrypt_raw(&key, plain), "wxid"), Err(CryptoError::BadLength));
     }
 
     #[test]
     fn appid_mismatch_is_rejected() {
         let key = official_key();
         let encrypted = encrypt(&key, "hello", "wx_mine", [0; 16]);
-        assert_eq!(
-            decrypt(&key, &encrypted, "wx_other"),
-            Err(CryptoError::AppIdMismatch)
-        );
-        assert_eq!(
-            decrypt(&key, &encrypted, "wx_min"),
-            Err(CryptoError::AppIdMismatch)
-        );
+        assert_eq!(decrypt(&key, &encrypted, "wx_other"), Err(CryptoError::AppIdMismatch));
+        assert_eq!(decrypt(&key, &encrypted, "wx_min"), Err(CryptoError::AppIdMismatch));
         assert_eq!(
             decrypt(&key, OFFICIAL_ENCRYPT, "wx0000000000000000"),
             Err(CryptoError::AppIdMismatch)
@@ -369,23 +330,11 @@ pub(super) mod tests {
     #[test]
     fn malformed_ciphertext_is_rejected() {
         let key = official_key();
-        assert_eq!(
-            decrypt(&key, "", OFFICIAL_APP_ID),
-            Err(CryptoError::BadLength)
-        );
-        assert_eq!(
-            decrypt(&key, "not base64!!", OFFICIAL_APP_ID),
-            Err(CryptoError::BadBase64)
-        );
-        assert_eq!(
-            decrypt(&key, "YWJj", OFFICIAL_APP_ID),
-            Err(CryptoError::BadLength)
-        );
+        assert_eq!(decrypt(&key, "", OFFICIAL_APP_ID), Err(CryptoError::BadLength));
+        assert_eq!(decrypt(&key, "not base64!!", OFFICIAL_APP_ID), Err(CryptoError::BadBase64));
+        assert_eq!(decrypt(&key, "YWJj", OFFICIAL_APP_ID), Err(CryptoError::BadLength));
         let header_only = encrypt_raw(&key, [[0u8; 15].as_slice(), &[1]].concat());
-        assert_eq!(
-            decrypt(&key, &header_only, OFFICIAL_APP_ID),
-            Err(CryptoError::BadLength)
-        );
+        assert_eq!(decrypt(&key, &header_only, OFFICIAL_APP_ID), Err(CryptoError::BadLength));
     }
 
     #[test]
@@ -393,9 +342,6 @@ pub(super) mod tests {
         let key = official_key();
         let mut plain = [&[0u8; 16][..], &2u32.to_be_bytes(), &[0xff, 0xfe], b"wxid"].concat();
         plain.extend_from_slice(&[6u8; 6]);
-        assert_eq!(
-            decrypt(&key, &encrypt_raw(&key, plain), "wxid"),
-            Err(CryptoError::NotUtf8)
-        );
+        assert_eq!(decrypt(&key, &encrypt_raw(&key, plain), "wxid"), Err(CryptoError::NotUtf8));
     }
 }

@@ -93,63 +93,37 @@ impl Event {
         let event = f.string("Event").trim().to_string();
         let event_key = || f.string("EventKey");
         match event.to_ascii_lowercase().as_str() {
-            "subscribe" => Event::Subscribe {
-                event_key: f.optional("EventKey"),
-                ticket: f.optional("Ticket"),
-            },
+            "subscribe" => {
+                Event::Subscribe { event_key: f.optional("EventKey"), ticket: f.optional("Ticket") }
+            }
             "unsubscribe" => Event::Unsubscribe,
-            "scan" => Event::Scan {
-                event_key: event_key(),
-                ticket: f.optional("Ticket"),
-            },
+            "scan" => Event::Scan { event_key: event_key(), ticket: f.optional("Ticket") },
             "location" => Event::Location {
                 latitude: f.number("Latitude"),
                 longitude: f.number("Longitude"),
                 precision: f.number("Precision"),
             },
-            "click" => Event::Click {
-                event_key: event_key(),
-            },
+            "click" => Event::Click { event_key: event_key() },
             "view" => Event::View { url: event_key() },
             "scancode_push" => {
                 let (scan_type, scan_result) = scan_code_info(f);
-                Event::ScancodePush {
-                    event_key: event_key(),
-                    scan_type,
-                    scan_result,
-                }
+                Event::ScancodePush { event_key: event_key(), scan_type, scan_result }
             }
             "scancode_waitmsg" => {
                 let (scan_type, scan_result) = scan_code_info(f);
-                Event::ScancodeWaitmsg {
-                    event_key: event_key(),
-                    scan_type,
-                    scan_result,
-                }
+                Event::ScancodeWaitmsg { event_key: event_key(), scan_type, scan_result }
             }
             "pic_sysphoto" => {
                 let (count, pic_md5_sums) = sent_pics(f);
-                Event::PicSysphoto {
-                    event_key: event_key(),
-                    count,
-                    pic_md5_sums,
-                }
+                Event::PicSysphoto { event_key: event_key(), count, pic_md5_sums }
             }
             "pic_photo_or_album" => {
                 let (count, pic_md5_sums) = sent_pics(f);
-                Event::PicPhotoOrAlbum {
-                    event_key: event_key(),
-                    count,
-                    pic_md5_sums,
-                }
+                Event::PicPhotoOrAlbum { event_key: event_key(), count, pic_md5_sums }
             }
             "pic_weixin" => {
                 let (count, pic_md5_sums) = sent_pics(f);
-                Event::PicWeixin {
-                    event_key: event_key(),
-                    count,
-                    pic_md5_sums,
-                }
+                Event::PicWeixin { event_key: event_key(), count, pic_md5_sums }
             }
             "location_select" => {
                 let info = f.group("SendLocationInfo");
@@ -176,18 +150,10 @@ impl Event {
             },
             name if name.starts_with("subscribe_msg_") => Event::SubscribeMsg { event },
             name if name.starts_with("kf_") && name.ends_with("_session") => {
-                let kf_account = f
-                    .optional("KfAccount")
-                    .or_else(|| f.optional("ToKfAccount"));
-                Event::KfSession {
-                    event,
-                    kf_account: kf_account.unwrap_or_default(),
-                }
+                let kf_account = f.optional("KfAccount").or_else(|| f.optional("ToKfAccount"));
+                Event::KfSession { event, kf_account: kf_account.unwrap_or_default() }
             }
-            _ => Event::Other {
-                event,
-                event_key: f.optional("EventKey"),
-            },
+            _ => Event::Other { event, event_key: f.optional("EventKey") },
         }
     }
 
@@ -273,13 +239,7 @@ mod tests {
     fn subscribe_plain_and_from_qr_code() {
         let plain =
             event_of("<Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[]]></EventKey>");
-        assert_eq!(
-            plain,
-            Event::Subscribe {
-                event_key: None,
-                ticket: None
-            }
-        );
+        assert_eq!(plain, Event::Subscribe { event_key: None, ticket: None });
         let (msg, qr) = parse_event(
             "<Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[qrscene_123123]]></EventKey>\
              <Ticket><![CDATA[TICKET]]></Ticket>",
@@ -295,10 +255,7 @@ mod tests {
 
     #[test]
     fn unsubscribe() {
-        assert_eq!(
-            event_of("<Event><![CDATA[unsubscribe]]></Event>"),
-            Event::Unsubscribe
-        );
+        assert_eq!(event_of("<Event><![CDATA[unsubscribe]]></Event>"), Event::Unsubscribe);
     }
 
     #[test]
@@ -308,10 +265,7 @@ mod tests {
         );
         assert_eq!(
             event,
-            Event::Scan {
-                event_key: "SCENE_VALUE".into(),
-                ticket: Some("TICKET".into())
-            }
+            Event::Scan { event_key: "SCENE_VALUE".into(), ticket: Some("TICKET".into()) }
         );
         assert_eq!(event.name(), "SCAN");
     }
@@ -324,11 +278,7 @@ mod tests {
         );
         assert_eq!(
             event,
-            Event::Location {
-                latitude: 23.137466,
-                longitude: 113.352425,
-                precision: 119.38504
-            }
+            Event::Location { latitude: 23.137466, longitude: 113.352425, precision: 119.38504 }
         );
     }
 
@@ -336,21 +286,11 @@ mod tests {
     fn click_and_view() {
         let click =
             event_of("<Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[EVENTKEY]]></EventKey>");
-        assert_eq!(
-            click,
-            Event::Click {
-                event_key: "EVENTKEY".into()
-            }
-        );
+        assert_eq!(click, Event::Click { event_key: "EVENTKEY".into() });
         let view = event_of(
             "<Event><![CDATA[VIEW]]></Event><EventKey><![CDATA[www.qq.com]]></EventKey><MenuId>MENUID</MenuId>",
         );
-        assert_eq!(
-            view,
-            Event::View {
-                url: "www.qq.com".into()
-            }
-        );
+        assert_eq!(view, Event::View { url: "www.qq.com".into() });
         assert_eq!(view.event_key(), Some("www.qq.com"));
     }
 
@@ -359,18 +299,15 @@ mod tests {
 
     #[test]
     fn scancode_push_and_waitmsg() {
-        let push = event_of(&format!(
-            "<Event><![CDATA[scancode_push]]></Event>{SCAN_CODE_INFO}"
-        ));
+        let push = event_of(&format!("<Event><![CDATA[scancode_push]]></Event>{SCAN_CODE_INFO}"));
         let expected = Event::ScancodePush {
             event_key: "6".into(),
             scan_type: "qrcode".into(),
             scan_result: "1".into(),
         };
         assert_eq!(push, expected);
-        let wait = event_of(&format!(
-            "<Event><![CDATA[scancode_waitmsg]]></Event>{SCAN_CODE_INFO}"
-        ));
+        let wait =
+            event_of(&format!("<Event><![CDATA[scancode_waitmsg]]></Event>{SCAN_CODE_INFO}"));
         let expected = Event::ScancodeWaitmsg {
             event_key: "6".into(),
             scan_type: "qrcode".into(),
@@ -393,33 +330,19 @@ mod tests {
         let cases = [
             (
                 "pic_sysphoto",
-                Event::PicSysphoto {
-                    event_key: key(),
-                    count: 2,
-                    pic_md5_sums: sums.clone(),
-                },
+                Event::PicSysphoto { event_key: key(), count: 2, pic_md5_sums: sums.clone() },
             ),
             (
                 "pic_photo_or_album",
-                Event::PicPhotoOrAlbum {
-                    event_key: key(),
-                    count: 2,
-                    pic_md5_sums: sums.clone(),
-                },
+                Event::PicPhotoOrAlbum { event_key: key(), count: 2, pic_md5_sums: sums.clone() },
             ),
             (
                 "pic_weixin",
-                Event::PicWeixin {
-                    event_key: key(),
-                    count: 2,
-                    pic_md5_sums: sums.clone(),
-                },
+                Event::PicWeixin { event_key: key(), count: 2, pic_md5_sums: sums.clone() },
             ),
         ];
         for (name, expected) in cases {
-            let event = event_of(&format!(
-                "<Event><![CDATA[{name}]]></Event>{SEND_PICS_INFO}"
-            ));
+            let event = event_of(&format!("<Event><![CDATA[{name}]]></Event>{SEND_PICS_INFO}"));
             assert_eq!(event, expected);
             assert_eq!(event.name(), name);
         }
@@ -478,11 +401,9 @@ mod tests {
 
     #[test]
     fn subscribe_message_events() {
-        for name in [
-            "subscribe_msg_popup_event",
-            "subscribe_msg_change_event",
-            "subscribe_msg_sent_event",
-        ] {
+        for name in
+            ["subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event"]
+        {
             let event = event_of(&format!(
                 "<Event><![CDATA[{name}]]></Event><SubscribeMsgPopupEvent><List>\
                  <TemplateId><![CDATA[VRR0UEO9VJOLs0MHlU0OilqX6MVFDwH3_3gz3Oc0NIc]]></TemplateId>\
@@ -498,18 +419,12 @@ mod tests {
         let create = event_of("<Event><![CDATA[kf_create_session]]></Event><KfAccount><![CDATA[test1@test]]></KfAccount>");
         assert_eq!(
             create,
-            Event::KfSession {
-                event: "kf_create_session".into(),
-                kf_account: "test1@test".into()
-            }
+            Event::KfSession { event: "kf_create_session".into(), kf_account: "test1@test".into() }
         );
         let close = event_of("<Event><![CDATA[kf_close_session]]></Event><KfAccount><![CDATA[test1@test]]></KfAccount>");
         assert_eq!(
             close,
-            Event::KfSession {
-                event: "kf_close_session".into(),
-                kf_account: "test1@test".into()
-            }
+            Event::KfSession { event: "kf_close_session".into(), kf_account: "test1@test".into() }
         );
         let switch = event_of(
             "<Event><![CDATA[kf_switch_session]]></Event><FromKfAccount><![CDATA[test1@test]]></FromKfAccount>\
@@ -517,10 +432,7 @@ mod tests {
         );
         assert_eq!(
             switch,
-            Event::KfSession {
-                event: "kf_switch_session".into(),
-                kf_account: "test2@test".into()
-            }
+            Event::KfSession { event: "kf_switch_session".into(), kf_account: "test2@test".into() }
         );
     }
 
@@ -540,13 +452,7 @@ mod tests {
             msg.dedupe_key(),
             "oyORnuP8q7ou2gfYjqLzSIWZf0rs|1409735668|view_miniprogram|pages/index"
         );
-        assert_eq!(
-            event_of(""),
-            Event::Other {
-                event: String::new(),
-                event_key: None
-            }
-        );
+        assert_eq!(event_of(""), Event::Other { event: String::new(), event_key: None });
     }
 
     #[test]

@@ -37,10 +37,7 @@ impl std::error::Error for ParseError {}
 const MAX_DEPTH: usize = 8;
 const MAX_XML_NODES: u32 = 10_000;
 
-static EMPTY: Fields = Fields {
-    text: String::new(),
-    children: Vec::new(),
-};
+static EMPTY: Fields = Fields { text: String::new(), children: Vec::new() };
 
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct Fields {
@@ -83,16 +80,12 @@ impl Fields {
 
     /// The text of a field, or None when it is absent or empty.
     pub(super) fn optional(&self, name: &str) -> Option<String> {
-        self.get(name)
-            .map(|f| f.text.clone())
-            .filter(|text| !text.is_empty())
+        self.get(name).map(|f| f.text.clone()).filter(|text| !text.is_empty())
     }
 
     /// A numeric field; its type's default (0) when absent or unreadable.
     pub(super) fn number<T: FromStr + Default>(&self, name: &str) -> T {
-        self.get(name)
-            .and_then(|f| f.text.trim().parse().ok())
-            .unwrap_or_default()
+        self.get(name).and_then(|f| f.text.trim().parse().ok()).unwrap_or_default()
     }
 
     /// The texts of every field with this name anywhere below, in order
@@ -114,10 +107,7 @@ impl Fields {
 }
 
 fn from_xml(text: &str) -> Result<Fields, ParseError> {
-    let options = roxmltree::ParsingOptions {
-        nodes_limit: MAX_XML_NODES,
-        ..Default::default()
-    };
+    let options = roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
     let doc = roxmltree::Document::parse_with_options(text, options)
         .map_err(|e| ParseError::Xml(e.to_string()))?;
     Ok(xml_element(doc.root_element(), 0))

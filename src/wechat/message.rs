@@ -2,8 +2,8 @@
 //! the XML (or JSON) body WeChat posts.
 
 pub use super::event::Event;
-pub use super::fields::ParseError;
 use super::fields::Fields;
+pub use super::fields::ParseError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
@@ -19,41 +19,15 @@ pub struct Incoming {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessageKind {
-    Text {
-        content: String,
-    },
-    Image {
-        pic_url: String,
-        media_id: String,
-    },
-    Voice {
-        media_id: String,
-        format: String,
-        recognition: Option<String>,
-    },
-    Video {
-        media_id: String,
-        thumb_media_id: String,
-    },
-    ShortVideo {
-        media_id: String,
-        thumb_media_id: String,
-    },
-    Location {
-        x: f64,
-        y: f64,
-        scale: u32,
-        label: String,
-    },
-    Link {
-        title: String,
-        description: String,
-        url: String,
-    },
+    Text { content: String },
+    Image { pic_url: String, media_id: String },
+    Voice { media_id: String, format: String, recognition: Option<String> },
+    Video { media_id: String, thumb_media_id: String },
+    ShortVideo { media_id: String, thumb_media_id: String },
+    Location { x: f64, y: f64, scale: u32, label: String },
+    Link { title: String, description: String, url: String },
     Event(Event),
-    Unknown {
-        msg_type: String,
-    },
+    Unknown { msg_type: String },
 }
 
 impl Incoming {
@@ -124,13 +98,10 @@ fn required(fields: &Fields, name: &'static str) -> Result<String, ParseError> {
 impl MessageKind {
     fn from_fields(msg_type: &str, f: &Fields) -> MessageKind {
         match msg_type.to_ascii_lowercase().as_str() {
-            "text" => MessageKind::Text {
-                content: f.string("Content"),
-            },
-            "image" => MessageKind::Image {
-                pic_url: f.string("PicUrl"),
-                media_id: f.string("MediaId"),
-            },
+            "text" => MessageKind::Text { content: f.string("Content") },
+            "image" => {
+                MessageKind::Image { pic_url: f.string("PicUrl"), media_id: f.string("MediaId") }
+            }
             "voice" => MessageKind::Voice {
                 media_id: f.string("MediaId"),
                 format: f.string("Format"),
@@ -156,9 +127,7 @@ impl MessageKind {
                 url: f.string("Url"),
             },
             "event" => MessageKind::Event(Event::from_fields(f)),
-            _ => MessageKind::Unknown {
-                msg_type: msg_type.to_string(),
-            },
+            _ => MessageKind::Unknown { msg_type: msg_type.to_string() },
         }
     }
 }
@@ -194,12 +163,7 @@ pub(super) mod tests {
         assert_eq!(msg.from_user, "oyORnuP8q7ou2gfYjqLzSIWZf0rs");
         assert_eq!(msg.create_time, 1409735668);
         assert_eq!(msg.msg_id.as_deref(), Some("6054768590064713728"));
-        assert_eq!(
-            msg.kind,
-            MessageKind::Text {
-                content: "abcdteT".into()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Text { content: "abcdteT".into() });
         assert_eq!(msg.type_name(), "text");
         assert_eq!(msg.event_name(), None);
     }
@@ -233,11 +197,8 @@ pub(super) mod tests {
         let kind = kind_of(
             "<MsgType><![CDATA[voice]]></MsgType><MediaId><![CDATA[m]]></MediaId><Format><![CDATA[speex]]></Format>",
         );
-        let expected = MessageKind::Voice {
-            media_id: "m".into(),
-            format: "speex".into(),
-            recognition: None,
-        };
+        let expected =
+            MessageKind::Voice { media_id: "m".into(), format: "speex".into(), recognition: None };
         assert_eq!(kind, expected);
     }
 
@@ -245,14 +206,10 @@ pub(super) mod tests {
     fn video_and_shortvideo_messages() {
         let fields = "<MediaId><![CDATA[media_vid]]></MediaId><ThumbMediaId><![CDATA[thumb]]></ThumbMediaId>";
         let video = kind_of(&format!("<MsgType><![CDATA[video]]></MsgType>{fields}"));
-        let expected = MessageKind::Video {
-            media_id: "media_vid".into(),
-            thumb_media_id: "thumb".into(),
-        };
+        let expected =
+            MessageKind::Video { media_id: "media_vid".into(), thumb_media_id: "thumb".into() };
         assert_eq!(video, expected);
-        let short = kind_of(&format!(
-            "<MsgType><![CDATA[shortvideo]]></MsgType>{fields}"
-        ));
+        let short = kind_of(&format!("<MsgType><![CDATA[shortvideo]]></MsgType>{fields}"));
         let expected = MessageKind::ShortVideo {
             media_id: "media_vid".into(),
             thumb_media_id: "thumb".into(),
@@ -297,12 +254,7 @@ pub(super) mod tests {
             sample_xml("<MsgType><![CDATA[miniprogrampage]]></MsgType><Title>t</Title>").as_bytes(),
         )
         .unwrap();
-        assert_eq!(
-            msg.kind,
-            MessageKind::Unknown {
-                msg_type: "miniprogrampage".into()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Unknown { msg_type: "miniprogrampage".into() });
         assert_eq!(msg.type_name(), "miniprogrampage");
     }
 
@@ -315,12 +267,7 @@ pub(super) mod tests {
         assert_eq!(msg.from_user, "oyORnuP8q7ou2gfYjqLzSIWZf0rs");
         assert_eq!(msg.create_time, 1409735668);
         assert_eq!(msg.msg_id.as_deref(), Some("6054768590064713728"));
-        assert_eq!(
-            msg.kind,
-            MessageKind::Text {
-                content: "hi there".into()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Text { content: "hi there".into() });
     }
 
     #[test]
@@ -331,12 +278,7 @@ pub(super) mod tests {
         assert_eq!(msg.create_time, 1);
         assert_eq!(
             msg.kind,
-            MessageKind::Location {
-                x: 23.5,
-                y: 113.25,
-                scale: 15,
-                label: "L".into()
-            }
+            MessageKind::Location { x: 23.5, y: 113.25, scale: 15, label: "L".into() }
         );
     }
 
@@ -344,12 +286,7 @@ pub(super) mod tests {
     fn control_characters_in_cdata_are_stripped() {
         let body = sample_xml("<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[a\x02b\x10c\x00d\tе\n]]></Content>");
         let msg = parse(body.as_bytes()).unwrap();
-        assert_eq!(
-            msg.kind,
-            MessageKind::Text {
-                content: "abcd\tе\n".into()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Text { content: "abcd\tе\n".into() });
     }
 
     #[test]
@@ -362,12 +299,7 @@ pub(super) mod tests {
         ));
         let msg = parse(body.as_bytes()).unwrap();
         assert_eq!(msg.to_user, "gh_10f6c3c3ac5a");
-        assert_eq!(
-            msg.kind,
-            MessageKind::Text {
-                content: pasted.into()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Text { content: pasted.into() });
     }
 
     #[test]
@@ -380,11 +312,7 @@ pub(super) mod tests {
             (r#"{"ToUserName":"g","FromUserName":"o"}"#, "missing <MsgType>"),
         ];
         for (body, message) in cases {
-            assert_eq!(
-                parse(body.as_bytes()).unwrap_err().to_string(),
-                message,
-                "{body}"
-            );
+            assert_eq!(parse(body.as_bytes()).unwrap_err().to_string(), message, "{body}");
         }
     }
 
@@ -394,12 +322,7 @@ pub(super) mod tests {
             .unwrap();
         assert_eq!(msg.create_time, 0);
         assert_eq!(msg.msg_id, None);
-        assert_eq!(
-            msg.kind,
-            MessageKind::Text {
-                content: String::new()
-            }
-        );
+        assert_eq!(msg.kind, MessageKind::Text { content: String::new() });
     }
 
     #[test]
@@ -428,10 +351,7 @@ pub(super) mod tests {
         for body in bad {
             let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
             assert!(parse(body).is_err(), "accepted {shown:?}");
-            assert!(
-                parse_encrypt_field(body).is_err(),
-                "found Encrypt in {shown:?}"
-            );
+            assert!(parse_encrypt_field(body).is_err(), "found Encrypt in {shown:?}");
         }
     }
 
@@ -452,15 +372,10 @@ pub(super) mod tests {
             "<MsgType>text</MsgType><Content>hi</Content><Encrypt><![CDATA[xyz]]></Encrypt>",
         );
         assert_eq!(parse_encrypt_field(compatible.as_bytes()).unwrap(), "xyz");
-        assert_eq!(
-            parse_encrypt_field(br#"{"ToUserName":"g","Encrypt":"j=="}"#).unwrap(),
-            "j=="
-        );
+        assert_eq!(parse_encrypt_field(br#"{"ToUserName":"g","Encrypt":"j=="}"#).unwrap(), "j==");
         let plain = sample_xml("<MsgType>text</MsgType>");
         assert_eq!(
-            parse_encrypt_field(plain.as_bytes())
-                .unwrap_err()
-                .to_string(),
+            parse_encrypt_field(plain.as_bytes()).unwrap_err().to_string(),
             "missing <Encrypt>"
         );
     }
@@ -471,10 +386,7 @@ pub(super) mod tests {
             sample_xml("<MsgType>text</MsgType><MsgId>6054768590064713728</MsgId>").as_bytes(),
         )
         .unwrap();
-        assert_eq!(
-            msg.dedupe_key(),
-            "oyORnuP8q7ou2gfYjqLzSIWZf0rs|6054768590064713728"
-        );
+        assert_eq!(msg.dedupe_key(), "oyORnuP8q7ou2gfYjqLzSIWZf0rs|6054768590064713728");
     }
 
     #[test]
@@ -484,10 +396,7 @@ pub(super) mod tests {
                 .as_bytes(),
         )
         .unwrap();
-        assert_eq!(
-            click.dedupe_key(),
-            "oyORnuP8q7ou2gfYjqLzSIWZf0rs|1409735668|CLICK|V1001_TODAY"
-        );
+        assert_eq!(click.dedupe_key(), "oyORnuP8q7ou2gfYjqLzSIWZf0rs|1409735668|CLICK|V1001_TODAY");
         let unsubscribe =
             parse(sample_xml("<MsgType>event</MsgType><Event>unsubscribe</Event>").as_bytes())
                 .unwrap();

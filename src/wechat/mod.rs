@@ -13,7 +13,9 @@ pub mod reply;
 pub mod signature;
 mod xml;
 
-pub use callback::{open_post, seal, verify_get, Answer, Credentials, Opened, Query, Rejection, Sealing};
+pub use callback::{
+    open_post, seal, verify_get, Answer, Credentials, Opened, Query, Rejection, Sealing,
+};
 pub use crypto::{AesKey, CryptoError};
 pub use message::{parse, parse_encrypt_field, Event, Incoming, MessageKind, ParseError};
 pub use reply::{encrypted_envelope, render, Article, Reply};

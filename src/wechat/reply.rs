@@ -60,26 +60,12 @@ pub fn render(reply: &Reply, to_user: &str, from_user: &str, create_time: u64) -
         Reply::Text(content) => push_cdata_element(&mut out, "Content", content),
         Reply::Image { media_id } => push_group(&mut out, "Image", &[("MediaId", media_id)]),
         Reply::Voice { media_id } => push_group(&mut out, "Voice", &[("MediaId", media_id)]),
-        Reply::Video {
-            media_id,
-            title,
-            description,
-        } => push_group(
+        Reply::Video { media_id, title, description } => push_group(
             &mut out,
             "Video",
-            &[
-                ("MediaId", media_id),
-                ("Title", title),
-                ("Description", description),
-            ],
+            &[("MediaId", media_id), ("Title", title), ("Description", description)],
         ),
-        Reply::Music {
-            title,
-            description,
-            music_url,
-            hq_music_url,
-            thumb_media_id,
-        } => push_group(
+        Reply::Music { title, description, music_url, hq_music_url, thumb_media_id } => push_group(
             &mut out,
             "Music",
             &[
@@ -160,14 +146,10 @@ mod tests {
 
     #[test]
     fn media_replies_are_exact() {
-        let image = rendered(&Reply::Image {
-            media_id: "m1".into(),
-        });
+        let image = rendered(&Reply::Image { media_id: "m1".into() });
         let expected = "<MsgType><![CDATA[image]]></MsgType><Image><MediaId><![CDATA[m1]]></MediaId></Image></xml>";
         assert_eq!(image, format!("{HEAD}{expected}"));
-        let voice = rendered(&Reply::Voice {
-            media_id: "m2".into(),
-        });
+        let voice = rendered(&Reply::Voice { media_id: "m2".into() });
         let expected = "<MsgType><![CDATA[voice]]></MsgType><Voice><MediaId><![CDATA[m2]]></MediaId></Voice></xml>";
         assert_eq!(voice, format!("{HEAD}{expected}"));
         let video = rendered(&Reply::Video {
@@ -219,12 +201,7 @@ mod tests {
         assert_eq!(back.to_user, "o_follower");
         assert_eq!(back.from_user, "gh_account");
         assert_eq!(back.create_time, 1_700_000_000);
-        assert_eq!(
-            back.kind,
-            MessageKind::Text {
-                content: content.into()
-            }
-        );
+        assert_eq!(back.kind, MessageKind::Text { content: content.into() });
     }
 
     #[test]

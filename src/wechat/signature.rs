@@ -19,9 +19,8 @@ pub fn sign(parts: &[&str]) -> String {
     hex
 }
 
-const HEX_DIGITS: [char; 16] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
-];
+const HEX_DIGITS: [char; 16] =
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'];
 
 /// True when `given` is the signature of `expected_parts`. Hex case is ignored
 /// and the comparison takes the same time wherever the first difference is.
@@ -51,10 +50,7 @@ mod tests {
 
     #[test]
     fn part_order_does_not_matter() {
-        assert_eq!(
-            sign(&["486452656", "AAAAA", "1714037059"]),
-            OFFICIAL_SIGNATURE
-        );
+        assert_eq!(sign(&["486452656", "AAAAA", "1714037059"]), OFFICIAL_SIGNATURE);
     }
 
     #[test]
@@ -68,15 +64,9 @@ mod tests {
     fn verify_accepts_right_and_rejects_wrong() {
         assert!(verify(&OFFICIAL, OFFICIAL_SIGNATURE));
         assert!(verify(&OFFICIAL, &OFFICIAL_SIGNATURE.to_uppercase()));
-        assert!(!verify(
-            &OFFICIAL,
-            "899cf89e464efb63f54ddac96b0a0a235f53aa79"
-        ));
+        assert!(!verify(&OFFICIAL, "899cf89e464efb63f54ddac96b0a0a235f53aa79"));
         assert!(!verify(&OFFICIAL, &OFFICIAL_SIGNATURE[..39]));
         assert!(!verify(&OFFICIAL, ""));
-        assert!(!verify(
-            &["AAAAB", "1714037059", "486452656"],
-            OFFICIAL_SIGNATURE
-        ));
+        assert!(!verify(&["AAAAB", "1714037059", "486452656"], OFFICIAL_SIGNATURE));
     }
 }

@@ -31,10 +31,7 @@ mod tests {
 
     fn element_text(xml: &str) -> String {
         let doc = roxmltree::Document::parse(xml).expect("well-formed");
-        doc.root_element()
-            .children()
-            .filter_map(|n| n.text())
-            .collect()
+        doc.root_element().children().filter_map(|n| n.text()).collect()
     }
 
     #[test]

@@ -68,11 +68,8 @@ impl ApiClient {
     /// The classic token call; each call invalidates the previous token
     /// (after an overlap of about 5 minutes).
     pub fn classic_token(&self, app_id: &str, app_secret: &str) -> Result<AccessToken, ApiError> {
-        let query = [
-            ("grant_type", "client_credential"),
-            ("appid", app_id),
-            ("secret", app_secret),
-        ];
+        let query =
+            [("grant_type", "client_credential"), ("appid", app_id), ("secret", app_secret)];
         let answer = self.call(Verb::Get, TOKEN, &query, None, &[app_secret])?;
         parse_token(&answer)
     }
@@ -154,22 +151,15 @@ impl ApiClient {
         let (format, name) = match kind {
             MediaType::Image => prepare_image(file_name, bytes)?,
         };
-        let part = FilePart {
-            field: "media",
-            file_name: &name,
-            content_type: format.content_type,
-            bytes,
-        };
+        let part =
+            FilePart { field: "media", file_name: &name, content_type: format.content_type, bytes };
         let (bytes, content_type) = form_data(&part);
         let query = [("access_token", token.value()), ("type", kind.as_param())];
         let call = Call {
             verb: Verb::Post,
             path,
             query: &query,
-            body: Some(Body {
-                bytes,
-                content_type,
-            }),
+            body: Some(Body { bytes, content_type }),
             secrets: &[token.value()],
         };
         exchange(&self.base, self.upload_timeout, call)
@@ -196,16 +186,6 @@ impl ApiClient {
         body: Option<Body>,
         secrets: &[&str],
     ) -> Result<Value, ApiError> {
-        exchange(
-            &self.base,
-            self.timeout,
-            Call {
-                verb,
-                path,
-                query,
-                body,
-                secrets,
-            },
-        )
+        exchange(&self.base, self.timeout, Call { verb, path, query, body, secrets })
     }
 }

@@ -24,26 +24,18 @@ pub enum CustomContent {
 
 impl CustomMessage {
     pub fn text(to_user: impl Into<String>, content: impl Into<String>) -> CustomMessage {
-        CustomMessage {
-            to_user: to_user.into(),
-            content: CustomContent::Text(content.into()),
-        }
+        CustomMessage { to_user: to_user.into(), content: CustomContent::Text(content.into()) }
     }
 
     pub fn image(to_user: impl Into<String>, media_id: impl Into<String>) -> CustomMessage {
         CustomMessage {
             to_user: to_user.into(),
-            content: CustomContent::Image {
-                media_id: media_id.into(),
-            },
+            content: CustomContent::Image { media_id: media_id.into() },
         }
     }
 
     pub fn news(to_user: impl Into<String>, article: Article) -> CustomMessage {
-        CustomMessage {
-            to_user: to_user.into(),
-            content: CustomContent::News(article),
-        }
+        CustomMessage { to_user: to_user.into(), content: CustomContent::News(article) }
     }
 
     /// The request body. serde_json writes non-ASCII as UTF-8, not `\uXXXX`

@@ -7,11 +7,7 @@ use std::net::IpAddr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// WeChat answered HTTP 200 with a non-zero `errcode`.
-    Wechat {
-        code: i64,
-        message: String,
-        action: ErrorAction,
-    },
+    Wechat { code: i64, message: String, action: ErrorAction },
     /// A status other than 200 (redirects are not followed).
     Http(u16),
     /// HTTP 200 whose body is not the JSON the call expects.
@@ -20,10 +16,7 @@ pub enum ApiError {
     /// true when the request may have reached WeChat (sent, or unknown whether
     /// sent). A non-idempotent call (a customer-service message) must not be
     /// sent again then: the follower could get it twice.
-    Transport {
-        maybe_delivered: bool,
-        detail: String,
-    },
+    Transport { maybe_delivered: bool, detail: String },
     /// Refused before sending: the input can never succeed (e.g. not an image).
     Invalid(String),
 }
@@ -93,34 +86,21 @@ fn caller_ip(message: &str) -> Option<IpAddr> {
 impl ApiError {
     /// 40001, 40014 or 42001: the token used was stale; refresh and retry once.
     pub fn is_token_error(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Wechat {
-                action: ErrorAction::RefreshToken,
-                ..
-            }
-        )
+        matches!(self, ApiError::Wechat { action: ErrorAction::RefreshToken, .. })
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Wechat {
-                code,
-                message,
-                action,
-            } => {
+            ApiError::Wechat { code, message, action } => {
                 write!(f, "WeChat error {code} ({message}): {action}")
             }
             ApiError::Http(status) => write!(f, "WeChat API answered HTTP {status}"),
             ApiError::BadResponse(detail) => {
                 write!(f, "unexpected answer from the WeChat API: {detail}")
             }
-            ApiError::Transport {
-                maybe_delivered,
-                detail,
-            } => {
+            ApiError::Transport { maybe_delivered, detail } => {
                 write!(f, "no answer from the WeChat API ({detail})")?;
                 if *maybe_delivered {
                     f.write_str("; the request may have been delivered")?;
@@ -249,10 +229,7 @@ mod tests {
             detail: "POST /cgi-bin/message/custom/send: timed out".into(),
         };
         assert!(e.to_string().ends_with("may have been delivered"), "{e}");
-        let e = ApiError::Transport {
-            maybe_delivered: false,
-            detail: "connection refused".into(),
-        };
+        let e = ApiError::Transport { maybe_delivered: false, detail: "connection refused".into() };
         assert!(!e.to_string().contains("delivered"), "{e}");
     }
 }

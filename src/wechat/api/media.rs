@@ -45,18 +45,9 @@ pub(super) struct ImageFormat {
     extensions: &'static [&'static str],
 }
 
-const JPEG: ImageFormat = ImageFormat {
-    content_type: "image/jpeg",
-    extensions: &["jpg", "jpeg"],
-};
-const PNG: ImageFormat = ImageFormat {
-    content_type: "image/png",
-    extensions: &["png"],
-};
-const GIF: ImageFormat = ImageFormat {
-    content_type: "image/gif",
-    extensions: &["gif"],
-};
+const JPEG: ImageFormat = ImageFormat { content_type: "image/jpeg", extensions: &["jpg", "jpeg"] };
+const PNG: ImageFormat = ImageFormat { content_type: "image/png", extensions: &["png"] };
+const GIF: ImageFormat = ImageFormat { content_type: "image/gif", extensions: &["gif"] };
 
 /// The content type of an image WeChat accepts: by its first bytes, else by
 /// the file name's extension. `None` for anything else.
@@ -75,9 +66,7 @@ fn by_magic(bytes: &[u8]) -> Option<ImageFormat> {
 
 fn by_extension(file_name: &str) -> Option<ImageFormat> {
     let ext = extension(file_name)?.to_ascii_lowercase();
-    [JPEG, PNG, GIF]
-        .into_iter()
-        .find(|f| f.extensions.contains(&ext.as_str()))
+    [JPEG, PNG, GIF].into_iter().find(|f| f.extensions.contains(&ext.as_str()))
 }
 
 fn extension(file_name: &str) -> Option<&str> {
@@ -109,11 +98,8 @@ pub(super) fn prepare_image(
 fn upload_name(file_name: &str, format: ImageFormat) -> String {
     let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
     let base = if base.is_empty() { "image" } else { base };
-    let has_extension = extension(base).is_some_and(|ext| {
-        format
-            .extensions
-            .contains(&ext.to_ascii_lowercase().as_str())
-    });
+    let has_extension = extension(base)
+        .is_some_and(|ext| format.extensions.contains(&ext.to_ascii_lowercase().as_str()));
     if has_extension {
         base.to_owned()
     } else {
@@ -153,10 +139,7 @@ mod tests {
 
     #[test]
     fn content_type_comes_from_magic_first() {
-        assert_eq!(
-            image_content_type("a.png", b"\xFF\xD8\xFF\xE0rest"),
-            Some("image/jpeg")
-        );
+        assert_eq!(image_content_type("a.png", b"\xFF\xD8\xFF\xE0rest"), Some("image/jpeg"));
         assert_eq!(image_content_type("a", PNG_BYTES), Some("image/png"));
         assert_eq!(image_content_type("a.jpg", b"GIF89a..."), Some("image/gif"));
         assert_eq!(image_content_type("a.gif", b"GIF87a..."), Some("image/gif"));
@@ -173,20 +156,11 @@ mod tests {
 
     #[test]
     fn prepare_refuses_non_images_empty_and_oversized_files() {
-        assert!(matches!(
-            prepare_image("a.txt", b"hello"),
-            Err(ApiError::Invalid(_))
-        ));
-        assert!(matches!(
-            prepare_image("a.png", b""),
-            Err(ApiError::Invalid(_))
-        ));
+        assert!(matches!(prepare_image("a.txt", b"hello"), Err(ApiError::Invalid(_))));
+        assert!(matches!(prepare_image("a.png", b""), Err(ApiError::Invalid(_))));
         let mut big = PNG_BYTES.to_vec();
         big.resize(IMAGE_MAX_BYTES + 1, 0);
-        assert!(matches!(
-            prepare_image("a.png", &big),
-            Err(ApiError::Invalid(_))
-        ));
+        assert!(matches!(prepare_image("a.png", &big), Err(ApiError::Invalid(_))));
         big.truncate(IMAGE_MAX_BYTES);
         assert!(prepare_image("a.png", &big).is_ok());
     }
@@ -206,21 +180,12 @@ mod tests {
         let media =
             parse_temp_media(&json!({"type": "image", "media_id": "M", "created_at": 1700000000}))
                 .unwrap();
-        assert_eq!(
-            media,
-            TempMedia {
-                media_id: "M".into(),
-                created_at: 1700000000
-            }
-        );
+        assert_eq!(media, TempMedia { media_id: "M".into(), created_at: 1700000000 });
         let material =
             parse_material(&json!({"media_id": "M", "url": "http://mmbiz.qpic.cn/x"})).unwrap();
         assert_eq!(
             material,
-            Material {
-                media_id: "M".into(),
-                url: "http://mmbiz.qpic.cn/x".into()
-            }
+            Material { media_id: "M".into(), url: "http://mmbiz.qpic.cn/x".into() }
         );
         assert!(parse_temp_media(&json!({"media_id": "", "created_at": 1})).is_err());
         assert!(parse_temp_media(&json!({"media_id": "M"})).is_err());

@@ -58,12 +58,7 @@ mod tests {
     use super::*;
 
     fn part(bytes: &[u8]) -> FilePart<'_> {
-        FilePart {
-            field: "media",
-            file_name: "cat.png",
-            content_type: "image/png",
-            bytes,
-        }
+        FilePart { field: "media", file_name: "cat.png", content_type: "image/png", bytes }
     }
 
     #[test]
@@ -79,16 +74,11 @@ mod tests {
     #[test]
     fn content_type_names_the_boundary_used_in_the_body() {
         let (body, content_type) = form_data(&part(&[0, 1, 2, 255]));
-        let boundary = content_type
-            .strip_prefix("multipart/form-data; boundary=")
-            .unwrap();
+        let boundary = content_type.strip_prefix("multipart/form-data; boundary=").unwrap();
         assert!(body.starts_with(format!("--{boundary}\r\n").as_bytes()));
         assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
         assert!(
-            boundary.len() > 20
-                && boundary
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            boundary.len() > 20 && boundary.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         );
     }
 
@@ -102,10 +92,7 @@ mod tests {
         let mut p = part(b"x");
         p.file_name = "a\"b\r\nX-Evil: 1.png";
         let body = String::from_utf8(body_with_boundary(&p, "B")).unwrap();
-        assert!(
-            body.contains("filename=\"a_b__X-Evil: 1.png\"\r\n"),
-            "{body}"
-        );
+        assert!(body.contains("filename=\"a_b__X-Evil: 1.png\"\r\n"), "{body}");
     }
 
     #[test]

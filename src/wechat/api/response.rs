@@ -19,16 +19,9 @@ pub(super) fn interpret(status: u16, body: &[u8], secrets: &[&str]) -> Result<Va
     match json.get("errcode").map(Value::as_i64) {
         None | Some(Some(0)) => Ok(json),
         Some(Some(code)) => {
-            let message = redact(
-                json.get("errmsg").and_then(Value::as_str).unwrap_or(""),
-                secrets,
-            );
+            let message = redact(json.get("errmsg").and_then(Value::as_str).unwrap_or(""), secrets);
             let action = ErrorAction::for_code(code, &message);
-            Err(ApiError::Wechat {
-                code,
-                message,
-                action,
-            })
+            Err(ApiError::Wechat { code, message, action })
         }
         Some(None) => Err(ApiError::BadResponse("errcode is not an integer".into())),
     }
@@ -67,20 +60,14 @@ mod tests {
             interpret(200, br#"{"access_token":"T"}"#, &[]).unwrap(),
             json!({"access_token": "T"})
         );
-        assert_eq!(
-            interpret(200, br#"{"errcode":0,"errmsg":"ok"}"#, &[]).unwrap()["errmsg"],
-            "ok"
-        );
+        assert_eq!(interpret(200, br#"{"errcode":0,"errmsg":"ok"}"#, &[]).unwrap()["errmsg"], "ok");
     }
 
     #[test]
     fn errcode_becomes_a_wechat_error() {
-        let err = interpret(
-            200,
-            br#"{"errcode":45015,"errmsg":"response out of time limit"}"#,
-            &[],
-        )
-        .unwrap_err();
+        let err =
+            interpret(200, br#"{"errcode":45015,"errmsg":"response out of time limit"}"#, &[])
+                .unwrap_err();
         assert_eq!(
             err,
             ApiError::Wechat {
@@ -93,19 +80,13 @@ mod tests {
 
     #[test]
     fn non_200_is_an_http_error() {
-        assert_eq!(
-            interpret(502, b"<html>bad gateway</html>", &[]),
-            Err(ApiError::Http(502))
-        );
+        assert_eq!(interpret(502, b"<html>bad gateway</html>", &[]), Err(ApiError::Http(502)));
     }
 
     #[test]
     fn garbage_is_a_bad_response() {
         for body in [&b"<html>"[..], b"", b"[1,2]", br#"{"errcode":"x"}"#] {
-            assert!(
-                matches!(interpret(200, body, &[]), Err(ApiError::BadResponse(_))),
-                "{body:?}"
-            );
+            assert!(matches!(interpret(200, body, &[]), Err(ApiError::BadResponse(_))), "{body:?}");
         }
     }
 

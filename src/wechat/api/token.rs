@@ -20,10 +20,7 @@ pub struct AccessToken {
 
 impl AccessToken {
     pub fn new(value: impl Into<String>, expires_in: Duration) -> AccessToken {
-        AccessToken {
-            value: value.into(),
-            expires_in,
-        }
+        AccessToken { value: value.into(), expires_in }
     }
 
     /// The secret value, for the `access_token` query parameter or the store.
@@ -96,10 +93,7 @@ mod tests {
             json!({"access_token": "", "expires_in": 7200}),
             json!({"access_token": "T"}),
         ] {
-            assert!(
-                matches!(parse_token(&body), Err(ApiError::BadResponse(_))),
-                "{body}"
-            );
+            assert!(matches!(parse_token(&body), Err(ApiError::BadResponse(_))), "{body}");
         }
     }
 }

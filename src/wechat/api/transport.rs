@@ -33,10 +33,7 @@ pub(super) struct Body {
 
 impl Body {
     pub fn json(json: String) -> Body {
-        Body {
-            bytes: json.into_bytes(),
-            content_type: "application/json; charset=utf-8".into(),
-        }
+        Body { bytes: json.into_bytes(), content_type: "application/json; charset=utf-8".into() }
     }
 }
 
@@ -51,12 +48,7 @@ pub(super) struct Call<'a> {
 
 /// Sends `call` to `base` + path and returns the JSON of a successful answer.
 pub(super) fn exchange(base: &str, timeout: Duration, call: Call) -> Result<Value, ApiError> {
-    let url = format!(
-        "{}{}{}",
-        base.trim_end_matches('/'),
-        call.path,
-        query_string(call.query)
-    );
+    let url = format!("{}{}{}", base.trim_end_matches('/'), call.path, query_string(call.query));
     let method = match call.verb {
         Verb::Get => minreq::Method::Get,
         Verb::Post => minreq::Method::Post,
@@ -70,9 +62,7 @@ pub(super) fn exchange(base: &str, timeout: Duration, call: Call) -> Result<Valu
         .with_header("User-Agent", concat!("zatan/", env!("CARGO_PKG_VERSION")))
         .with_header("Connection", "close");
     if let Some(body) = call.body {
-        request = request
-            .with_header("Content-Type", body.content_type)
-            .with_body(body.bytes);
+        request = request.with_header("Content-Type", body.content_type).with_body(body.bytes);
     }
     let started = Instant::now();
     let response = request.send().map_err(|e| ApiError::Transport {
@@ -103,10 +93,9 @@ fn whole_seconds(timeout: Duration) -> u64 {
 fn maybe_delivered(error: &minreq::Error) -> bool {
     use minreq::Error::*;
     match error {
-        IoError(e) => !matches!(
-            e.kind(),
-            ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable
-        ),
+        IoError(e) => {
+            !matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable)
+        }
         AddressNotFound
         | RustlsCreateConnection(_)
         | HttpsFeatureNotEnabled
@@ -117,10 +106,8 @@ fn maybe_delivered(error: &minreq::Error) -> bool {
 }
 
 fn query_string(query: &[(&str, &str)]) -> String {
-    let pairs: Vec<String> = query
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-        .collect();
+    let pairs: Vec<String> =
+        query.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect();
     if pairs.is_empty() {
         String::new()
     } else {
