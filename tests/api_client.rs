@@ -1,14 +1,13 @@
 //! The WeChat API client against the fake WeChat API over loopback sockets.
 
-#[path = "common/fake_api.rs"]
-mod fake_api;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fake_api::{Endpoint, FakeApi, FakeConfig};
+use common::fake_api::{Endpoint, FakeApi, FakeConfig};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use zatan::wechat::api::{AccessToken, ApiClient, ApiError, CustomMessage, ErrorAction, MediaType};

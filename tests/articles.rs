@@ -3,16 +3,12 @@
 //! real browser at a phone's size.
 
 mod common;
-#[path = "common/chromium.rs"]
-mod chromium;
-#[path = "common/wechat.rs"]
-mod wechat;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{request, Response, Server, TempDir};
+use common::{chromium, request, wechat, Response, Server, TempDir};
 use serde_json::json;
 
 const TOKEN: &str = "articlesToken1";

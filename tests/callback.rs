@@ -2,11 +2,9 @@
 //! every message and event type, retries, safe and compatible mode.
 
 mod common;
-#[path = "common/wechat.rs"]
-mod wechat;
 
+use common::wechat::*;
 use common::Server;
-use wechat::*;
 
 const TOKEN: &str = "t0kenForTests";
 const APP_ID: &str = "wx2c2769f8efd9abc2";

@@ -2,14 +2,14 @@
 //! judges every EPUB we write, calibre's ebook-convert reads them back and
 //! makes the MOBI/AZW3 inputs. A missing peer fails the test, never skips it.
 
-mod common_ebook;
+mod common;
 
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use common_ebook::*;
+use common::ebook::*;
 use zatan::ebook::{self, ConvertOptions, EbookError, Format};
 
 fn os(s: &str) -> &OsStr {

@@ -3,19 +3,13 @@
 //! and what arrives parsed back.
 
 mod common;
-#[path = "common/fake_api.rs"]
-mod fake_api;
-#[path = "common/smtp.rs"]
-mod smtp;
-#[path = "common/wechat.rs"]
-mod wechat;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{wait_until, Server};
-use fake_api::{FakeApi, FakeConfig};
-use smtp::{SmtpOptions, SmtpPeer};
+use common::fake_api::{FakeApi, FakeConfig};
+use common::smtp::{self, SmtpOptions, SmtpPeer};
+use common::{wait_until, wechat, Server};
 use zatan::ebook::ConvertOptions;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -2,13 +2,11 @@
 //! `搜`/`书` against a server watching its books directory (real inotify).
 
 mod common;
-#[path = "common/wechat.rs"]
-mod wechat;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{run_cli, wait_until, Server, TempDir};
+use common::{run_cli, wait_until, wechat, Server, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -3,13 +3,11 @@
 //! and a private CA). What arrived is read back by Python's `email` module.
 
 mod common;
-#[path = "common/smtp.rs"]
-mod smtp;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use smtp::{Mode, SmtpOptions, SmtpPeer, FROM, PASSWORD, USER};
+use common::smtp::{self, Mode, SmtpOptions, SmtpPeer, FROM, PASSWORD, USER};
 use zatan::config::Config;
 use zatan::mail::{Attachment, Mailer, SendError};
 

@@ -3,14 +3,12 @@
 //! tests/http_front.rs; here each attack goes at `zatan serve` itself.)
 
 mod common;
-#[path = "common/wechat.rs"]
-mod wechat;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{run_cli, Server, TempDir};
+use common::{run_cli, wechat, Server, TempDir};
 
 const TOKEN: &str = "s3cretTokenValue";
 const APP_SECRET: &str = "appS3cretThatMustNotLeak0123456789";

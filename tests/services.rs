@@ -3,17 +3,13 @@
 //! real inotify on a temp dir).
 
 mod common;
-#[path = "common/fake_api.rs"]
-mod fake_api;
-#[path = "common/wechat.rs"]
-mod wechat;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{wait_until, Server, TempDir};
-use fake_api::{Endpoint, FakeApi, FakeConfig};
+use common::fake_api::{Endpoint, FakeApi, FakeConfig};
+use common::{wait_until, wechat, Server, TempDir};
 use zatan::config::{Secret, TokenApi};
 use zatan::services::token::{TokenOwner, TokenSource, Tokens};
 use zatan::shutdown::{self, Trigger};

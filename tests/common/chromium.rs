@@ -1,7 +1,6 @@
 //! Headless Chromium driven over the DevTools protocol: a real browser for
 //! the tests that must see a page as a reader does. `bash tests/run.sh`
 //! installs Debian's `chromium`; without it these tests fail saying so.
-#![allow(dead_code)]
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tungstenite::{Message, WebSocket};
 
-use crate::common::{read_response, TempDir};
+use super::{read_response, TempDir};
 
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);

@@ -3,9 +3,6 @@
 //! does (tokens that expire and get invalidated, `access_token` required, the
 //! multipart field `media`, errcodes on bad input), records what it received,
 //! and has knobs for delays and injected errors.
-//!
-//! Include it with `#[path = "common/fake_api.rs"] mod fake_api;`.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Read, Write};

@@ -1,6 +1,15 @@
-//! Shared helpers for the integration tests: a launcher for the real `zatan`
-//! binary and a small raw HTTP client over loopback sockets.
+//! Shared helpers for the integration tests, one module tree that every test
+//! file mounts with `mod common;`: a launcher for the real `zatan` binary and a
+//! small raw HTTP client over loopback sockets here, the peers and protocol
+//! helpers in the submodules.
+// Each test binary uses only part of the helpers.
 #![allow(dead_code)]
+
+pub mod chromium;
+pub mod ebook;
+pub mod fake_api;
+pub mod smtp;
+pub mod wechat;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

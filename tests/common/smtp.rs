@@ -2,9 +2,8 @@
 //! (Python's aiosmtpd, with a private CA made by trustme), started and read
 //! back from Rust.
 //!
-//! Include it with `#[path = "common/smtp.rs"] mod smtp;`. When python3 with
-//! aiosmtpd and trustme is missing, starting a peer panics with how to get it.
-#![allow(dead_code)]
+//! When python3 with aiosmtpd and trustme is missing, starting a peer panics
+//! with how to get it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,4 @@
 //! What WeChat's servers send: signed query strings, message XML, safe-mode envelopes.
-#![allow(dead_code)]
 
 use zatan::wechat::crypto::{self, AesKey};
 use zatan::wechat::signature::sign;

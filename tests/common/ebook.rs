@@ -1,8 +1,6 @@
 //! Helpers for the e-book tests: generated novels, the real peers (epubcheck and
 //! calibre's ebook-convert), and reading back what an EPUB says.
 
-#![allow(dead_code)]
-
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
