@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use common::ebook::*;
+use common::TempDir;
 use zatan::ebook::{self, ConvertOptions, EbookError, Format};
 
 fn os(s: &str) -> &OsStr {
@@ -39,7 +40,8 @@ fn chinese_number_helper() {
 fn gbk_and_utf8_novels_become_valid_epubs_that_calibre_reads_back() {
     require_epubcheck();
     require_calibre();
-    let dir = scratch_dir("novels");
+    let scratch = TempDir::new("ebook-novels");
+    let dir = scratch.path();
     let novel = chinese_novel(12, 8, 7);
     // GBK with CRLF line endings, named the way such files are.
     let gbk_path = dir.join(format!("《{}》作者：{}.txt", novel.title, novel.author));
@@ -72,12 +74,12 @@ fn gbk_and_utf8_novels_become_valid_epubs_that_calibre_reads_back() {
         ebook_convert(epub, &back);
         assert_eq!(text_lines(&fs::read_to_string(&back).unwrap()), text_lines(&novel.text), "calibre's reading of {}", epub.display());
     }
-    fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn other_encodings_and_headingless_text() {
-    let dir = scratch_dir("encodings");
+    let scratch = TempDir::new("ebook-encodings");
+    let dir = scratch.path();
     let novel = chinese_novel(3, 4, 11);
     let utf16 = dir.join("utf16.txt");
     let mut bytes = vec![0xFF, 0xFE];
@@ -105,12 +107,12 @@ fn other_encodings_and_headingless_text() {
     convert(&epub, &back);
     let back_lines = text_lines(&fs::read_to_string(&back).unwrap());
     assert_eq!(back_lines[1..], text_lines(&plain)[..], "after the title page line");
-    fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn cli_flags_set_the_metadata() {
-    let dir = scratch_dir("flags");
+    let scratch = TempDir::new("ebook-flags");
+    let dir = scratch.path();
     let input = dir.join("《原名》作者：原作者.txt");
     fs::write(&input, chinese_novel(2, 3, 3).text).unwrap();
     let epub = dir.join("out.EPUB");
@@ -123,14 +125,14 @@ fn cli_flags_set_the_metadata() {
     assert_eq!((meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()), ("原名", Some("原作者"), "zh"));
     let meta = ebook::read_metadata(&epub).unwrap();
     assert_eq!((meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()), ("新书名", Some("新作者"), "zh-CN"));
-    fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn mobi_and_azw3_made_by_calibre_convert_back_to_the_same_book() {
     require_epubcheck();
     require_calibre();
-    let dir = scratch_dir("mobi");
+    let scratch = TempDir::new("ebook-mobi");
+    let dir = scratch.path();
     let novel = chinese_novel(6, 5, 5);
     let txt = dir.join(format!("《{}》作者：{}.txt", novel.title, novel.author));
     fs::write(&txt, &novel.text).unwrap();
@@ -165,8 +167,7 @@ fn mobi_and_azw3_made_by_calibre_convert_back_to_the_same_book() {
     }
     let books: Vec<&Path> = results.iter().map(PathBuf::as_path).collect();
     assert_epubcheck_clean(&books);
-    assert_no_temp_files(&dir);
-    fs::remove_dir_all(dir).unwrap();
+    assert_no_temp_files(dir);
 }
 
 /// An EPUB with the faults Send to Kindle rejects: content documents without
@@ -216,7 +217,8 @@ fn broken_epub(path: &Path) {
 #[test]
 fn kindle_fix_repairs_what_amazon_rejects_and_epub_reads_to_text() {
     require_epubcheck();
-    let dir = scratch_dir("kindle");
+    let scratch = TempDir::new("ebook-kindle");
+    let dir = scratch.path();
     let broken = dir.join("broken.epub");
     broken_epub(&broken);
     assert!(epubcheck_fails(&broken), "the test input must really be broken");
@@ -251,7 +253,6 @@ fn kindle_fix_repairs_what_amazon_rejects_and_epub_reads_to_text() {
         fs::read_to_string(&text).unwrap(),
         "第一章 雨\n雨下了一夜。\u{a0}他没有睡。\n\n第二章 雪\n雪落在屋檐上。\n\n第三章 风\n风起了\n他走了\n\u{2014}完\n"
     );
-    fs::remove_dir_all(dir).unwrap();
 }
 
 fn assert_no_temp_files(dir: &Path) {
@@ -285,7 +286,8 @@ const CONTAINER: &[u8] = br#"<?xml version="1.0"?><container version="1.0" xmlns
 
 #[test]
 fn bad_inputs_are_refused_by_name_and_leave_nothing_at_out() {
-    let dir = scratch_dir("bad");
+    let scratch = TempDir::new("ebook-bad");
+    let dir = scratch.path();
     let mimetype: (&str, &[u8]) = ("mimetype", b"application/epub+zip");
 
     let not_zip = dir.join("book.epub");
@@ -345,6 +347,5 @@ fn bad_inputs_are_refused_by_name_and_leave_nothing_at_out() {
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!out.exists(), "{} left output behind", input.display());
     }
-    assert_no_temp_files(&dir);
-    fs::remove_dir_all(dir).unwrap();
+    assert_no_temp_files(dir);
 }

@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::smtp::{self, Mode, SmtpOptions, SmtpPeer, FROM, PASSWORD, USER};
+use common::TempDir;
 use zatan::config::Config;
 use zatan::mail::{Attachment, Mailer, SendError};
 
@@ -185,9 +186,8 @@ fn too_big_is_refused_before_connecting() {
 #[test]
 fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
     let peer = peer(SmtpOptions { mode: Mode::Tls, ..Default::default() });
-    let dir = std::env::temp_dir().join(format!("zatan-mail-other-ca-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let other_ca = dir.join("other.pem");
+    let dir = TempDir::new("mail-other-ca");
+    let other_ca = dir.path().join("other.pem");
     smtp::write_unrelated_ca(&other_ca);
     let own_ca = peer.ca_file().display().to_string();
     let with_other = peer.mail_config_toml().replace(&own_ca, &other_ca.display().to_string());
@@ -198,7 +198,6 @@ fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
         assert!(reason.contains("not trusted") && reason.contains("mail.ca_file"), "{reason}");
     }
     assert!(peer.received().is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -219,7 +218,7 @@ fn a_security_mode_that_does_not_match_the_port_is_explained() {
 #[test]
 fn check_shows_the_mail_settings_without_the_password() {
     let peer = peer(SmtpOptions::default());
-    let dir = common::TempDir::new("mail-check");
+    let dir = TempDir::new("mail-check");
     std::fs::write(dir.path().join("config.toml"), peer.mail_config_toml()).unwrap();
     let (code, stdout, stderr) = common::run_cli(dir.path(), &["check", "--config", "config.toml"]);
     assert_eq!(code, 0, "{stdout}{stderr}");

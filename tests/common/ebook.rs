@@ -9,14 +9,6 @@ use std::process::{Command, Output};
 pub const EPUBCHECK_JAR: &str = "/usr/share/java/epubcheck.jar";
 const INSTALL_HINT: &str = "install the test peers: `apt-get install epubcheck calibre` (or run `bash tests/run.sh`)";
 
-/// A fresh, empty directory for one test.
-pub fn scratch_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("zatan-ebook-{label}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

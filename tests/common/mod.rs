@@ -16,7 +16,7 @@ pub use temp_dir::TempDir;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,7 +25,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_zatan");
 
 /// `zatan serve` running in its own temp dir on an ephemeral loopback port.
 pub struct Server {
-    pub child: Child,
+    process: Process,
     pub addr: SocketAddr,
     pub dir: TempDir,
     logs: Arc<Mutex<Vec<String>>>,
@@ -72,7 +72,7 @@ impl Server {
                 panic!("zatan did not start; its log:\n{}", logs.lock().unwrap().join("\n"));
             }
         };
-        Server { child, addr, dir, logs }
+        Server { process: Process(child), addr, dir, logs }
     }
 
     pub fn logs(&self) -> String {
@@ -92,7 +92,7 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.0.id()
     }
 
     /// Resident set size of the server process in KiB.
@@ -107,10 +107,11 @@ impl Server {
 
     /// kill -9, as a power cut or the OOM killer would; the directory survives
     /// for a restart.
-    pub fn kill9(mut self) -> TempDir {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        std::mem::replace(&mut self.dir, TempDir(PathBuf::new()))
+    pub fn kill9(self) -> TempDir {
+        let Server { mut process, dir, .. } = self;
+        process.0.kill().unwrap();
+        process.0.wait().unwrap();
+        dir
     }
 
     pub fn signal(&self, signal: &str) {
@@ -123,11 +124,11 @@ impl Server {
         let start = Instant::now();
         self.signal("TERM");
         let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process.0.try_wait().unwrap() {
                 break status;
             }
             if start.elapsed() > Duration::from_secs(15) {
-                let _ = self.child.kill();
+                let _ = self.process.0.kill();
                 panic!("zatan did not exit on SIGTERM");
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -146,10 +147,14 @@ impl Server {
     }
 }
 
-impl Drop for Server {
+/// A child process, killed and reaped when dropped: however a test ends, no
+/// server outlives it.
+struct Process(Child);
+
+impl Drop for Process {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use super::TempDir;
+
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/smtp_server.py");
 const INSTALL_HINT: &str =
     "install with: bash tests/run.sh (or apt-get install python3-aiosmtpd python3-trustme)";
@@ -90,16 +92,13 @@ pub struct SmtpPeer {
     child: Option<Child>,
     port: u16,
     options: SmtpOptions,
-    dir: PathBuf,
+    /// The CA (`ca/`) and what arrived (`out/`).
+    dir: TempDir,
 }
 
 impl SmtpPeer {
     pub fn start(options: SmtpOptions) -> SmtpPeer {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("zatan-smtp-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("smtp");
         let mut peer = SmtpPeer { child: None, port: 0, options, dir };
         peer.spawn();
         peer
@@ -114,7 +113,7 @@ impl SmtpPeer {
             .arg("--out")
             .arg(self.out_dir())
             .arg("--ca-dir")
-            .arg(self.dir.join("ca"));
+            .arg(self.dir.path().join("ca"));
         if o.auth {
             command.args(["--user", USER, "--password", PASSWORD]);
         }
@@ -156,11 +155,11 @@ impl SmtpPeer {
 
     /// The private CA that signed the peer's certificate.
     pub fn ca_file(&self) -> PathBuf {
-        self.dir.join("ca").join("ca.pem")
+        self.dir.path().join("ca").join("ca.pem")
     }
 
     pub fn out_dir(&self) -> PathBuf {
-        self.dir.join("out")
+        self.dir.path().join("out")
     }
 
     /// A `[mail]` section that points zatan at this peer.
@@ -231,7 +230,6 @@ impl SmtpPeer {
 impl Drop for SmtpPeer {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
