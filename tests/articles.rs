@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{chromium, request, wechat, Response, Server, TempDir};
+use common::http_client::{request, Response};
+use common::{chromium, wechat, Server, TempDir};
 use serde_json::json;
 
 const TOKEN: &str = "articlesToken1";

@@ -24,7 +24,7 @@ fn safe_server(name: &str) -> Server {
     )
 }
 
-fn post_plain(server: &Server, xml: &str) -> common::Response {
+fn post_plain(server: &Server, xml: &str) -> common::http_client::Response {
     server.post(&format!("/wechat?{}", signed_query(TOKEN)), xml.as_bytes())
 }
 
@@ -41,7 +41,7 @@ fn verification_echoes_only_with_a_valid_signature() {
     assert_eq!(server.get("/wechat?echostr=hello123").status, 403);
     assert_eq!(server.get("/healthz").status, 200);
     assert_eq!(server.get("/nowhere").status, 404);
-    let put = common::request(server.addr, b"DELETE /wechat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let put = common::http_client::request(server.addr, b"DELETE /wechat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(put.status, 405);
 }
 
@@ -133,7 +133,7 @@ fn every_message_and_event_type_is_answered() {
 
     // JSON push format, and C0 control characters pasted into a message.
     let json = r#"{"ToUserName":"gh_me","FromUserName":"o_user","CreateTime":1714037000,"MsgType":"text","Content":"help","MsgId":"900"}"#;
-    let reply = common::post(server.addr, &format!("/wechat?{}", signed_query(TOKEN)), "application/json", json.as_bytes());
+    let reply = common::http_client::post(server.addr, &format!("/wechat?{}", signed_query(TOKEN)), "application/json", json.as_bytes());
     assert!(reply.text().contains("可用命令"), "{}", reply.text());
     expect_text(text_message("o_user", 901, "he\u{2}llo\u{10} <xml>]]&gt;"), "帮助");
     // Unparseable bodies get 400, not a crash.
@@ -153,7 +153,7 @@ fn a_retry_gets_the_same_bytes_and_is_handled_once() {
     let replies: Vec<Vec<u8>> = (0..8)
         .map(|_| {
             let (target, body) = (target.clone(), body.clone());
-            std::thread::spawn(move || common::post(addr, &target, "text/xml", body.as_bytes()).body)
+            std::thread::spawn(move || common::http_client::post(addr, &target, "text/xml", body.as_bytes()).body)
         })
         .collect::<Vec<_>>()
         .into_iter()

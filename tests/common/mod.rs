@@ -1,21 +1,22 @@
 //! Shared helpers for the integration tests, one module tree that every test
-//! file mounts with `mod common;`: a launcher for the real `zatan` binary and a
-//! small raw HTTP client over loopback sockets here, the peers and protocol
-//! helpers in the submodules.
+//! file mounts with `mod common;`: a launcher for the real `zatan` binary here,
+//! the HTTP client, the peers and the protocol helpers in the submodules.
 // Each test binary uses only part of the helpers.
 #![allow(dead_code)]
 
 pub mod chromium;
 pub mod ebook;
 pub mod fake_api;
+pub mod http_client;
 pub mod smtp;
 pub mod wechat;
 mod temp_dir;
 
+use http_client::{post, request, Response};
 pub use temp_dir::TempDir;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -156,68 +157,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-}
-
-pub fn post(addr: SocketAddr, target: &str, content_type: &str, body: &[u8]) -> Response {
-    let mut raw = format!(
-        "POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    raw.extend_from_slice(body);
-    request(addr, &raw)
-}
-
-/// Send raw bytes on a new connection and read one response.
-pub fn request(addr: SocketAddr, raw: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    stream.write_all(raw).unwrap();
-    read_response(&mut BufReader::new(stream)).expect("a response")
-}
-
-/// Read one response (Content-Length framed) from a buffered stream.
-pub fn read_response<R: Read>(reader: &mut BufReader<R>) -> Option<Response> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let status = line.split_whitespace().nth(1)?.parse().ok()?;
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line).ok()?;
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            break;
-        }
-        let (name, value) = trimmed.split_once(':')?;
-        headers.push((name.trim().to_string(), value.trim().to_string()));
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(Response { status, headers, body })
 }
 
 /// Run `zatan ARGS` to completion in `dir`.
