@@ -2,12 +2,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::fake_api::{Endpoint, FakeApi, FakeConfig};
+use common::http_client::request;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use zatan::wechat::api::{AccessToken, ApiClient, ApiError, CustomMessage, ErrorAction, MediaType};
@@ -49,20 +49,13 @@ fn raw_request(
     content_type: &str,
     body: &[u8],
 ) -> Value {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let head = format!(
+    let mut raw = format!(
         "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap();
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a full response");
-    serde_json::from_slice(&answer[split + 4..]).unwrap()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    serde_json::from_slice(&request(addr, &raw).body).unwrap()
 }
 
 fn raw_upload(

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::http_client::try_request;
 use common::{wait_until, Server, TempDir, BIN};
 use zatan::store::{CrawlOutcome, Store};
 
@@ -658,12 +659,9 @@ impl Calibre {
                 if calibre.child.try_wait().unwrap().is_some() {
                     return Some(false); // exited: the port was taken meanwhile
                 }
-                TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
-                    s.write_all(b"GET /opds HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-                    let mut head = [0u8; 12];
-                    s.read_exact(&mut head).ok()?;
-                    head.starts_with(b"HTTP/1.1 401").then_some(true)
-                })
+                let addr = SocketAddr::from(([127, 0, 0, 1], port));
+                let probe = b"GET /opds HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+                try_request(addr, probe).ok().and_then(|answer| (answer.status == 401).then_some(true))
             });
             if up == Some(true) {
                 return calibre;

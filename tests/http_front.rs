@@ -2,12 +2,15 @@
 //! 127.0.0.1, one small server per test. After every hostile case the server
 //! must still answer a normal request.
 
-use std::io::{self, ErrorKind, Read, Write};
+mod common;
+
+use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::http_client::{read_head_response, read_response, Response as Reply};
 use zatan::http::{serve, Limits, Response, Router, ServerHandle};
 
 /// How long the client waits for any one answer before the test fails.
@@ -86,35 +89,10 @@ fn assert_healthy(server: &ServerHandle) {
 
 // ---------------------------------------------------------------- the client
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    fn closes(&self) -> bool {
-        self.header("Connection") == Some("close")
-    }
-
-    fn body_text(&self) -> &str {
-        std::str::from_utf8(&self.body).expect("UTF-8 body")
-    }
-}
-
-/// A plain blocking client that keeps bytes past one response for the next
-/// (pipelining).
+/// A plain blocking client; bytes read past one response wait in its buffer
+/// for the next (pipelining).
 struct Client {
-    stream: TcpStream,
-    pending: Vec<u8>,
+    reader: BufReader<TcpStream>,
 }
 
 impl Client {
@@ -122,83 +100,43 @@ impl Client {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
         Client {
-            stream,
-            pending: Vec::new(),
+            reader: BufReader::new(stream),
         }
+    }
+
+    fn stream(&mut self) -> &mut TcpStream {
+        self.reader.get_mut()
     }
 
     fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send");
+        self.stream().write_all(bytes).expect("send");
     }
 
     fn reply(&mut self) -> Reply {
-        self.read_reply(false)
-    }
-
-    /// The answer to a HEAD request: no body follows the head.
-    fn head_reply(&mut self) -> Reply {
-        self.read_reply(true)
-    }
-
-    fn read_reply(&mut self, head_request: bool) -> Reply {
-        let (status, headers, head_len) = loop {
-            let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
-            let mut parsed = httparse::Response::new(&mut parsed_headers);
-            match parsed.parse(&self.pending).expect("a well-formed response") {
-                httparse::Status::Complete(len) => {
-                    let headers = parsed
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_string(),
-                                String::from_utf8(h.value.to_vec()).unwrap(),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    break (parsed.code.unwrap(), headers, len);
-                }
-                httparse::Status::Partial => self.fill("a response head"),
-            }
-        };
-        self.pending.drain(..head_len);
-        let mut reply = Reply {
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        if status < 200 {
-            return reply;
-        }
-        assert_framing(&reply);
-        let body_len: usize = reply
-            .header("Content-Length")
-            .map_or(0, |v| v.parse().unwrap());
-        if !head_request {
-            while self.pending.len() < body_len {
-                self.fill("a response body");
-            }
-            reply.body = self.pending.drain(..body_len).collect();
+        let reply = read_response(&mut self.reader).unwrap_or_else(|e| panic!("{e}"));
+        if reply.status >= 200 {
+            assert_framing(&reply);
         }
         reply
     }
 
-    fn fill(&mut self, waiting_for: &str) {
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => panic!("connection closed while waiting for {waiting_for}"),
-            Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-            Err(e) => panic!("error while waiting for {waiting_for}: {e}"),
+    /// The answer to a HEAD request: no body follows the head.
+    fn head_reply(&mut self) -> Reply {
+        let reply = read_head_response(&mut self.reader).unwrap_or_else(|e| panic!("{e}"));
+        if reply.status >= 200 {
+            assert_framing(&reply);
         }
+        reply
     }
 
     /// Whether the server has closed the connection cleanly (a FIN, not a
     /// reset, which could have destroyed an answer still unsent) without
     /// sending anything more. False if it is still open after `CLIENT_TIMEOUT`.
     fn closed_by_server(&mut self) -> bool {
-        assert!(self.pending.is_empty(), "unread bytes: {:?}", self.pending);
+        let unread = self.reader.buffer();
+        assert!(unread.is_empty(), "unread bytes: {unread:?}");
         let mut byte = [0u8; 1];
-        match self.stream.read(&mut byte) {
+        match self.stream().read(&mut byte) {
             Ok(0) => true,
             Ok(_) => panic!("expected the connection to close, got {byte:?}"),
             Err(e) if is_timeout(&e) => false,
@@ -208,10 +146,12 @@ impl Client {
 
     /// Whether the server has sent something or closed, without waiting.
     fn has_news(&self) -> bool {
-        self.stream.set_nonblocking(true).unwrap();
-        let result = self.stream.peek(&mut [0u8; 1]);
-        self.stream.set_nonblocking(false).unwrap();
-        !matches!(result, Err(e) if e.kind() == ErrorKind::WouldBlock)
+        let stream = self.reader.get_ref();
+        stream.set_nonblocking(true).unwrap();
+        let result = stream.peek(&mut [0u8; 1]);
+        stream.set_nonblocking(false).unwrap();
+        !self.reader.buffer().is_empty()
+            || !matches!(result, Err(e) if e.kind() == ErrorKind::WouldBlock)
     }
 }
 
@@ -319,7 +259,7 @@ fn endless_header_line_is_431_and_memory_stays_bounded() {
     let chunk = vec![b'a'; 64 * 1024];
     let mut sent = 0usize;
     while sent < 50 * 1024 * 1024 {
-        match client.stream.write(&chunk) {
+        match client.stream().write(&chunk) {
             Ok(n) => sent += n,
             Err(_) => break, // the server has closed; its answer is waiting to be read
         }
@@ -363,7 +303,7 @@ fn more_than_64_headers_is_answered_431_not_dropped() {
     assert_eq!(client.reply().status, 200, "64 headers are allowed");
 
     let reply = assert_rejected(&server, &request_with_headers(65), 431);
-    assert!(reply.body_text().contains("headers"), "{reply:?}");
+    assert!(reply.text().contains("headers"), "{reply:?}");
     assert_healthy(&server);
     stop(server);
 }
@@ -398,7 +338,7 @@ fn half_open_connections_are_capped_and_timed_out() {
             let mut client = Client::connect(server.local_addr());
             // Half a request; a write to a connection already refused may fail.
             let _ = client
-                .stream
+                .stream()
                 .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n");
             client
         })
@@ -467,7 +407,7 @@ fn dynamic_header_values_reach_the_client_and_cannot_inject() {
 fn slow_loris_is_cut_off_by_the_total_head_timeout() {
     let server = start(); // head_timeout: 1 s
     let mut client = Client::connect(server.local_addr());
-    client.stream.set_nodelay(true).unwrap();
+    client.stream().set_nodelay(true).unwrap();
     let started = Instant::now();
     let mut loris = b"GET /hello HTTP/1.1\r\nX-Slow: "
         .iter()
@@ -475,7 +415,7 @@ fn slow_loris_is_cut_off_by_the_total_head_timeout() {
     // Each byte comes well within any per-read timeout; only a deadline for
     // the whole head stops this.
     while !client.has_news() && started.elapsed() < Duration::from_secs(5) {
-        if client.stream.write_all(&[*loris.next().unwrap()]).is_err() {
+        if client.stream().write_all(&[*loris.next().unwrap()]).is_err() {
             break;
         }
         thread::sleep(Duration::from_millis(150));
@@ -620,7 +560,7 @@ fn expect_100_continue_gets_an_interim_answer() {
 fn request_in_one_byte_writes_is_served() {
     let server = start();
     let mut client = Client::connect(server.local_addr());
-    client.stream.set_nodelay(true).unwrap();
+    client.stream().set_nodelay(true).unwrap();
     let mut send_bytewise = |request: &[u8]| {
         for byte in request {
             client.send(&[*byte]);
@@ -647,11 +587,11 @@ fn pipelined_requests_are_answered_in_order() {
           HEAD /articles/three HTTP/1.1\r\nHost: t\r\n\r\n\
           GET /articles/four HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
     );
-    assert_eq!(client.reply().body_text(), "/articles/one");
-    assert_eq!(client.reply().body_text(), "second");
+    assert_eq!(client.reply().text(), "/articles/one");
+    assert_eq!(client.reply().text(), "second");
     assert_eq!(client.head_reply().header("Content-Length"), Some("15"));
     let last = client.reply();
-    assert_eq!(last.body_text(), "/articles/four");
+    assert_eq!(last.text(), "/articles/four");
     assert!(last.closes());
     assert!(client.closed_by_server());
     stop(server);
@@ -781,9 +721,9 @@ fn path_and_query_are_decoded_and_bad_escapes_are_400() {
     let server = start();
     let mut client = Client::connect(server.local_addr());
     client.send(b"GET /articles/%E4%BD%A0%20x HTTP/1.1\r\n\r\n");
-    assert_eq!(client.reply().body_text(), "/articles/\u{4f60} x");
+    assert_eq!(client.reply().text(), "/articles/\u{4f60} x");
     client.send(b"GET /query?a=1+2&b=%3D HTTP/1.1\r\n\r\n");
-    assert_eq!(client.reply().body_text(), r#"[("a", "1 2"), ("b", "=")]"#);
+    assert_eq!(client.reply().text(), r#"[("a", "1 2"), ("b", "=")]"#);
     assert_rejected(&server, b"GET /articles/%zz HTTP/1.1\r\n\r\n", 400);
     assert_healthy(&server);
     stop(server);
@@ -826,7 +766,7 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
     let took = started.elapsed();
 
     let reply = in_flight.join().unwrap();
-    assert_eq!((reply.status, reply.body_text()), (200, "slow"));
+    assert_eq!((reply.status, reply.text().as_str()), (200, "slow"));
     assert!(reply.closes(), "the last answer announces the close");
     // Waiting out the 30 s idle connection or the 10 s grace would take longer.
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
