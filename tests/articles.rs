@@ -9,10 +9,12 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::http_client::{read_head_response, request, Response};
-use common::{chromium, wechat, Server, TempDir};
+use common::wechat::say;
+use common::{chromium, Server, TempDir};
 use serde_json::json;
 
 const TOKEN: &str = "articlesToken1";
+const READER: &str = "o_reader";
 
 /// A server whose articles.dir (`articles/`) and pictures.dir (`pictures/`)
 /// hold `articles` and the repository's sample picture before it starts.
@@ -253,15 +255,6 @@ fn edits_show_without_a_restart() {
     assert!(!server.get("/articles/").text().contains("第二版"));
 }
 
-fn chat(server: &Server, msg_id: u64, text: &str) -> String {
-    let reply = server.post(
-        &format!("/wechat?{}", wechat::signed_query(TOKEN)),
-        wechat::text_message("o_reader", msg_id, text).as_bytes(),
-    );
-    assert_eq!(reply.status, 200);
-    reply.text()
-}
-
 #[test]
 fn chat_offers_the_newest_article_and_finds_titles() {
     let files = [
@@ -272,24 +265,24 @@ fn chat_offers_the_newest_article_and_finds_titles() {
     let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
     let server = server("articles-chat", &files, "[server]\npublic_url = \"https://zatan.example/\"\n");
 
-    let news = chat(&server, 1, "文章");
-    let field = |name: &str| wechat::reply_field(&news, name).unwrap_or_else(|| panic!("no {name} in {news}"));
+    let news = say(&server, TOKEN, READER, 1, "文章");
+    let field = |name: &str| news.field(name).unwrap_or_else(|| panic!("no {name} in {}", news.xml()));
     assert_eq!(field("MsgType"), "news");
     assert_eq!(field("ArticleCount"), "1");
     assert_eq!(field("Title"), "树莓派上的公众号");
     assert_eq!(field("Url"), "https://zatan.example/articles/pi");
     assert_eq!(field("PicUrl"), "https://zatan.example/pictures/sea.png");
-    assert!(field("Description").contains("在树莓派上跑") && field("Description").contains("路由器笔记"), "{news}");
-    assert!(!news.contains("草稿"), "{news}");
+    assert!(field("Description").contains("在树莓派上跑") && field("Description").contains("路由器笔记"), "{}", news.xml());
+    assert!(!news.xml().contains("草稿"), "{}", news.xml());
     // The card's links lead to what this server serves.
     assert_eq!(server.get("/articles/pi").status, 200);
     assert_eq!(server.get("/pictures/sea.png").status, 200);
 
-    let found = chat(&server, 2, "articles 树莓派");
-    let content = wechat::reply_field(&found, "Content").unwrap();
+    let found = say(&server, TOKEN, READER, 2, "articles 树莓派");
+    let content = found.field("Content").unwrap();
     assert!(content.contains("<a href=\"https://zatan.example/articles/pi\">树莓派上的公众号</a>"), "{content}");
     assert!(!content.contains("路由器") && !content.contains("草稿"), "{content}");
-    let none = wechat::reply_field(&chat(&server, 3, "文章 手机"), "Content").unwrap();
+    let none = say(&server, TOKEN, READER, 3, "文章 手机").field("Content").unwrap();
     assert!(none.contains("没有标题含「手机」"), "{none}");
 }
 
@@ -297,9 +290,9 @@ fn chat_offers_the_newest_article_and_finds_titles() {
 fn chat_without_public_url_lists_titles_and_says_why_no_links() {
     let files = [("a.md", article("只有标题", "2024-05-01", "", "正文。"))];
     let server = server("articles-nourl", &[(files[0].0, files[0].1.as_str())], "");
-    let reply = chat(&server, 1, "文章");
-    assert_eq!(wechat::reply_field(&reply, "MsgType").as_deref(), Some("text"));
-    let content = wechat::reply_field(&reply, "Content").unwrap();
+    let reply = say(&server, TOKEN, READER, 1, "文章");
+    assert_eq!(reply.field("MsgType").as_deref(), Some("text"));
+    let content = reply.field("Content").unwrap();
     assert!(content.contains("只有标题") && content.contains("server.public_url"), "{content}");
 }
 

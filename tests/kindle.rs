@@ -13,6 +13,8 @@ use common::{wait_until, wechat, Server};
 use zatan::ebook::ConvertOptions;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// The demo token: these configs set none.
+const TOKEN: &str = "zatan";
 
 fn novel(chapters: usize) -> String {
     (1..=chapters).map(|n| format!("第{n}章 山雨\n\n　　他走进了第{n}座城，城里的人都在等他。\n\n")).collect()
@@ -42,11 +44,10 @@ struct Chat<'a> {
 }
 
 impl Chat<'_> {
+    /// Each text is a new message.
     fn say(&mut self, text: &str) -> String {
         self.msg_id += 1;
-        let body = wechat::text_message(self.openid, self.msg_id, text);
-        let reply = self.server.post(&format!("/wechat?{}", wechat::signed_query("zatan")), body.as_bytes());
-        wechat::reply_field(&reply.text(), "Content").unwrap_or_else(|| reply.text())
+        wechat::say(self.server, TOKEN, self.openid, self.msg_id, text).content()
     }
 
     /// The id of the only book a search finds.

@@ -6,9 +6,13 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{run_cli, wait_until, wechat, Server, TempDir};
+use common::wechat::say;
+use common::{run_cli, wait_until, Server, TempDir};
 
 const WAIT: Duration = Duration::from_secs(10);
+/// The demo token: these configs set none.
+const TOKEN: &str = "zatan";
+const READER: &str = "o_reader";
 
 fn novel(title_line: &str) -> String {
     let mut text = format!("{title_line}\n\n");
@@ -22,10 +26,6 @@ fn write_book(dir: &Path, name: &str) {
     std::fs::write(dir.join(name), novel(name)).unwrap();
 }
 
-fn say(server: &Server, msg_id: u64, text: &str) -> String {
-    let reply = server.post(&format!("/wechat?{}", wechat::signed_query("zatan")), wechat::text_message("o_reader", msg_id, text).as_bytes());
-    wechat::reply_field(&reply.text(), "Content").unwrap_or_else(|| reply.text())
-}
 
 /// The id at the start of the first line of a search reply.
 fn first_id(reply: &str) -> String {
@@ -76,26 +76,27 @@ fn books_cli_adds_lists_scans_and_removes() {
 fn chat_finds_books_dropped_into_the_watched_directory() {
     let server = Server::start("books-chat", "");
     let books = server.dir.path().join("books");
-    assert_eq!(say(&server, 1, "搜 三体"), "书库还是空的。");
+    assert_eq!(say(&server, TOKEN, READER, 1, "搜 三体").content(), "书库还是空的。");
 
     write_book(&books, "《三体II：黑暗森林》作者：刘慈欣.txt");
     write_book(&books, "Pride and Prejudice by Jane Austen.txt");
     let mut msg_id = 10;
     let found = wait_until(WAIT, || {
         msg_id += 1;
-        Some(say(&server, msg_id, "搜 黑暗")).filter(|r| r.contains("《三体II：黑暗森林》 — 刘慈欣"))
+        Some(say(&server, TOKEN, READER, msg_id, "搜 黑暗").content()).filter(|r| r.contains("《三体II：黑暗森林》 — 刘慈欣"))
     })
     .expect("the new book is found without a restart");
     let id = first_id(&found);
 
     let english = wait_until(WAIT, || {
         msg_id += 1;
-        Some(say(&server, msg_id, "search ＰＲＩＤＥ austen")).filter(|r| r.contains("《Pride and Prejudice》 — Jane Austen"))
+        Some(say(&server, TOKEN, READER, msg_id, "search ＰＲＩＤＥ austen").content()).filter(|r| r.contains("《Pride and Prejudice》 — Jane Austen"))
     });
     assert!(english.is_some(), "full-width and case folded");
-    assert!(say(&server, 100_001, "搜 金庸").contains("没有找到「金庸」"));
+    assert!(say(&server, TOKEN, READER, 100_001, "搜 金庸").content().contains("没有找到「金庸」"));
 
-    let details = say(&server, 100_002, &format!("书 {}", id.to_uppercase()));
+    let id_upper = id.to_uppercase();
+    let details = say(&server, TOKEN, READER, 100_002, &format!("书 {id_upper}")).content();
     assert!(details.contains("《三体II：黑暗森林》") && details.contains("作者：刘慈欣") && details.contains("格式：txt"), "{details}");
     assert!(details.contains(&format!("推送 {id}")), "{details}");
 
@@ -110,14 +111,14 @@ fn chat_finds_books_dropped_into_the_watched_directory() {
     assert!(err.contains("holds the store"), "{err}");
     assert!(wait_until(WAIT, || {
         msg_id += 1;
-        say(&server, msg_id, "搜 球状").contains("球状闪电").then_some(())
+        say(&server, TOKEN, READER, msg_id, "搜 球状").content().contains("球状闪电").then_some(())
     })
     .is_some());
 
     std::fs::remove_file(books.join("《三体II：黑暗森林》作者：刘慈欣.txt")).unwrap();
     assert!(wait_until(WAIT, || {
         msg_id += 1;
-        say(&server, msg_id, "搜 黑暗").contains("没有找到").then_some(())
+        say(&server, TOKEN, READER, msg_id, "搜 黑暗").content().contains("没有找到").then_some(())
     })
     .is_some(), "a deleted book is no longer offered");
 }

@@ -20,13 +20,10 @@ fn secret_config() -> String {
     )
 }
 
+#[track_caller]
 fn assert_still_serving(server: &Server, after: &str) {
-    let reply = server.post(
-        &format!("/wechat?{}", wechat::signed_query(TOKEN)),
-        wechat::text_message("o_ok", 1, "help").as_bytes(),
-    );
-    assert_eq!(reply.status, 200, "after {after}");
-    assert!(reply.text().contains("可用命令"), "after {after}");
+    let reply = wechat::say(server, TOKEN, "o_ok", 1, "help");
+    assert!(reply.xml().contains("可用命令"), "after {after}");
 }
 
 /// Send bytes and read whatever comes back until the server closes or times out.

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fake_api::{Endpoint, FakeApi, FakeConfig};
-use common::{wait_until, wechat, Server, TempDir};
+use common::wechat::say;
+use common::{wait_until, Server, TempDir};
 use zatan::config::{Secret, TokenApi};
 use zatan::services::token::{TokenOwner, TokenSource, Tokens};
 use zatan::shutdown::{self, Trigger};
@@ -17,6 +18,7 @@ use zatan::store::Store;
 use zatan::wechat::api::{ApiClient, MediaType};
 
 const WAIT: Duration = Duration::from_secs(10);
+const TOKEN: &str = "t0ken";
 
 fn png(seed: u8) -> Vec<u8> {
     // Magic bytes are what WeChat (and the fake) check; the rest makes each picture distinct.
@@ -145,7 +147,7 @@ fn a_bad_secret_is_one_clear_error_and_no_hammering() {
 fn api_config(fake: &FakeApi, extra: &str) -> String {
     let c = fake.config();
     format!(
-        "[wechat]\ntoken = \"t0ken\"\napp_id = \"{}\"\napp_secret = \"{}\"\napi_base = \"{}\"\n{extra}",
+        "[wechat]\ntoken = \"{TOKEN}\"\napp_id = \"{}\"\napp_secret = \"{}\"\napi_base = \"{}\"\n{extra}",
         c.app_id,
         c.secret,
         fake.base_url()
@@ -154,12 +156,11 @@ fn api_config(fake: &FakeApi, extra: &str) -> String {
 
 /// What `pic` answers now: Some(media_id) for an image, None for "none ready".
 fn ask_for_picture(server: &Server, n: u64) -> Option<String> {
-    let reply = server.post(&format!("/wechat?{}", wechat::signed_query("t0ken")), wechat::text_message("o_pic", n, "图片").as_bytes());
-    let body = reply.text();
-    match wechat::reply_field(&body, "MsgType").as_deref() {
-        Some("image") => Some(wechat::reply_field(&body, "MediaId").unwrap()),
+    let reply = say(server, TOKEN, "o_pic", n, "图片");
+    match reply.field("MsgType").as_deref() {
+        Some("image") => Some(reply.field("MediaId").unwrap()),
         Some("text") => None,
-        other => panic!("unexpected reply {other:?}: {body}"),
+        other => panic!("unexpected reply {other:?}: {}", reply.xml()),
     }
 }
 
@@ -295,11 +296,6 @@ fn menu_push_show_delete_beside_a_running_server() {
     assert!(!err.contains(&fake.config().secret));
 }
 
-fn say(server: &Server, from: &str, msg_id: u64, text: &str) -> String {
-    let reply = server.post(&format!("/wechat?{}", wechat::signed_query("t0ken")), wechat::text_message(from, msg_id, text).as_bytes());
-    wechat::reply_field(&reply.text(), "Content").unwrap_or_else(|| reply.text())
-}
-
 #[test]
 fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     let fake = FakeApi::start(FakeConfig::default());
@@ -311,7 +307,7 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 0).then_some(())).is_some());
 
     let started = Instant::now();
-    let answer = say(&server, "o_late", 500, "图片");
+    let answer = say(&server, TOKEN, "o_late", 500, "图片").content();
     assert!(started.elapsed() < Duration::from_secs(1), "answered at once, not after the upload");
     assert!(answer.contains("处理中"), "{answer}");
 
@@ -320,7 +316,7 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     let dir = server.kill9();
     let server = Server::start_in(dir, &config);
     assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 1).then_some(())).is_some());
-    let again = say(&server, "o_late", 500, "图片");
+    let again = say(&server, TOKEN, "o_late", 500, "图片").content();
     assert!(again.contains("处理中"), "{again}");
     let sent = wait_until(Duration::from_secs(8), || fake.sent().into_iter().find(|m| m.touser == "o_late")).expect("pushed");
     assert_eq!(sent.msgtype, "image");
@@ -328,7 +324,7 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     assert!(material.is_some(), "the pushed media_id is the uploaded material");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(fake.sent().iter().filter(|m| m.touser == "o_late").count(), 1, "one job, one push");
-    let status = say(&server, "o_late", 501, "状态");
+    let status = say(&server, TOKEN, "o_late", 501, "状态").content();
     assert_eq!(status.lines().count(), 1, "{status}");
     assert!(status.contains("#1 图片：已发送"), "{status}");
 }
@@ -340,14 +336,15 @@ fn an_unverified_account_keeps_the_result_for_status() {
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(2));
     std::fs::write(server.dir.path().join("pictures/slow.png"), png(7)).unwrap();
     assert!(wait_until(Duration::from_secs(3), || (fake.uploads() > 0).then_some(())).is_some());
-    let answer = say(&server, "o_wait", 600, "来张图");
+    let answer = say(&server, TOKEN, "o_wait", 600, "来张图").content();
     assert!(answer.contains("状态"), "{answer}");
     let mut n = 600;
     let status = wait_until(Duration::from_secs(6), || {
         n += 1;
-        Some(say(&server, "o_wait", n, "status")).filter(|s| s.contains("准备好"))
+        Some(say(&server, TOKEN, "o_wait", n, "status").content()).filter(|s| s.contains("准备好"))
     });
     assert!(status.is_some(), "the kept result shows in status");
     assert_eq!(fake.sends(), 0, "no customer-service message on an unverified account");
-    assert!(say(&server, "o_other", 700, "状态").contains("没有"), "followers see only their own jobs");
+    let other = say(&server, TOKEN, "o_other", 700, "状态").content();
+    assert!(other.contains("没有"), "followers see only their own jobs");
 }

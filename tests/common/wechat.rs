@@ -1,7 +1,10 @@
-//! What WeChat's servers send: signed query strings, message XML, safe-mode envelopes.
+//! What WeChat's servers send: signed query strings, message XML, safe-mode
+//! envelopes, and a follower's text message to the bot of a running server.
 
 use zatan::wechat::crypto::{self, AesKey};
 use zatan::wechat::signature::sign;
+
+use super::Server;
 
 pub const TIMESTAMP: &str = "1714037059";
 pub const NONCE: &str = "486452656";
@@ -61,4 +64,34 @@ pub fn message(from: &str, msg_id: u64, msg_type: &str, fields: &str) -> String 
 
 pub fn event(from: &str, create_time: u64, event: &str, fields: &str) -> String {
     envelope(from, create_time, "event", &format!("<Event><![CDATA[{event}]]></Event>{fields}"))
+}
+
+/// Follower `from` says `text`, as message `msg_id`, to the bot on `server`,
+/// signed with `token`: the one way the tests chat. Any answer but 200 fails
+/// the caller.
+#[track_caller]
+pub fn say(server: &Server, token: &str, from: &str, msg_id: u64, text: &str) -> Reply {
+    let target = format!("/wechat?{}", signed_query(token));
+    let response = server.post(&target, text_message(from, msg_id, text).as_bytes());
+    assert_eq!(response.status, 200, "{from} said {text:?}; the answer: {}", response.text());
+    Reply(response.text())
+}
+
+/// The bot's reply to a text message, as WeChat gets it in plaintext mode.
+pub struct Reply(String);
+
+impl Reply {
+    /// All of it: the reply XML, or `success` for a message that gets none.
+    pub fn xml(&self) -> &str {
+        &self.0
+    }
+
+    pub fn field(&self, name: &str) -> Option<String> {
+        reply_field(&self.0, name)
+    }
+
+    /// The text of a text reply; all of the reply when it has no `Content`.
+    pub fn content(&self) -> String {
+        self.field("Content").unwrap_or_else(|| self.0.clone())
+    }
 }
