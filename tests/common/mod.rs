@@ -8,28 +8,31 @@ pub mod chromium;
 pub mod ebook;
 pub mod fake_api;
 pub mod http_client;
+pub mod output;
 pub mod smtp;
 pub mod wechat;
 mod temp_dir;
 
 use http_client::{post, request, Response};
+use output::Output;
 pub use temp_dir::TempDir;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_zatan");
+/// Until `zatan serve` says where it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// `zatan serve` running in its own temp dir on an ephemeral loopback port.
 pub struct Server {
     process: Process,
     pub addr: SocketAddr,
     pub dir: TempDir,
-    logs: Arc<Mutex<Vec<String>>>,
+    /// Its stderr.
+    logs: Output,
 }
 
 impl Server {
@@ -49,47 +52,44 @@ impl Server {
             .args(["serve", "--config", "config.toml"])
             .current_dir(dir.path())
             .env("ZATAN_LOG", "debug")
-            .stdout(Stdio::piped())
+            // serve writes nothing there, and an unread pipe could fill and block it
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start zatan");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr: String = rest.chars().take_while(|c| *c != '/' && *c != ' ').collect();
-                    let _ = addr_tx.send(addr);
-                }
-                sink.lock().unwrap().push(line);
+        let logs = Output::collect(child.stderr.take().unwrap());
+        let mut process = Process(child);
+        let listening = wait_until(START_TIMEOUT, || {
+            if let Some(line) = logs.line_with("listening on http://") {
+                return Some(Ok(line));
             }
+            process.0.try_wait().unwrap().map(Err)
         });
-        let addr = match addr_rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(addr) => addr.parse().unwrap(),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("zatan did not start; its log:\n{}", logs.lock().unwrap().join("\n"));
+        let addr = match listening {
+            Some(Ok(line)) => {
+                let rest = line.split("listening on http://").nth(1).unwrap();
+                let addr: String = rest.chars().take_while(|c| *c != '/' && *c != ' ').collect();
+                addr.parse().unwrap()
             }
+            Some(Err(status)) => panic!("zatan exited at start ({status}); its log:\n{}", logs.text()),
+            None => panic!("zatan did not start within {START_TIMEOUT:?}; its log:\n{}", logs.text()),
         };
-        Server { process: Process(child), addr, dir, logs }
+        Server { process, addr, dir, logs }
     }
 
+    /// The log lines read so far.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
+        self.logs.text()
     }
 
     /// Wait until a log line contains `needle`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.logs().contains(needle) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        self.logs.wait_for(needle, timeout)
+    }
+
+    /// Wait until `n` log lines contain `needle`.
+    pub fn wait_for_logs(&self, needle: &str, n: usize, timeout: Duration) -> bool {
+        self.logs.wait_for_count(needle, n, timeout)
     }
 
     pub fn pid(&self) -> u32 {
@@ -135,7 +135,7 @@ impl Server {
             std::thread::sleep(Duration::from_millis(10));
         };
         let took = start.elapsed();
-        std::thread::sleep(Duration::from_millis(100)); // let the log reader drain
+        self.logs.wait_for_end();
         (status, took, self.logs())
     }
 
