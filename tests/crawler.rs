@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::http_client::try_request;
+use common::output::Output;
 use common::{wait_until, Server, TempDir, BIN};
 use zatan::store::{CrawlOutcome, Store};
 
@@ -575,18 +576,20 @@ fn the_crawl_loop_stops_on_sigint_even_while_waiting() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = Output::collect(child.stderr.take().unwrap());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert!(line.starts_with("crawl local: 1 pages"), "{line}");
+    // The wait this test interrupts starts once the loop has said so; a SIGINT
+    // before that would stop the loop before it ever waited.
+    let waiting = "next crawl, of local, in 60 min";
+    assert!(stderr.wait_for(waiting, Duration::from_secs(10)), "{}", stderr.text());
     let start = Instant::now();
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success());
     assert!(start.elapsed() < Duration::from_secs(3), "took {:?} to stop", start.elapsed());
-    let mut rest = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut rest).unwrap();
-    assert!(rest.contains("next crawl, of local, in 60 min"), "{rest}");
 }
 
 #[test]
