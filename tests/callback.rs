@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::wechat::*;
 use common::Server;
 
@@ -10,6 +12,8 @@ const TOKEN: &str = "t0kenForTests";
 const APP_ID: &str = "wx2c2769f8efd9abc2";
 const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const OLD_KEY: &str = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut";
+/// For log lines already written.
+const WAIT: Duration = Duration::from_secs(10);
 
 fn plain_server(name: &str) -> Server {
     Server::start(name, &format!("[wechat]\ntoken = \"{TOKEN}\"\nwelcome = \"欢迎来到杂感\"\n"))
@@ -52,8 +56,10 @@ fn unsigned_posts_are_refused_and_not_processed() {
     let forged = server.post(&format!("/wechat?{}", signed_query("guess")), xml.as_bytes());
     assert_eq!(forged.status, 403);
     assert_eq!(server.post("/wechat", xml.as_bytes()).status, 403);
+    // Each request's log lines are written before its answer, but read by
+    // another thread: once both refusals are read, so is all that came before.
+    assert!(server.wait_for_logs("refused POST /wechat", 2, WAIT), "{}", server.logs());
     assert!(!server.logs().contains("from o_attacker"), "a refused message must not be handled");
-    assert!(server.wait_for_log("refused POST /wechat", std::time::Duration::from_secs(5)));
 }
 
 #[test]
@@ -163,6 +169,8 @@ fn a_retry_gets_the_same_bytes_and_is_handled_once() {
     assert!(replies.iter().all(|r| r == &late), "all attempts must get byte-identical replies");
     let inner = open_reply(TOKEN, APP_ID, KEY, &String::from_utf8(late).unwrap());
     assert!(reply_field(&inner, "Content").unwrap().contains("可用命令"));
+    // One line per attempt, each written before its answer: wait until all nine are read.
+    assert!(server.wait_for_logs("from o_retry", 9, WAIT), "{}", server.logs());
     let handled = server.logs().lines().filter(|l| l.contains("from o_retry") && !l.contains(": retry")).count();
     assert_eq!(handled, 1, "handled once:\n{}", server.logs());
 
