@@ -118,7 +118,9 @@ fn hostile_clients_do_not_take_it_down() {
             Some(s)
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Full before they go: the server says so when it closes the first one over the cap.
+    let full = "its max_connections; closing new ones at once";
+    assert!(server.wait_for_log(full, Duration::from_secs(10)), "{}", server.logs());
     drop(half_open);
     let start = Instant::now();
     loop {
