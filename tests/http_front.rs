@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{self, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,6 +25,12 @@ fn serially() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The `/slow` handler has begun; it answers once `SLOW_MAY_ANSWER` is set.
+/// One test asks for `/slow`, and one for `/stuck`.
+static SLOW_RUNNING: AtomicBool = AtomicBool::new(false);
+static SLOW_MAY_ANSWER: AtomicBool = AtomicBool::new(false);
+static STUCK_RUNNING: AtomicBool = AtomicBool::new(false);
+
 // ---------------------------------------------------------------- the server
 
 fn router() -> Router {
@@ -41,10 +48,14 @@ fn router() -> Router {
             Response::text(200, format!("{:?}", r.query))
         })
         .route("GET", "/slow", |_| {
-            may::coroutine::sleep(Duration::from_millis(600));
+            SLOW_RUNNING.store(true, Ordering::SeqCst);
+            while !SLOW_MAY_ANSWER.load(Ordering::SeqCst) {
+                may::coroutine::sleep(Duration::from_millis(10));
+            }
             Response::text(200, "slow")
         })
         .route("GET", "/stuck", |_| {
+            STUCK_RUNNING.store(true, Ordering::SeqCst);
             may::coroutine::sleep(Duration::from_secs(5));
             Response::text(200, "late")
         })
@@ -230,6 +241,12 @@ fn reset_peak_rss() {
     if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
         eprintln!("could not reset the peak RSS ({e}); the memory check is weaker");
     }
+}
+
+/// Waits until `addr` refuses connections: a shutdown has stopped accepting.
+/// (Until then each try is one more idle connection, which shutdown closes.)
+fn wait_until_refused(addr: SocketAddr) -> bool {
+    wait_for(Duration::from_secs(10), || TcpStream::connect(addr).is_err())
 }
 
 fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -774,13 +791,17 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
         client.send(b"GET /slow HTTP/1.1\r\n\r\n");
         client.reply()
     });
+    assert!(wait_for(Duration::from_secs(10), || SLOW_RUNNING.load(Ordering::SeqCst)));
     assert!(wait_for(Duration::from_secs(2), || server
         .open_connections()
         == 2));
-    thread::sleep(Duration::from_millis(100)); // the slow handler is running now
 
+    // The slow handler answers only once the shutdown has begun.
     let started = Instant::now();
-    server.shutdown(Duration::from_secs(10));
+    let stopping = thread::spawn(move || server.shutdown(Duration::from_secs(10)));
+    assert!(wait_until_refused(addr), "still accepting during shutdown");
+    SLOW_MAY_ANSWER.store(true, Ordering::SeqCst);
+    stopping.join().unwrap();
     let took = started.elapsed();
 
     let reply = in_flight.join().unwrap();
@@ -797,16 +818,23 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
 
 #[test]
 fn shutdown_lets_a_request_whose_body_is_arriving_finish() {
-    let server = start();
-    let mut client = Client::connect(server.local_addr());
-    client.send(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf ");
+    // The body comes in two parts with the shutdown between them, however long that takes.
+    let server = start_with(Limits {
+        body_timeout: Duration::from_secs(30),
+        ..quick_limits()
+    });
+    let addr = server.local_addr();
+    let mut client = Client::connect(addr);
+    // The interim answer says the server has read the head: it is reading the body now.
+    client.send(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+    assert_eq!(client.reply().status, 100);
+    client.send(b"half ");
     assert!(wait_for(Duration::from_secs(2), || server
         .open_connections()
         == 1));
-    thread::sleep(Duration::from_millis(100)); // the server is reading the body
 
     let stopping = thread::spawn(move || server.shutdown(Duration::from_secs(5)));
-    thread::sleep(Duration::from_millis(200));
+    assert!(wait_until_refused(addr), "still accepting during shutdown");
     client.send(b"done!");
     let reply = client.reply();
     assert_eq!(
@@ -836,10 +864,10 @@ fn shutdown_returns_within_grace_when_a_handler_is_stuck() {
     let server = start();
     let mut client = Client::connect(server.local_addr());
     client.send(b"GET /stuck HTTP/1.1\r\n\r\n");
+    assert!(wait_for(Duration::from_secs(10), || STUCK_RUNNING.load(Ordering::SeqCst)));
     assert!(wait_for(Duration::from_secs(2), || server
         .open_connections()
         == 1));
-    thread::sleep(Duration::from_millis(100));
 
     let started = Instant::now();
     server.shutdown(Duration::from_millis(300));
