@@ -152,7 +152,8 @@ fn a_kill_during_the_send_delivers_after_the_restart() {
     chat.say("绑定 kill@kindle.com");
     chat.say(&format!("推送 {id}"));
     chat.status_until("发送中");
-    std::thread::sleep(Duration::from_millis(500)); // into the stalled DATA
+    // The whole message is with the peer, which holds back its answer for 3 s.
+    peer.wait_for_data(1, WAIT);
     let dir = server.kill9();
 
     let server = Server::start_in(dir, &config);

@@ -211,6 +211,20 @@ impl SmtpPeer {
         names.iter().map(|name| read_summary(&out, name)).collect()
     }
 
+    /// Wait until the peer has received the DATA of at least `n` messages,
+    /// accepted or not: from then on the client waits for the peer's answer
+    /// (for `stall_data`, if set). Panics after `timeout`.
+    pub fn wait_for_data(&self, n: usize, timeout: Duration) {
+        let data_received = || {
+            let entries = std::fs::read_dir(self.out_dir()).ok()?;
+            let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
+            (names.filter(|name| name.ends_with(".data")).count() >= n).then_some(())
+        };
+        if super::wait_until(timeout, data_received).is_none() {
+            panic!("the SMTP peer did not receive the DATA of {n} message(s) within {timeout:?}");
+        }
+    }
+
     /// Wait until at least `n` messages arrived; panics after `timeout`.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
         let deadline = Instant::now() + timeout;

@@ -13,7 +13,9 @@ reused by a restart, so a client trusting ca.pem keeps trusting the server.
 
 Each accepted message N is written to --out as N.eml (raw), N.att-K.bin (the
 decoded bytes of attachment K) and N.json (a summary), the JSON last and by
-rename, so a reader that sees N.json sees a complete message.
+rename, so a reader that sees N.json sees a complete message. Before that,
+the Kth DATA received, accepted or not, leaves an empty K.data the moment it
+has arrived (before any --stall-data): the client now waits for the answer.
 
 Prints "ready PORT" on stdout once listening.
 
@@ -133,6 +135,7 @@ class Handler:
         self.args = args
         # a restart with the same --out numbers on after what is there
         self.count = sum(1 for name in os.listdir(args.out) if name.endswith(".json"))
+        self.data_received = sum(1 for name in os.listdir(args.out) if name.endswith(".data"))
         self.tempfailed = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -142,6 +145,8 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_received += 1
+        open(os.path.join(self.args.out, f"{self.data_received:04}.data"), "w").close()
         if self.args.stall_data > 0:
             await asyncio.sleep(self.args.stall_data)
         if self.tempfailed < self.args.tempfail:
