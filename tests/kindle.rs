@@ -124,7 +124,8 @@ fn smtp_down_for_a_while_then_delivered_and_550_fails_with_the_reason() {
     peer.stop();
     chat.say(&format!("推送 {id}"));
     assert!(server.wait_for_log("next try in", WAIT), "a refused connection is retried");
-    std::thread::sleep(Duration::from_secs(2));
+    // And retried again while the peer is still down.
+    assert!(server.wait_for_logs("next try in", 2, WAIT), "{}", server.logs());
     assert!(peer.received().is_empty());
     peer.restart();
     let mail = peer.wait_for(1, Duration::from_secs(40)).remove(0);
