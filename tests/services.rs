@@ -133,12 +133,20 @@ fn a_bad_secret_is_one_clear_error_and_no_hammering() {
     let (owner, tokens) = TokenOwner::new(source, Some(Arc::new(Store::open(dir.path()).unwrap())));
     let (trigger, shutdown) = shutdown::pair();
     let thread = std::thread::spawn(move || owner.run(&shutdown));
+    let refused = |err: &str| err.contains("40125") || err.to_lowercase().contains("secret");
+    // The back-off starts when the first fetch has failed: readers say why from then on.
+    let first = wait_until(WAIT, || {
+        let err = tokens.get(Duration::from_millis(50)).unwrap_err().to_string();
+        assert!(!err.contains("wrongSecretValue"), "{err}");
+        Some(err).filter(|err| refused(err))
+    });
+    assert!(first.is_some(), "the first fetch never failed");
     for _ in 0..20 {
         let err = tokens.get(Duration::from_millis(50)).unwrap_err();
         assert!(!err.to_string().contains("wrongSecretValue"), "{err}");
     }
     let err = tokens.get(Duration::from_millis(50)).unwrap_err().to_string();
-    assert!(err.contains("40125") || err.to_lowercase().contains("secret"), "{err}");
+    assert!(refused(&err), "{err}");
     assert_eq!(fake.token_fetches(), 1, "20 readers during the back-off cause no new fetch");
     trigger.fire();
     thread.join().unwrap();
