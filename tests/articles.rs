@@ -95,8 +95,9 @@ fn list_and_pages_newest_first_without_drafts() {
     }
     let redirect = server.get("/articles");
     assert_eq!((redirect.status, redirect.header("Location")), (301, Some("/articles/")));
-    assert!(server.wait_for_log("skipping article", Duration::from_secs(1)), "{}", server.logs());
-    assert!(server.logs().contains("unknown key `titel`"), "the log says what is wrong: {}", server.logs());
+    assert!(server.wait_for_log("skipping article", Duration::from_secs(10)), "{}", server.logs());
+    let why = server.wait_for_log("unknown key `titel`", Duration::from_secs(10));
+    assert!(why, "the log says what is wrong: {}", server.logs());
 }
 
 #[test]
