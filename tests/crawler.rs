@@ -554,7 +554,8 @@ fn serve_runs_the_crawler_and_a_second_crawler_is_refused_clearly() {
     );
     let server = Server::start("crawl-serve", &config);
     assert!(server.wait_for_log("crawl local: 1 pages, 1 new books", Duration::from_secs(20)), "{}", server.logs());
-    assert!(wait_until(Duration::from_secs(5), || (library_files(server.dir.path()).len() == 1).then_some(())).is_some());
+    let landed = || (library_files(server.dir.path()).len() == 1).then_some(());
+    assert!(wait_until(Duration::from_secs(10), landed).is_some());
 
     let out = Command::new(BIN).args(["crawl", "--once", "--config", "config.toml"]).current_dir(server.dir.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

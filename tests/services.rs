@@ -228,7 +228,7 @@ fn kill_during_an_upload_then_restart_completes_it() {
     let config = api_config(&fake, "");
     let server = Server::start_in(dir, &config);
     let mut n = 0;
-    let old = wait_until(Duration::from_secs(3), || {
+    let old = wait_until(WAIT, || {
         n += 1; // each ask is a new message: a repeated MsgId would get the cached reply
         ask_for_picture(&server, n)
     })
@@ -237,13 +237,13 @@ fn kill_during_an_upload_then_restart_completes_it() {
     // The next upload hangs; kill -9 while it does.
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(30));
     std::fs::write(server.dir.path().join("pictures/new.png"), png(4)).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || fake.uploaded().iter().any(|u| u.file_name == "new.png").then_some(())).is_some());
+    assert!(wait_until(WAIT, || fake.uploaded().iter().any(|u| u.file_name == "new.png").then_some(())).is_some());
     let dir = server.kill9();
     fake.set_delay(Endpoint::MediaUpload, Duration::ZERO);
 
     let server = Server::start_in(dir, &config);
     let mut offered = std::collections::HashSet::new();
-    let complete = wait_until(Duration::from_secs(5), || {
+    let complete = wait_until(WAIT, || {
         for _ in 0..4 {
             n += 1;
             offered.extend(ask_for_picture(&server, n));
@@ -263,7 +263,7 @@ fn sigterm_during_a_slow_upload_still_exits_zero_within_five_seconds() {
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(30));
     let server = Server::start("sigterm-upload", &api_config(&fake, ""));
     std::fs::write(server.dir.path().join("pictures/slow.png"), png(5)).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || (fake.uploads() > 0).then_some(())).is_some());
+    assert!(wait_until(WAIT, || (fake.uploads() > 0).then_some(())).is_some());
     let (status, took, logs) = server.terminate();
     assert!(status.success(), "{logs}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
@@ -282,7 +282,7 @@ fn menu_push_show_delete_beside_a_running_server() {
     let fake = FakeApi::start(FakeConfig::default());
     let server = Server::start("menu", &api_config(&fake, ""));
     let dir = server.dir.path();
-    let server_token = wait_until(Duration::from_secs(3), || (fake.token_fetches() > 0).then_some(())).is_some();
+    let server_token = wait_until(WAIT, || (fake.token_fetches() > 0).then_some(())).is_some();
     assert!(server_token, "the server fetched its token");
     std::fs::write(dir.join("menu.json"), r#"{"button":[{"type":"click","name":"帮助","key":"help"}]}"#).unwrap();
     std::fs::write(dir.join("bad.json"), r#"{"buttons":[]}"#).unwrap();
@@ -312,7 +312,7 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     let server = Server::start("late", &config);
     fake.set_delay(Endpoint::AddMaterial, Duration::from_secs(3));
     std::fs::write(server.dir.path().join("pictures/slow.png"), png(6)).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 0).then_some(())).is_some());
+    assert!(wait_until(WAIT, || (fake.material_uploads() > 0).then_some(())).is_some());
 
     let started = Instant::now();
     let answer = say(&server, TOKEN, "o_late", 500, "图片").content();
@@ -323,10 +323,10 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     // reaches the restarted server: still one job, delivered once.
     let dir = server.kill9();
     let server = Server::start_in(dir, &config);
-    assert!(wait_until(Duration::from_secs(3), || (fake.material_uploads() > 1).then_some(())).is_some());
+    assert!(wait_until(WAIT, || (fake.material_uploads() > 1).then_some(())).is_some());
     let again = say(&server, TOKEN, "o_late", 500, "图片").content();
     assert!(again.contains("处理中"), "{again}");
-    let sent = wait_until(Duration::from_secs(8), || fake.sent().into_iter().find(|m| m.touser == "o_late")).expect("pushed");
+    let sent = wait_until(WAIT, || fake.sent().into_iter().find(|m| m.touser == "o_late")).expect("pushed");
     assert_eq!(sent.msgtype, "image");
     let material = fake.uploaded().into_iter().find(|u| u.permanent && u.media_id == sent.content);
     assert!(material.is_some(), "the pushed media_id is the uploaded material");
@@ -343,11 +343,11 @@ fn an_unverified_account_keeps_the_result_for_status() {
     let server = Server::start("late-unverified", &api_config(&fake, ""));
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(2));
     std::fs::write(server.dir.path().join("pictures/slow.png"), png(7)).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || (fake.uploads() > 0).then_some(())).is_some());
+    assert!(wait_until(WAIT, || (fake.uploads() > 0).then_some(())).is_some());
     let answer = say(&server, TOKEN, "o_wait", 600, "来张图").content();
     assert!(answer.contains("状态"), "{answer}");
     let mut n = 600;
-    let status = wait_until(Duration::from_secs(6), || {
+    let status = wait_until(WAIT, || {
         n += 1;
         Some(say(&server, TOKEN, "o_wait", n, "status").content()).filter(|s| s.contains("准备好"))
     });
