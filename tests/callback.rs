@@ -45,7 +45,10 @@ fn verification_echoes_only_with_a_valid_signature() {
     assert_eq!(server.get("/wechat?echostr=hello123").status, 403);
     assert_eq!(server.get("/healthz").status, 200);
     assert_eq!(server.get("/nowhere").status, 404);
-    let put = common::http_client::request(server.addr, b"DELETE /wechat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let put = common::http_client::request(
+        server.addr,
+        b"DELETE /wechat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(put.status, 405);
 }
 
@@ -83,14 +86,46 @@ fn every_message_and_event_type_is_answered() {
     expect_text(text_message("o_user", 1, "help"), "可用命令");
     expect_text(text_message("o_user", 2, "帮助"), "可用命令");
     expect_text(text_message("o_user", 3, "what is this"), "帮助");
-    expect_text(message("o_user", 4, "image", "<PicUrl><![CDATA[http://p/1.jpg]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"), "图片");
-    expect_text(message("o_user", 5, "voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"), "语音");
+    expect_text(
+        message(
+            "o_user",
+            4,
+            "image",
+            "<PicUrl><![CDATA[http://p/1.jpg]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>",
+        ),
+        "图片",
+    );
+    expect_text(
+        message(
+            "o_user",
+            5,
+            "voice",
+            "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>",
+        ),
+        "语音",
+    );
     expect_text(
         message("o_user", 6, "voice", "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format><Recognition><![CDATA[帮助]]></Recognition>"),
         "可用命令",
     );
-    expect_text(message("o_user", 7, "video", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"), "视频");
-    expect_text(message("o_user", 8, "shortvideo", "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>"), "视频");
+    expect_text(
+        message(
+            "o_user",
+            7,
+            "video",
+            "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>",
+        ),
+        "视频",
+    );
+    expect_text(
+        message(
+            "o_user",
+            8,
+            "shortvideo",
+            "<MediaId><![CDATA[m]]></MediaId><ThumbMediaId><![CDATA[t]]></ThumbMediaId>",
+        ),
+        "视频",
+    );
     expect_text(
         message("o_user", 9, "location", "<Location_X>23.13</Location_X><Location_Y>113.26</Location_Y><Scale>20</Scale><Label><![CDATA[广州]]></Label>"),
         "广州",
@@ -102,10 +137,28 @@ fn every_message_and_event_type_is_answered() {
     expect_success(message("o_user", 11, "miniprogrampage", "<Title><![CDATA[t]]></Title>"));
 
     expect_text(event("o_user", 100, "subscribe", ""), "欢迎来到杂感");
-    expect_text(event("o_user", 101, "subscribe", "<EventKey><![CDATA[qrscene_42]]></EventKey><Ticket><![CDATA[tk]]></Ticket>"), "欢迎来到杂感");
+    expect_text(
+        event(
+            "o_user",
+            101,
+            "subscribe",
+            "<EventKey><![CDATA[qrscene_42]]></EventKey><Ticket><![CDATA[tk]]></Ticket>",
+        ),
+        "欢迎来到杂感",
+    );
     expect_success(event("o_user", 102, "unsubscribe", ""));
-    expect_success(event("o_user", 103, "SCAN", "<EventKey><![CDATA[42]]></EventKey><Ticket><![CDATA[tk]]></Ticket>"));
-    expect_success(event("o_user", 104, "LOCATION", "<Latitude>23.1</Latitude><Longitude>113.2</Longitude><Precision>65.0</Precision>"));
+    expect_success(event(
+        "o_user",
+        103,
+        "SCAN",
+        "<EventKey><![CDATA[42]]></EventKey><Ticket><![CDATA[tk]]></Ticket>",
+    ));
+    expect_success(event(
+        "o_user",
+        104,
+        "LOCATION",
+        "<Latitude>23.1</Latitude><Longitude>113.2</Longitude><Precision>65.0</Precision>",
+    ));
     expect_text(event("o_user", 105, "CLICK", "<EventKey><![CDATA[help]]></EventKey>"), "可用命令");
     expect_success(event("o_user", 106, "VIEW", "<EventKey><![CDATA[http://x]]></EventKey>"));
     expect_success(event(
@@ -126,7 +179,12 @@ fn every_message_and_event_type_is_answered() {
         "location_select",
         "<EventKey><![CDATA[k]]></EventKey><SendLocationInfo><Location_X>23</Location_X><Location_Y>113</Location_Y><Scale>15</Scale><Label><![CDATA[l]]></Label><Poiname><![CDATA[p]]></Poiname></SendLocationInfo>",
     ));
-    expect_success(event("o_user", 110, "TEMPLATESENDJOBFINISH", "<MsgID>200163836</MsgID><Status><![CDATA[success]]></Status>"));
+    expect_success(event(
+        "o_user",
+        110,
+        "TEMPLATESENDJOBFINISH",
+        "<MsgID>200163836</MsgID><Status><![CDATA[success]]></Status>",
+    ));
     expect_success(event(
         "o_user",
         111,
@@ -134,12 +192,22 @@ fn every_message_and_event_type_is_answered() {
         "<MsgID>1988</MsgID><Status><![CDATA[sendsuccess]]></Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount><SentCount>75</SentCount><ErrorCount>5</ErrorCount>",
     ));
     expect_success(event("o_user", 112, "subscribe_msg_popup_event", "<SubscribeMsgPopupEvent><List><TemplateId><![CDATA[t]]></TemplateId></List></SubscribeMsgPopupEvent>"));
-    expect_success(event("o_user", 113, "kf_create_session", "<KfAccount><![CDATA[test1@test]]></KfAccount>"));
+    expect_success(event(
+        "o_user",
+        113,
+        "kf_create_session",
+        "<KfAccount><![CDATA[test1@test]]></KfAccount>",
+    ));
     expect_success(event("o_user", 114, "some_future_event", ""));
 
     // JSON push format, and C0 control characters pasted into a message.
     let json = r#"{"ToUserName":"gh_me","FromUserName":"o_user","CreateTime":1714037000,"MsgType":"text","Content":"help","MsgId":"900"}"#;
-    let reply = common::http_client::post(server.addr, &format!("/wechat?{}", signed_query(TOKEN)), "application/json", json.as_bytes());
+    let reply = common::http_client::post(
+        server.addr,
+        &format!("/wechat?{}", signed_query(TOKEN)),
+        "application/json",
+        json.as_bytes(),
+    );
     assert!(reply.text().contains("可用命令"), "{}", reply.text());
     expect_text(text_message("o_user", 901, "he\u{2}llo\u{10} <xml>]]&gt;"), "帮助");
     // Unparseable bodies get 400, not a crash.
@@ -159,7 +227,9 @@ fn a_retry_gets_the_same_bytes_and_is_handled_once() {
     let replies: Vec<Vec<u8>> = (0..8)
         .map(|_| {
             let (target, body) = (target.clone(), body.clone());
-            std::thread::spawn(move || common::http_client::post(addr, &target, "text/xml", body.as_bytes()).body)
+            std::thread::spawn(move || {
+                common::http_client::post(addr, &target, "text/xml", body.as_bytes()).body
+            })
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -171,7 +241,11 @@ fn a_retry_gets_the_same_bytes_and_is_handled_once() {
     assert!(reply_field(&inner, "Content").unwrap().contains("可用命令"));
     // One line per attempt, each written before its answer: wait until all nine are read.
     assert!(server.wait_for_logs("from o_retry", 9, WAIT), "{}", server.logs());
-    let handled = server.logs().lines().filter(|l| l.contains("from o_retry") && !l.contains(": retry")).count();
+    let handled = server
+        .logs()
+        .lines()
+        .filter(|l| l.contains("from o_retry") && !l.contains(": retry"))
+        .count();
     assert_eq!(handled, 1, "handled once:\n{}", server.logs());
 
     // A different message from the same follower is a new message.
@@ -185,7 +259,9 @@ fn safe_mode_decrypts_and_encrypts_the_official_sample() {
     // The official sample vector: token spamtest, its key, appid and Encrypt.
     let server = Server::start(
         "official",
-        &format!("[wechat]\ntoken = \"spamtest\"\napp_id = \"{APP_ID}\"\nencoding_aes_key = \"{KEY}\"\n"),
+        &format!(
+            "[wechat]\ntoken = \"spamtest\"\napp_id = \"{APP_ID}\"\nencoding_aes_key = \"{KEY}\"\n"
+        ),
     );
     let encrypt = "hyzAe4OzmOMbd6TvGdIOO6uBmdJoD0Fk53REIHvxYtJlE2B655HuD0m8KUePWB3+LrPXo87wzQ1QLvbeUgmBM4x6F8PGHQHFVAFmOD2LdJF9FrXpbUAh0B5GIItb52sn896wVsMSHGuPE328HnRGBcrS7C41IzDWyWNlZkyyXwon8T332jisa+h6tEDYsVticbSnyU8dKOIbgU6ux5VTjg3yt+WGzjlpKn6NPhRjpA912xMezR4kw6KWwMrCVKSVCZciVGCgavjIQ6X8tCOp3yZbGpy0VxpAe+77TszTfRd5RJSVO/HTnifJpXgCSUdUue1v6h0EIBYYI1BD1DlD+C0CR8e6OewpusjZ4uBl9FyJvnhvQl+q5rv1ixrcpCumEPo5MJSgM9ehVsNPfUM669WuMyVWQLCzpu9GhglF2PE=";
     let (timestamp, nonce) = ("1409735669", "1320562132");
@@ -199,7 +275,10 @@ fn safe_mode_decrypts_and_encrypts_the_official_sample() {
     let inner = open_reply("spamtest", APP_ID, KEY, &reply.text());
     assert_eq!(reply_field(&inner, "ToUserName").as_deref(), Some("oyORnuP8q7ou2gfYjqLzSIWZf0rs"));
     assert_eq!(reply_field(&inner, "FromUserName").as_deref(), Some("gh_10f6c3c3ac5a"));
-    assert!(reply_field(&inner, "Content").unwrap().contains("帮助"), "abcdteT is no command: a hint");
+    assert!(
+        reply_field(&inner, "Content").unwrap().contains("帮助"),
+        "abcdteT is no command: a hint"
+    );
 
     // A wrong msg_signature is refused even though `signature` is right.
     let tampered = query.replace("5d197aaf", "5d197aab");
@@ -212,8 +291,10 @@ fn compatible_mode_and_the_previous_key() {
     // Compatible mode: plaintext fields and Encrypt in one body; the encrypted one counts.
     let inner = text_message("o_compat", 31, "help");
     let (query, enc_body) = safe_mode(TOKEN, APP_ID, KEY, &inner);
-    let encrypt_field = enc_body.split("<Encrypt>").nth(1).unwrap().split("</Encrypt>").next().unwrap();
-    let compat_body = text_message("o_compat", 31, "not the real text").replace("</xml>", &format!("<Encrypt>{encrypt_field}</Encrypt></xml>"));
+    let encrypt_field =
+        enc_body.split("<Encrypt>").nth(1).unwrap().split("</Encrypt>").next().unwrap();
+    let compat_body = text_message("o_compat", 31, "not the real text")
+        .replace("</xml>", &format!("<Encrypt>{encrypt_field}</Encrypt></xml>"));
     let reply = server.post(&format!("/wechat?{query}"), compat_body.as_bytes());
     let opened = open_reply(TOKEN, APP_ID, KEY, &reply.text());
     assert!(reply_field(&opened, "Content").unwrap().contains("可用命令"));
@@ -229,6 +310,7 @@ fn compatible_mode_and_the_previous_key() {
     assert!(reply_field(&opened, "Content").unwrap().contains("可用命令"));
 
     // Another app's message (wrong appid inside) is refused.
-    let (query, body) = safe_mode(TOKEN, "wxSomeoneElse", KEY, &text_message("o_other", 34, "help"));
+    let (query, body) =
+        safe_mode(TOKEN, "wxSomeoneElse", KEY, &text_message("o_other", 34, "help"));
     assert_eq!(server.post(&format!("/wechat?{query}"), body.as_bytes()).status, 403);
 }

@@ -41,7 +41,12 @@ struct Reply {
 
 impl Reply {
     fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into(), length: true }
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+            length: true,
+        }
     }
     fn atom(body: impl Into<Vec<u8>>) -> Reply {
         Reply::new(200, "application/atom+xml;profile=opds-catalog", body)
@@ -80,7 +85,8 @@ impl Peer {
         let (h, o) = (hits.clone(), overlapped.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
-                let (hits, overlapped, active, routes) = (h.clone(), o.clone(), active.clone(), routes.clone());
+                let (hits, overlapped, active, routes) =
+                    (h.clone(), o.clone(), active.clone(), routes.clone());
                 std::thread::spawn(move || {
                     let Some(hit) = read_request(&stream) else { return };
                     {
@@ -90,7 +96,8 @@ impl Peer {
                             *overlapped.lock().unwrap() = true;
                         }
                     }
-                    let before = hits.lock().unwrap().iter().filter(|x: &&Hit| x.path == hit.path).count();
+                    let before =
+                        hits.lock().unwrap().iter().filter(|x: &&Hit| x.path == hit.path).count();
                     hits.lock().unwrap().push(hit.clone());
                     let reply = routes
                         .iter()
@@ -175,11 +182,18 @@ fn next(href: &str) -> String {
     format!("<link rel=\"next\" type=\"application/atom+xml;profile=opds-catalog;kind=acquisition\" href=\"{href}\"/>")
 }
 
-fn route(path: &'static str, reply: impl Fn(&Hit, usize) -> Reply + Send + Sync + 'static) -> (&'static str, Route) {
+fn route(
+    path: &'static str,
+    reply: impl Fn(&Hit, usize) -> Reply + Send + Sync + 'static,
+) -> (&'static str, Route) {
     (path, Box::new(reply))
 }
 
-fn fixed(path: &'static str, content_type: &'static str, body: impl Into<Vec<u8>>) -> (&'static str, Route) {
+fn fixed(
+    path: &'static str,
+    content_type: &'static str,
+    body: impl Into<Vec<u8>>,
+) -> (&'static str, Route) {
     let body = body.into();
     route(path, move |_, _| Reply::new(200, content_type, body.clone()))
 }
@@ -195,11 +209,21 @@ fn make_epub(dir: &Path, title: &str, author: &str) -> Vec<u8> {
     let epub = dir.join(format!("{title}.epub"));
     let mut text = String::new();
     for n in 1..=3 {
-        text.push_str(&format!("Chapter {n}\n\nThe text of chapter {n} of {title}, long enough to read.\n\n"));
+        text.push_str(&format!(
+            "Chapter {n}\n\nThe text of chapter {n} of {title}, long enough to read.\n\n"
+        ));
     }
     std::fs::write(&txt, text).unwrap();
     let out = Command::new(BIN)
-        .args(["convert", txt.to_str().unwrap(), epub.to_str().unwrap(), "--title", title, "--author", author])
+        .args([
+            "convert",
+            txt.to_str().unwrap(),
+            epub.to_str().unwrap(),
+            "--title",
+            title,
+            "--author",
+            author,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -265,8 +289,12 @@ fn incoming(dir: &Path) -> Vec<PathBuf> {
 /// (title, author) of every book in the store, sorted.
 fn books_in_store(dir: &Path) -> Vec<(String, String)> {
     let store = Store::open(&dir.join("data")).unwrap();
-    let mut books: Vec<(String, String)> =
-        store.books().unwrap().into_iter().map(|b| (b.title, b.author.unwrap_or_default())).collect();
+    let mut books: Vec<(String, String)> = store
+        .books()
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.title, b.author.unwrap_or_default()))
+        .collect();
     books.sort();
     books
 }
@@ -292,7 +320,11 @@ fn robots_txt_is_obeyed_and_requests_are_paced_one_at_a_time() {
         ],
     );
     let peer = Peer::start(vec![
-        fixed("/robots.txt", "text/plain", "User-agent: *\nDisallow: /private/\n\nUser-agent: otherbot\nDisallow: /\n"),
+        fixed(
+            "/robots.txt",
+            "text/plain",
+            "User-agent: *\nDisallow: /private/\n\nUser-agent: otherbot\nDisallow: /\n",
+        ),
         fixed("/opds", "application/atom+xml", root),
         fixed("/opds/public", "application/atom+xml", public),
         fixed("/private/feed", "application/atom+xml", atom("", &[])),
@@ -303,11 +335,18 @@ fn robots_txt_is_obeyed_and_requests_are_paced_one_at_a_time() {
     let run = crawl(dir.path(), &["--once"]);
 
     let paths: Vec<String> = peer.hits().iter().map(|h| h.path.clone()).collect();
-    assert!(paths.iter().all(|p| !p.starts_with("/private/")), "asked for a disallowed path: {paths:?}");
+    assert!(
+        paths.iter().all(|p| !p.starts_with("/private/")),
+        "asked for a disallowed path: {paths:?}"
+    );
     assert_eq!(peer.count("/robots.txt"), 1, "robots.txt is read once per host: {paths:?}");
     assert_eq!(paths[0], "/robots.txt", "robots.txt comes first");
     assert_eq!(books_in_store(dir.path()), [pair("Open Book", "Ann Author")]);
-    assert!(run.stderr.contains("robots.txt of") && run.stderr.contains("disallows /private/"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("robots.txt of") && run.stderr.contains("disallows /private/"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stdout.contains("crawl local: 3 pages, 1 new books"), "{}", run.stdout);
 
     // one request at a time, at least the delay apart, with our User-Agent
@@ -315,9 +354,16 @@ fn robots_txt_is_obeyed_and_requests_are_paced_one_at_a_time() {
     assert!(!*peer.overlapped.lock().unwrap(), "two requests at once");
     for pair in hits.windows(2) {
         let gap = pair[1].at.duration_since(pair[0].at);
-        assert!(gap >= Duration::from_millis(DELAY_MS), "{} then {} only {gap:?} apart", pair[0].path, pair[1].path);
+        assert!(
+            gap >= Duration::from_millis(DELAY_MS),
+            "{} then {} only {gap:?} apart",
+            pair[0].path,
+            pair[1].path
+        );
     }
-    assert!(hits.iter().all(|h| h.headers.get("user-agent").is_some_and(|ua| ua.starts_with("zatan/"))));
+    assert!(hits
+        .iter()
+        .all(|h| h.headers.get("user-agent").is_some_and(|ua| ua.starts_with("zatan/"))));
 }
 
 #[test]
@@ -345,7 +391,9 @@ fn too_many_requests_is_retried_after_the_retry_after_seconds() {
     write_config(dir.path(), "", &source("local", &peer.url("/opds"), ""));
     let run = crawl(dir.path(), &["--once"]);
 
-    let at = |path: &str, n: usize| peer.hits().iter().filter(|h| h.path == path).nth(n).map(|h| h.at).unwrap();
+    let at = |path: &str, n: usize| {
+        peer.hits().iter().filter(|h| h.path == path).nth(n).map(|h| h.at).unwrap()
+    };
     let waited = at("/opds", 1).duration_since(at("/opds", 0));
     assert!(waited >= Duration::from_secs(2), "asked again after {waited:?}");
     // Not the crawler's own first backoff (10 s) for a 429 that names no wait;
@@ -375,7 +423,9 @@ fn files_over_the_cap_are_aborted_and_leave_nothing() {
         fixed("/robots.txt", "text/plain", ""),
         fixed("/opds", "application/atom+xml", feed),
         fixed("/announced.txt", "text/plain", big),
-        route("/streamed.txt", move |_, _| Reply::new(200, "text/plain", streamed.clone()).without_length()),
+        route("/streamed.txt", move |_, _| {
+            Reply::new(200, "text/plain", streamed.clone()).without_length()
+        }),
         fixed("/small.epub", EPUB, small),
     ]);
     write_config(dir.path(), "max_book_bytes = 50000", &source("local", &peer.url("/opds"), ""));
@@ -387,7 +437,8 @@ fn files_over_the_cap_are_aborted_and_leave_nothing() {
     assert_eq!(run.stderr.matches("larger than the 50000-byte limit").count(), 2, "{}", run.stderr);
     assert!(run.stdout.contains("2 refused"), "{}", run.stdout);
     // the bytes read stay near the cap: the stream was cut, not read to the end
-    let bytes: u64 = run.stdout.split(" bytes").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    let bytes: u64 =
+        run.stdout.split(" bytes").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
     assert!(bytes < 150_000, "read {bytes} bytes");
 
     // refused for size is not fetched again under the same cap
@@ -401,7 +452,8 @@ fn a_next_loop_ends_and_every_page_is_read_once() {
     let dir = TempDir::new("crawl-loop");
     let one = make_epub(dir.path(), "Page One Book", "E Author");
     let two = make_epub(dir.path(), "Page Two Book", "F Author");
-    let page1 = atom(&next("/page2"), &[book("urn:p1", "Page One Book", "E Author", "/one.epub", EPUB)]);
+    let page1 =
+        atom(&next("/page2"), &[book("urn:p1", "Page One Book", "E Author", "/one.epub", EPUB)]);
     // page 2 points back at page 1 (with a different spelling of the same URL too)
     let page2 = atom(
         &format!("{}{}", next("/page1"), next("./page1")),
@@ -417,7 +469,10 @@ fn a_next_loop_ends_and_every_page_is_read_once() {
     write_config(dir.path(), "", &source("local", &peer.url("/page1"), ""));
     let run = crawl(dir.path(), &["--once"]);
     assert_eq!((peer.count("/page1"), peer.count("/page2")), (1, 1));
-    assert_eq!(books_in_store(dir.path()), [pair("Page One Book", "E Author"), pair("Page Two Book", "F Author")]);
+    assert_eq!(
+        books_in_store(dir.path()),
+        [pair("Page One Book", "E Author"), pair("Page Two Book", "F Author")]
+    );
     assert!(run.stdout.contains("2 pages, 2 new books"), "{}", run.stdout);
 }
 
@@ -429,7 +484,8 @@ fn files_that_are_not_what_they_claim_are_refused() {
     let mut hollow = std::io::Cursor::new(Vec::new());
     {
         let mut zip = zip::ZipWriter::new(&mut hollow);
-        let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
         zip.start_file("mimetype", stored).unwrap();
         zip.write_all(b"application/epub+zip").unwrap();
         zip.start_file("junk.bin", stored).unwrap();
@@ -456,9 +512,18 @@ fn files_that_are_not_what_they_claim_are_refused() {
     assert_eq!(books_in_store(dir.path()), [pair("Real Book", "G Author")]);
     assert_eq!(library_files(dir.path()).len(), 1);
     assert!(incoming(dir.path()).is_empty(), "left in .incoming: {:?}", incoming(dir.path()));
-    assert!(run.stderr.contains("\"Login Page\"") && run.stderr.contains("not an EPUB (not a zip archive)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("\"Login Page\"")
+            && run.stderr.contains("not an EPUB (not a zip archive)"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("\"Hollow\""), "{}", run.stderr);
-    assert!(run.stdout.contains(" 1 new books") && run.stdout.contains("0 known, 2 refused"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(" 1 new books") && run.stdout.contains("0 known, 2 refused"),
+        "{}",
+        run.stdout
+    );
 
     let store = Store::open(&dir.path().join("data")).unwrap();
     let refused = store.crawl_entry("local", "urn:hollow").unwrap().unwrap();
@@ -466,8 +531,14 @@ fn files_that_are_not_what_they_claim_are_refused() {
     // provenance of the one that landed
     let landed = &store.books().unwrap()[0].files[0];
     let provenance = landed.provenance.as_ref().expect("provenance");
-    assert_eq!((provenance.source.as_str(), provenance.url.as_str()), ("local", peer.url("/real.epub").as_str()));
-    assert_eq!((provenance.entry_id.as_deref(), provenance.rights.as_deref()), (Some("urn:real"), Some("Public domain")));
+    assert_eq!(
+        (provenance.source.as_str(), provenance.url.as_str()),
+        ("local", peer.url("/real.epub").as_str())
+    );
+    assert_eq!(
+        (provenance.entry_id.as_deref(), provenance.rights.as_deref()),
+        (Some("urn:real"), Some("Public domain"))
+    );
     assert!(provenance.fetched_at > 1_700_000_000);
 }
 
@@ -475,20 +546,44 @@ fn files_that_are_not_what_they_claim_are_refused() {
 fn a_feed_that_is_not_xml_is_skipped_and_the_crawl_goes_on() {
     let dir = TempDir::new("crawl-broken");
     let good = make_epub(dir.path(), "Survivor", "J Author");
-    let root = atom("", &[nav("Broken", "/broken"), nav("Html", "/html"), nav("Gone", "/gone"), nav("Good", "/good")]);
+    let root = atom(
+        "",
+        &[
+            nav("Broken", "/broken"),
+            nav("Html", "/html"),
+            nav("Gone", "/gone"),
+            nav("Good", "/good"),
+        ],
+    );
     let peer = Peer::start(vec![
         fixed("/robots.txt", "text/plain", ""),
         fixed("/opds", "application/atom+xml", root),
-        fixed("/broken", "application/atom+xml", "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>cut off"),
+        fixed(
+            "/broken",
+            "application/atom+xml",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry><title>cut off",
+        ),
         fixed("/html", "text/html", "<!DOCTYPE html><html><body>Maintenance</body></html>"),
-        fixed("/good", "application/atom+xml", atom("", &[book("urn:good", "Survivor", "J Author", "/good.epub", EPUB)])),
+        fixed(
+            "/good",
+            "application/atom+xml",
+            atom("", &[book("urn:good", "Survivor", "J Author", "/good.epub", EPUB)]),
+        ),
         fixed("/good.epub", EPUB, good),
     ]);
     write_config(dir.path(), "", &source("local", &peer.url("/opds"), ""));
     let run = crawl(dir.path(), &["--once"]);
     assert_eq!(books_in_store(dir.path()), [pair("Survivor", "J Author")]);
-    assert!(run.stderr.contains(&format!("{} skipped: not well-formed XML", peer.url("/broken"))), "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("{} skipped: not well-formed XML", peer.url("/html"))), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{} skipped: not well-formed XML", peer.url("/broken"))),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("{} skipped: not well-formed XML", peer.url("/html"))),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("/gone: HTTP 404"), "{}", run.stderr);
     assert!(run.stdout.contains("3 failed"), "{}", run.stdout);
 }
@@ -498,7 +593,8 @@ fn basic_auth_and_conditional_get_make_a_second_run_download_nothing() {
     let dir = TempDir::new("crawl-auth");
     let epub = make_epub(dir.path(), "Private Shelf", "K Author");
     let expected = "Basic YWxpY2U6czNjcmV0LXB3"; // alice:s3cret-pw
-    let authorized = move |hit: &Hit| hit.headers.get("authorization").map(String::as_str) == Some(expected);
+    let authorized =
+        move |hit: &Hit| hit.headers.get("authorization").map(String::as_str) == Some(expected);
     let feed = atom("", &[book("urn:shelf", "Private Shelf", "K Author", "/shelf.epub", EPUB)]);
     let peer = Peer::start(vec![
         fixed("/robots.txt", "text/plain", ""),
@@ -525,7 +621,12 @@ fn basic_auth_and_conditional_get_make_a_second_run_download_nothing() {
     assert_eq!(books_in_store(dir.path()), [pair("Private Shelf", "K Author")]);
     for hit in peer.hits() {
         // credentials go with the catalog's requests, never with robots.txt
-        assert_eq!(hit.headers.contains_key("authorization"), hit.path != "/robots.txt", "{}", hit.path);
+        assert_eq!(
+            hit.headers.contains_key("authorization"),
+            hit.path != "/robots.txt",
+            "{}",
+            hit.path
+        );
     }
 
     let second = crawl(dir.path(), &["--once", "--source", "shelf"]);
@@ -535,7 +636,10 @@ fn basic_auth_and_conditional_get_make_a_second_run_download_nothing() {
     assert!(second.stdout.contains("crawl shelf: 1 pages, 0 new books"), "{}", second.stdout);
     for run in [&first, &second] {
         let all = format!("{}{}", run.stdout, run.stderr);
-        assert!(!all.contains("s3cret-pw") && !all.contains("YWxpY2U6"), "credentials leaked:\n{all}");
+        assert!(
+            !all.contains("s3cret-pw") && !all.contains("YWxpY2U6"),
+            "credentials leaked:\n{all}"
+        );
     }
 }
 
@@ -545,7 +649,11 @@ fn serve_runs_the_crawler_and_a_second_crawler_is_refused_clearly() {
     let epub = make_epub(epub_dir.path(), "Served Book", "L Author");
     let peer = Peer::start(vec![
         fixed("/robots.txt", "text/plain", ""),
-        fixed("/opds", "application/atom+xml", atom("", &[book("urn:served", "Served Book", "L Author", "/s.epub", EPUB)])),
+        fixed(
+            "/opds",
+            "application/atom+xml",
+            atom("", &[book("urn:served", "Served Book", "L Author", "/s.epub", EPUB)]),
+        ),
         fixed("/s.epub", EPUB, epub),
     ]);
     let config = format!(
@@ -553,14 +661,26 @@ fn serve_runs_the_crawler_and_a_second_crawler_is_refused_clearly() {
         source("local", &peer.url("/opds"), "")
     );
     let server = Server::start("crawl-serve", &config);
-    assert!(server.wait_for_log("crawl local: 1 pages, 1 new books", Duration::from_secs(20)), "{}", server.logs());
+    assert!(
+        server.wait_for_log("crawl local: 1 pages, 1 new books", Duration::from_secs(20)),
+        "{}",
+        server.logs()
+    );
     let landed = || (library_files(server.dir.path()).len() == 1).then_some(());
     assert!(wait_until(Duration::from_secs(10), landed).is_some());
 
-    let out = Command::new(BIN).args(["crawl", "--once", "--config", "config.toml"]).current_dir(server.dir.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["crawl", "--once", "--config", "config.toml"])
+        .current_dir(server.dir.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("in use by a running zatan server") && stderr.contains("own crawler thread"), "{stderr}");
+    assert!(
+        stderr.contains("in use by a running zatan server")
+            && stderr.contains("own crawler thread"),
+        "{stderr}"
+    );
 
     let (status, took, logs) = server.terminate();
     assert!(status.success(), "{logs}");
@@ -570,7 +690,10 @@ fn serve_runs_the_crawler_and_a_second_crawler_is_refused_clearly() {
 #[test]
 fn the_crawl_loop_stops_on_sigint_even_while_waiting() {
     let dir = TempDir::new("crawl-sigint");
-    let peer = Peer::start(vec![fixed("/robots.txt", "text/plain", ""), fixed("/opds", "application/atom+xml", atom("", &[]))]);
+    let peer = Peer::start(vec![
+        fixed("/robots.txt", "text/plain", ""),
+        fixed("/opds", "application/atom+xml", atom("", &[])),
+    ]);
     write_config(dir.path(), "", &source("local", &peer.url("/opds"), "interval_hours = 1"));
     let mut child: Child = Command::new(BIN)
         .args(["crawl", "--config", "config.toml"])
@@ -589,7 +712,11 @@ fn the_crawl_loop_stops_on_sigint_even_while_waiting() {
     let waiting = "next crawl, of local, in 60 min";
     assert!(stderr.wait_for(waiting, Duration::from_secs(10)), "{}", stderr.text());
     let start = Instant::now();
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
     let status = child.wait().unwrap();
     assert!(status.success());
     assert!(start.elapsed() < Duration::from_secs(3), "took {:?} to stop", start.elapsed());
@@ -599,13 +726,22 @@ fn the_crawl_loop_stops_on_sigint_even_while_waiting() {
 fn bad_crawl_invocations_are_named() {
     let dir = TempDir::new("crawl-usage");
     write_config(dir.path(), "", "");
-    let out = Command::new(BIN).args(["crawl", "--once", "--config", "config.toml"]).current_dir(dir.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["crawl", "--once", "--config", "config.toml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no crawler sources configured"));
     write_config(dir.path(), "", &source("one", "http://127.0.0.1:9/opds", ""));
-    let out = Command::new(BIN).args(["crawl", "--source", "two", "--config", "config.toml"]).current_dir(dir.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["crawl", "--source", "two", "--config", "config.toml"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no crawler source is named `two`; the configured ones are: one"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no crawler source is named `two`; the configured ones are: one"));
 }
 
 // ---------------------------------------------------------------------------
@@ -614,7 +750,8 @@ fn bad_crawl_invocations_are_named() {
 const CALIBRE_HINT: &str = "install calibre: bash tests/run.sh";
 
 fn require(program: &str) {
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
+    let found = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
     assert!(found, "{program} is missing; {CALIBRE_HINT}");
 }
 
@@ -641,18 +778,47 @@ impl Calibre {
     fn start(dir: &Path, library: &Path) -> Calibre {
         let userdb = dir.join("users.sqlite");
         let out = Command::new("calibre-server")
-            .args(["--userdb", userdb.to_str().unwrap(), "--manage-users", "--", "add", "alice", "calibre-pw"])
+            .args([
+                "--userdb",
+                userdb.to_str().unwrap(),
+                "--manage-users",
+                "--",
+                "add",
+                "alice",
+                "calibre-pw",
+            ])
             .env("HOME", dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "calibre-server --manage-users: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "calibre-server --manage-users: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let access_log = dir.join("access.log");
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new("calibre-server")
-                .args(["--listen-on", "127.0.0.1", "--port", &port.to_string(), "--disable-use-bonjour"])
-                .args(["--enable-auth", "--auth-mode", "basic", "--userdb", userdb.to_str().unwrap()])
-                .args(["--access-log", access_log.to_str().unwrap(), "--log", dir.join("server.log").to_str().unwrap()])
+                .args([
+                    "--listen-on",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--disable-use-bonjour",
+                ])
+                .args([
+                    "--enable-auth",
+                    "--auth-mode",
+                    "basic",
+                    "--userdb",
+                    userdb.to_str().unwrap(),
+                ])
+                .args([
+                    "--access-log",
+                    access_log.to_str().unwrap(),
+                    "--log",
+                    dir.join("server.log").to_str().unwrap(),
+                ])
                 .arg(library)
                 .env("HOME", dir)
                 .env("QT_QPA_PLATFORM", "offscreen")
@@ -667,7 +833,9 @@ impl Calibre {
                 }
                 let addr = SocketAddr::from(([127, 0, 0, 1], port));
                 let probe = b"GET /opds HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-                try_request(addr, probe).ok().and_then(|answer| (answer.status == 401).then_some(true))
+                try_request(addr, probe)
+                    .ok()
+                    .and_then(|answer| (answer.status == 401).then_some(true))
             });
             if up == Some(true) {
                 return calibre;
@@ -678,7 +846,11 @@ impl Calibre {
     }
 
     fn book_requests(&self) -> usize {
-        std::fs::read_to_string(&self.access_log).unwrap_or_default().lines().filter(|l| l.contains("GET /get/epub/")).count()
+        std::fs::read_to_string(&self.access_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("GET /get/epub/"))
+            .count()
     }
 }
 
@@ -689,7 +861,8 @@ fn calibre_content_server_library_lands_whole_and_a_second_run_downloads_nothing
     let dir = TempDir::new("crawl-calibre");
     let shelf = dir.path().join("shelf");
     std::fs::create_dir_all(&shelf).unwrap();
-    let books = [("Winter Garden", "Mary Quill"), ("The Salt Road", "Ravi Stone"), ("三体", "刘慈欣")];
+    let books =
+        [("Winter Garden", "Mary Quill"), ("The Salt Road", "Ravi Stone"), ("三体", "刘慈欣")];
     let mut files = Vec::new();
     for (i, (title, author)) in books.iter().enumerate() {
         let path = shelf.join(format!("book{i}.epub"));
@@ -718,7 +891,11 @@ fn calibre_content_server_library_lands_whole_and_a_second_run_downloads_nothing
     assert!(books_in_store(dir.path()).is_empty());
 
     // the owner's own server: robots.txt ignored for it, as configured
-    write_config(dir.path(), "", &source("calibre", &url, &format!("{creds}\nignore_robots_txt = true")));
+    write_config(
+        dir.path(),
+        "",
+        &source("calibre", &url, &format!("{creds}\nignore_robots_txt = true")),
+    );
     let first = crawl(dir.path(), &["--once"]);
     let mut want: Vec<(String, String)> = books.iter().map(|(t, a)| pair(t, a)).collect();
     want.sort();
@@ -728,10 +905,18 @@ fn calibre_content_server_library_lands_whole_and_a_second_run_downloads_nothing
     assert!(first.stdout.contains(" 3 new books"), "{}", first.stdout);
 
     let second = crawl(dir.path(), &["--once"]);
-    assert_eq!(calibre.book_requests(), 3, "the second run downloaded a book again:\n{}", second.stderr);
+    assert_eq!(
+        calibre.book_requests(),
+        3,
+        "the second run downloaded a book again:\n{}",
+        second.stderr
+    );
     assert!(second.stdout.contains(" 0 new books"), "{}", second.stdout);
     assert_eq!(books_in_store(dir.path()), want);
     for run in [&first, &second] {
-        assert!(!format!("{}{}", run.stdout, run.stderr).contains("calibre-pw"), "the password leaked");
+        assert!(
+            !format!("{}{}", run.stdout, run.stderr).contains("calibre-pw"),
+            "the password leaked"
+        );
     }
 }

@@ -23,7 +23,13 @@ fn cli_convert(input: &Path, output: &Path, extra: &[&str]) -> String {
     args.extend(extra.iter().map(|a| os(a)));
     let out = zatan(&args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "zatan convert {} failed: {}{}", input.display(), stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "zatan convert {} failed: {}{}",
+        input.display(),
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 
@@ -55,11 +61,22 @@ fn gbk_and_utf8_novels_become_valid_epubs_that_calibre_reads_back() {
 
     let gbk_epub = dir.join("gbk.epub");
     let summary = cli_convert(&gbk_path, &gbk_epub, &[]);
-    assert!(summary.contains("gb18030") && summary.contains(&format!("{} chapters", novel.headings.len())), "{summary}");
+    assert!(
+        summary.contains("gb18030")
+            && summary.contains(&format!("{} chapters", novel.headings.len())),
+        "{summary}"
+    );
     let utf8_epub = dir.join("utf8.epub");
     let report = convert(&utf8_path, &utf8_epub);
-    assert_eq!((report.encoding, report.chapters, report.lang.as_str()), (Some("UTF-8"), novel.headings.len(), "zh"));
-    assert_eq!(report.author.as_deref(), Some(novel.author.as_str()), "author from the 作者： line");
+    assert_eq!(
+        (report.encoding, report.chapters, report.lang.as_str()),
+        (Some("UTF-8"), novel.headings.len(), "zh")
+    );
+    assert_eq!(
+        report.author.as_deref(),
+        Some(novel.author.as_str()),
+        "author from the 作者： line"
+    );
 
     for epub in [&gbk_epub, &utf8_epub] {
         assert_eq!(toc_titles(epub), novel.headings, "chapters of {}", epub.display());
@@ -72,7 +89,12 @@ fn gbk_and_utf8_novels_become_valid_epubs_that_calibre_reads_back() {
     for epub in [&gbk_epub, &utf8_epub] {
         let back = epub.with_extension("calibre.txt");
         ebook_convert(epub, &back);
-        assert_eq!(text_lines(&fs::read_to_string(&back).unwrap()), text_lines(&novel.text), "calibre's reading of {}", epub.display());
+        assert_eq!(
+            text_lines(&fs::read_to_string(&back).unwrap()),
+            text_lines(&novel.text),
+            "calibre's reading of {}",
+            epub.display()
+        );
     }
 }
 
@@ -95,7 +117,9 @@ fn other_encodings_and_headingless_text() {
     assert_eq!((report.encoding, report.lang.as_str()), (Some("Big5"), "zh-Hant"));
 
     // No headings at all: fixed-size numbered parts, all text kept.
-    let plain: String = (0..6000).map(|i| format!("This is sentence number {i} of a long story without chapters.\n")).collect();
+    let plain: String = (0..6000)
+        .map(|i| format!("This is sentence number {i} of a long story without chapters.\n"))
+        .collect();
     let plain_path = dir.join("plain.txt");
     fs::write(&plain_path, &plain).unwrap();
     let epub = dir.join("plain.epub");
@@ -116,15 +140,22 @@ fn cli_flags_set_the_metadata() {
     let input = dir.join("《原名》作者：原作者.txt");
     fs::write(&input, chinese_novel(2, 3, 3).text).unwrap();
     let epub = dir.join("out.EPUB");
-    let summary = cli_convert(&input, &epub, &["--title", "新书名", "--author", "新作者", "--lang", "zh-CN"]);
+    let summary =
+        cli_convert(&input, &epub, &["--title", "新书名", "--author", "新作者", "--lang", "zh-CN"]);
     assert!(summary.contains("新书名") && summary.contains("新作者"), "{summary}");
     assert_eq!(dc(&epub, "title").as_deref(), Some("新书名"));
     assert_eq!(dc(&epub, "creator").as_deref(), Some("新作者"));
     assert_eq!(dc(&epub, "language").as_deref(), Some("zh-CN"));
     let meta = ebook::read_metadata(&input).unwrap();
-    assert_eq!((meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()), ("原名", Some("原作者"), "zh"));
+    assert_eq!(
+        (meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()),
+        ("原名", Some("原作者"), "zh")
+    );
     let meta = ebook::read_metadata(&epub).unwrap();
-    assert_eq!((meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()), ("新书名", Some("新作者"), "zh-CN"));
+    assert_eq!(
+        (meta.title.as_str(), meta.author.as_deref(), meta.lang.as_str()),
+        ("新书名", Some("新作者"), "zh-CN")
+    );
 }
 
 #[test]
@@ -145,23 +176,36 @@ fn mobi_and_azw3_made_by_calibre_convert_back_to_the_same_book() {
     for ext in ["mobi", "azw3"] {
         let made = dir.join(format!("calibre.{ext}"));
         ebook_convert(&source, &made);
-        assert_eq!(Format::from_path(&made), Some(if ext == "mobi" { Format::Mobi } else { Format::Azw3 }));
+        assert_eq!(
+            Format::from_path(&made),
+            Some(if ext == "mobi" { Format::Mobi } else { Format::Azw3 })
+        );
         let meta = ebook::read_metadata(&made).unwrap();
-        assert_eq!((meta.title.as_str(), meta.author.as_deref()), (novel.title.as_str(), Some(novel.author.as_str())));
+        assert_eq!(
+            (meta.title.as_str(), meta.author.as_deref()),
+            (novel.title.as_str(), Some(novel.author.as_str()))
+        );
         let epub = dir.join(format!("from-{ext}.epub"));
         let summary = cli_convert(&made, &epub, &[]);
         assert!(summary.starts_with(&format!("{ext} → epub")), "{summary}");
         assert_eq!(toc_titles(&epub), novel.headings, "chapter titles from {ext}");
         let text = dir.join(format!("from-{ext}.txt"));
         convert(&epub, &text);
-        assert_eq!(fs::read_to_string(&text).unwrap(), fs::read_to_string(&source_text).unwrap(), "text from {ext}");
+        assert_eq!(
+            fs::read_to_string(&text).unwrap(),
+            fs::read_to_string(&source_text).unwrap(),
+            "text from {ext}"
+        );
         // The same file cut short is refused, and nothing is left behind.
         let data = fs::read(&made).unwrap();
         let cut = dir.join(format!("cut.{ext}"));
         fs::write(&cut, &data[..data.len() / 3]).unwrap();
         let out = dir.join(format!("cut-{ext}.epub"));
         let err = ebook::convert(&cut, &out, &ConvertOptions::default()).unwrap_err();
-        assert!(matches!(err, EbookError::TruncatedMobi { .. } | EbookError::Malformed { .. }), "{err}");
+        assert!(
+            matches!(err, EbookError::TruncatedMobi { .. } | EbookError::Malformed { .. }),
+            "{err}"
+        );
         assert!(!out.exists());
         results.push(epub);
     }
@@ -174,7 +218,8 @@ fn mobi_and_azw3_made_by_calibre_convert_back_to_the_same_book() {
 /// an XML declaration, one in GBK, HTML entities, broken markup, no dc:language.
 fn broken_epub(path: &Path) {
     let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
-    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let deflated = zip::write::SimpleFileOptions::default();
     let mut put = |name: &str, data: &[u8], options| {
         zip.start_file(name, options).unwrap();
@@ -225,15 +270,27 @@ fn kindle_fix_repairs_what_amazon_rejects_and_epub_reads_to_text() {
     let fixed = dir.join("fixed.epub");
     let report = ebook::to_kindle_epub(&broken, &fixed).unwrap();
     let repairs = report.repairs.join("; ");
-    for expected in ["added dc:language zh", "converted to UTF-8 1 file", "replaced HTML-only entities in 2 files", "rebuilt malformed XHTML of 1 file"] {
+    for expected in [
+        "added dc:language zh",
+        "converted to UTF-8 1 file",
+        "replaced HTML-only entities in 2 files",
+        "rebuilt malformed XHTML of 1 file",
+    ] {
         assert!(repairs.contains(expected), "{expected:?} missing from {repairs:?}");
     }
     assert_eq!(report.chapters, 3);
     assert_eq!(dc(&fixed, "language").as_deref(), Some("zh"));
     for entry in ["OPS/nav.xhtml", "OPS/text/c1.xhtml", "OPS/text/c2.xhtml", "OPS/text/c3.xhtml"] {
-        assert!(read_entry(&fixed, entry).starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"), "{entry}");
+        assert!(
+            read_entry(&fixed, entry).starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
+            "{entry}"
+        );
     }
-    assert_eq!(read_entry(&fixed, "OPS/s.css"), "p { text-indent: 2em; }", "other entries pass through");
+    assert_eq!(
+        read_entry(&fixed, "OPS/s.css"),
+        "p { text-indent: 2em; }",
+        "other entries pass through"
+    );
 
     // An EPUB that is already right passes through unrepaired.
     let good_txt = dir.join("good.txt");
@@ -256,7 +313,11 @@ fn kindle_fix_repairs_what_amazon_rejects_and_epub_reads_to_text() {
 }
 
 fn assert_no_temp_files(dir: &Path) {
-    let leftovers: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(".part")).collect();
+    let leftovers: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }
 
@@ -297,11 +358,17 @@ fn bad_inputs_are_refused_by_name_and_leave_nothing_at_out() {
     zip_with(&no_opf, &[mimetype, ("META-INF/container.xml", CONTAINER)]);
 
     let climbing = dir.join("climbing.epub");
-    zip_with(&climbing, &[mimetype, ("META-INF/container.xml", CONTAINER), ("../../etc/cron.d/evil", b"x")]);
+    zip_with(
+        &climbing,
+        &[mimetype, ("META-INF/container.xml", CONTAINER), ("../../etc/cron.d/evil", b"x")],
+    );
 
     let zeros = vec![0u8; 1 << 20];
     let declared_bomb = dir.join("declared-bomb.epub");
-    zip_with(&declared_bomb, &[mimetype, ("META-INF/container.xml", CONTAINER), ("OEBPS/a.xhtml", &zeros)]);
+    zip_with(
+        &declared_bomb,
+        &[mimetype, ("META-INF/container.xml", CONTAINER), ("OEBPS/a.xhtml", &zeros)],
+    );
     declare_uncompressed_size(&declared_bomb, 0xFFFF_0000);
 
     let lying_bomb = dir.join("lying-bomb.epub");
@@ -343,7 +410,11 @@ fn bad_inputs_are_refused_by_name_and_leave_nothing_at_out() {
         let result = zatan(&[os("convert"), input.as_os_str(), out.as_os_str()]);
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(1), "{}: {stderr}", input.display());
-        assert!(stderr.contains(expected), "{}: expected {expected:?} in {stderr:?}", input.display());
+        assert!(
+            stderr.contains(expected),
+            "{}: expected {expected:?} in {stderr:?}",
+            input.display()
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(!out.exists(), "{} left output behind", input.display());
     }

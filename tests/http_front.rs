@@ -38,15 +38,11 @@ fn router() -> Router {
         .route("GET", "/hello", |_| Response::text(200, "hello"))
         .route("POST", "/echo", echo)
         .route("PUT", "/echo", echo)
-        .route("GET", "/panic", |_| {
-            panic!("a handler bug, on purpose for the test")
-        })
+        .route("GET", "/panic", |_| panic!("a handler bug, on purpose for the test"))
         .route("GET", "/header", |r| {
             Response::text(200, "ok").with_header("X-Echo", r.query_param("v").unwrap_or(""))
         })
-        .route("GET", "/query", |r| {
-            Response::text(200, format!("{:?}", r.query))
-        })
+        .route("GET", "/query", |r| Response::text(200, format!("{:?}", r.query)))
         .route("GET", "/slow", |_| {
             SLOW_RUNNING.store(true, Ordering::SeqCst);
             while !SLOW_MAY_ANSWER.load(Ordering::SeqCst) {
@@ -110,9 +106,7 @@ impl Client {
     fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
-        Client {
-            reader: BufReader::new(stream),
-        }
+        Client { reader: BufReader::new(stream) }
     }
 
     fn stream(&mut self) -> &mut TcpStream {
@@ -193,14 +187,8 @@ fn assert_framing(reply: &Reply) {
         assert_eq!(reply.header("Content-Length"), None, "{reply:?}");
         assert_eq!(reply.header("Content-Type"), None, "{reply:?}");
     } else {
-        assert!(
-            reply.header("Content-Length").is_some(),
-            "no Content-Length: {reply:?}"
-        );
-        assert!(
-            reply.header("Content-Type").is_some(),
-            "no Content-Type: {reply:?}"
-        );
+        assert!(reply.header("Content-Length").is_some(), "no Content-Length: {reply:?}");
+        assert!(reply.header("Content-Type").is_some(), "no Content-Type: {reply:?}");
     }
 }
 
@@ -213,17 +201,9 @@ fn assert_rejected(server: &ServerHandle, request: &[u8], status: u16) -> Reply 
     let mut client = Client::connect(server.local_addr());
     client.send(request);
     let reply = client.reply();
-    assert_eq!(
-        reply.status,
-        status,
-        "for {:?}",
-        String::from_utf8_lossy(request)
-    );
+    assert_eq!(reply.status, status, "for {:?}", String::from_utf8_lossy(request));
     assert!(reply.closes(), "{reply:?}");
-    assert!(
-        client.closed_by_server(),
-        "the connection should close after {status}"
-    );
+    assert!(client.closed_by_server(), "the connection should close after {status}");
     reply
 }
 
@@ -276,11 +256,7 @@ fn content_length_that_is_not_a_plain_number_is_400() {
 
     let mut client = Client::connect(server.local_addr());
     client.send(b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello");
-    assert_eq!(
-        client.reply().body,
-        b"hello",
-        "identical duplicates are fine"
-    );
+    assert_eq!(client.reply().body, b"hello", "identical duplicates are fine");
     assert_healthy(&server);
     stop(server);
 }
@@ -305,10 +281,7 @@ fn endless_header_line_is_431_and_memory_stays_bounded() {
     assert_eq!(reply.status, 431);
     assert!(reply.closes());
     let grown_kib = peak_rss_kib().saturating_sub(before);
-    assert!(
-        grown_kib < 20 * 1024,
-        "peak RSS grew by {grown_kib} KiB after {sent} bytes"
-    );
+    assert!(grown_kib < 20 * 1024, "peak RSS grew by {grown_kib} KiB after {sent} bytes");
     assert_healthy(&server);
     stop(server);
 }
@@ -365,18 +338,13 @@ fn half_open_count() -> usize {
 fn half_open_connections_are_capped_and_timed_out() {
     let _serial = serially();
     let cap = 50;
-    let server = start_with(Limits {
-        max_connections: cap,
-        ..quick_limits()
-    });
+    let server = start_with(Limits { max_connections: cap, ..quick_limits() });
     let count = half_open_count();
     let mut clients: Vec<Client> = (0..count)
         .map(|_| {
             let mut client = Client::connect(server.local_addr());
             // Half a request; a write to a connection already refused may fail.
-            let _ = client
-                .stream()
-                .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n");
+            let _ = client.stream().write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n");
             client
         })
         .collect();
@@ -401,11 +369,7 @@ fn half_open_connections_are_capped_and_timed_out() {
         server.open_connections()
     );
     if let Some(client) = clients.iter_mut().find(|c| c.news() != News::Closed) {
-        assert_eq!(
-            client.reply().status,
-            408,
-            "a held half-open request times out"
-        );
+        assert_eq!(client.reply().status, 408, "a held half-open request times out");
     }
     drop(clients);
     assert_healthy(&server);
@@ -419,10 +383,7 @@ fn dynamic_header_values_reach_the_client_and_cannot_inject() {
     for value in ["first", "id%2042"] {
         client.send(format!("GET /header?v={value} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
         let reply = client.reply();
-        assert_eq!(
-            reply.header("X-Echo"),
-            Some(value.replace("%20", " ").as_str())
-        );
+        assert_eq!(reply.header("X-Echo"), Some(value.replace("%20", " ").as_str()));
     }
     client.send(b"GET /header?v=a%0D%0ASet-Cookie:%20evil=1 HTTP/1.1\r\nHost: t\r\n\r\n");
     let reply = client.reply();
@@ -430,11 +391,7 @@ fn dynamic_header_values_reach_the_client_and_cannot_inject() {
     assert_eq!(reply.header("Set-Cookie"), None);
     assert_eq!(reply.header("X-Echo"), None);
     client.send(GET_HELLO);
-    assert_eq!(
-        client.reply().status,
-        200,
-        "the connection goes on after the 500"
-    );
+    assert_eq!(client.reply().status, 200, "the connection goes on after the 500");
     stop(server);
 }
 
@@ -444,9 +401,7 @@ fn slow_loris_is_cut_off_by_the_total_head_timeout() {
     let mut client = Client::connect(server.local_addr());
     client.stream().set_nodelay(true).unwrap();
     let started = Instant::now();
-    let mut loris = b"GET /hello HTTP/1.1\r\nX-Slow: "
-        .iter()
-        .chain(std::iter::repeat(&b'a'));
+    let mut loris = b"GET /hello HTTP/1.1\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a'));
     // Each byte comes well within any per-read timeout; only a deadline for
     // the whole head stops this.
     while !client.has_news() && started.elapsed() < Duration::from_secs(5) {
@@ -455,10 +410,7 @@ fn slow_loris_is_cut_off_by_the_total_head_timeout() {
         }
         thread::sleep(Duration::from_millis(150));
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "the slow head was never cut off"
-    );
+    assert!(started.elapsed() < Duration::from_secs(4), "the slow head was never cut off");
     let reply = client.reply();
     assert_eq!(reply.status, 408);
     assert!(reply.closes());
@@ -483,9 +435,7 @@ fn silent_connection_is_closed_without_an_answer() {
     let server = start(); // head_timeout: 1 s
     let mut client = Client::connect(server.local_addr());
     assert!(client.closed_by_server());
-    assert!(wait_for(Duration::from_secs(2), || server
-        .open_connections()
-        == 0));
+    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 0));
     assert_healthy(&server);
     stop(server);
 }
@@ -496,21 +446,14 @@ fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     let mut client = Client::connect(server.local_addr());
     client.send(GET_HELLO);
     assert!(!client.reply().closes());
-    assert!(
-        client.closed_by_server(),
-        "still open after {CLIENT_TIMEOUT:?}"
-    );
+    assert!(client.closed_by_server(), "still open after {CLIENT_TIMEOUT:?}");
     stop(server);
 }
 
 #[test]
 fn binary_garbage_is_400() {
     let server = start();
-    assert_rejected(
-        &server,
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-        400,
-    );
+    assert_rejected(&server, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400);
     let mut state: u32 = 0x2545_f491;
     let garbage: Vec<u8> = (0..4096)
         .map(|_| {
@@ -549,10 +492,7 @@ fn rejection_while_the_client_is_still_sending_closes_cleanly() {
     client.send(&request);
     let reply = client.reply();
     assert_eq!(reply.status, 413);
-    assert!(
-        client.closed_by_server(),
-        "the answer must not be followed by a reset"
-    );
+    assert!(client.closed_by_server(), "the answer must not be followed by a reset");
     assert_healthy(&server);
     stop(server);
 }
@@ -563,13 +503,7 @@ fn body_at_the_cap_is_read_in_full() {
     let server = start();
     let body: Vec<u8> = (0..1024 * 1024).map(|i| (i % 251) as u8).collect();
     let mut client = Client::connect(server.local_addr());
-    client.send(
-        format!(
-            "PUT /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
+    client.send(format!("PUT /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len()).as_bytes());
     client.send(&body);
     let reply = client.reply();
     assert_eq!(reply.status, 200);
@@ -780,10 +714,7 @@ fn a_second_server_cannot_take_the_same_port() {
 
 #[test]
 fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
-    let server = start_with(Limits {
-        idle_timeout: Duration::from_secs(30),
-        ..quick_limits()
-    });
+    let server = start_with(Limits { idle_timeout: Duration::from_secs(30), ..quick_limits() });
     let addr = server.local_addr();
     let mut idle = Client::connect(addr);
     idle.send(GET_HELLO);
@@ -795,9 +726,7 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
         client.reply()
     });
     assert!(wait_for(Duration::from_secs(10), || SLOW_RUNNING.load(Ordering::SeqCst)));
-    assert!(wait_for(Duration::from_secs(2), || server
-        .open_connections()
-        == 2));
+    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 2));
 
     // The slow handler answers only once the shutdown has begun.
     let started = Instant::now();
@@ -813,37 +742,26 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
     // Waiting out the 30 s idle connection or the 10 s grace would take longer.
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     assert!(idle.closed_by_server());
-    assert!(
-        TcpStream::connect(addr).is_err(),
-        "still accepting after shutdown"
-    );
+    assert!(TcpStream::connect(addr).is_err(), "still accepting after shutdown");
 }
 
 #[test]
 fn shutdown_lets_a_request_whose_body_is_arriving_finish() {
     // The body comes in two parts with the shutdown between them, however long that takes.
-    let server = start_with(Limits {
-        body_timeout: Duration::from_secs(30),
-        ..quick_limits()
-    });
+    let server = start_with(Limits { body_timeout: Duration::from_secs(30), ..quick_limits() });
     let addr = server.local_addr();
     let mut client = Client::connect(addr);
     // The interim answer says the server has read the head: it is reading the body now.
     client.send(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
     assert_eq!(client.reply().status, 100);
     client.send(b"half ");
-    assert!(wait_for(Duration::from_secs(2), || server
-        .open_connections()
-        == 1));
+    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 1));
 
     let stopping = thread::spawn(move || server.shutdown(Duration::from_secs(5)));
     assert!(wait_until_refused(addr), "still accepting during shutdown");
     client.send(b"done!");
     let reply = client.reply();
-    assert_eq!(
-        (reply.status, reply.body.as_slice()),
-        (200, &b"half done!"[..])
-    );
+    assert_eq!((reply.status, reply.body.as_slice()), (200, &b"half done!"[..]));
     assert!(reply.closes());
     stopping.join().unwrap();
 }
@@ -868,16 +786,11 @@ fn shutdown_returns_within_grace_when_a_handler_is_stuck() {
     let mut client = Client::connect(server.local_addr());
     client.send(b"GET /stuck HTTP/1.1\r\n\r\n");
     assert!(wait_for(Duration::from_secs(10), || STUCK_RUNNING.load(Ordering::SeqCst)));
-    assert!(wait_for(Duration::from_secs(2), || server
-        .open_connections()
-        == 1));
+    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 1));
 
     let started = Instant::now();
     server.shutdown(Duration::from_millis(300));
     let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(3),
-        "shutdown took {took:?} for a 300 ms grace"
-    );
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?} for a 300 ms grace");
     assert!(client.closed_by_server(), "the stuck connection is cut off");
 }

@@ -17,7 +17,9 @@ const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "zatan";
 
 fn novel(chapters: usize) -> String {
-    (1..=chapters).map(|n| format!("第{n}章 山雨\n\n　　他走进了第{n}座城，城里的人都在等他。\n\n")).collect()
+    (1..=chapters)
+        .map(|n| format!("第{n}章 山雨\n\n　　他走进了第{n}座城，城里的人都在等他。\n\n"))
+        .collect()
 }
 
 /// A TXT book in `books`, named so its title and author are read back.
@@ -32,7 +34,8 @@ fn epub_book(books: &Path, title: &str, chapters: usize) -> PathBuf {
     let source = books.parent().unwrap().join(format!("{title}.txt"));
     std::fs::write(&source, novel(chapters)).unwrap();
     let path = books.join(format!("{title}.epub"));
-    let opts = ConvertOptions { title: Some(title.into()), author: Some("某某".into()), lang: None };
+    let opts =
+        ConvertOptions { title: Some(title.into()), author: Some("某某".into()), lang: None };
     zatan::ebook::convert(&source, &path, &opts).unwrap();
     path
 }
@@ -52,8 +55,11 @@ impl Chat<'_> {
 
     /// The id of the only book a search finds.
     fn find(&mut self, words: &str) -> String {
-        let reply = wait_until(WAIT, || Some(self.say(&format!("搜 {words}"))).filter(|r| !r.contains("没有找到") && !r.contains("还是空的")))
-            .unwrap_or_else(|| panic!("no book found for {words}"));
+        let reply = wait_until(WAIT, || {
+            Some(self.say(&format!("搜 {words}")))
+                .filter(|r| !r.contains("没有找到") && !r.contains("还是空的"))
+        })
+        .unwrap_or_else(|| panic!("no book found for {words}"));
         reply.split_whitespace().next().unwrap().to_string()
     }
 
@@ -87,7 +93,10 @@ fn a_bound_follower_gets_the_book_on_their_kindle() {
     assert!(queued.contains("处理中") && queued.contains("《三体》"), "{queued}");
     let mail = peer.wait_for(1, WAIT).remove(0);
     assert_eq!(mail.rcpt_tos, ["reader_1@kindle.com"]);
-    assert!(mail.tls && mail.auth_login.as_deref() == Some(smtp::USER), "STARTTLS and AUTH were used");
+    assert!(
+        mail.tls && mail.auth_login.as_deref() == Some(smtp::USER),
+        "STARTTLS and AUTH were used"
+    );
     assert!(mail.subject_ascii && mail.message_ascii, "{}", mail.subject_raw);
     let attachment = &mail.attachments[0];
     assert_eq!(attachment.file_name.as_deref(), Some("三体.epub"));
@@ -113,7 +122,10 @@ fn a_bound_follower_gets_the_book_on_their_kindle() {
 
 #[test]
 fn smtp_down_for_a_while_then_delivered_and_550_fails_with_the_reason() {
-    let mut peer = SmtpPeer::start(SmtpOptions { reject_rcpt: Some("nobody".into()), ..SmtpOptions::default() });
+    let mut peer = SmtpPeer::start(SmtpOptions {
+        reject_rcpt: Some("nobody".into()),
+        ..SmtpOptions::default()
+    });
     let server = Server::start("kindle-retry", &config(&peer, ""));
     let books = server.dir.path().join("books");
     epub_book(&books, "三体", 2);
@@ -143,7 +155,10 @@ fn smtp_down_for_a_while_then_delivered_and_550_fails_with_the_reason() {
 
 #[test]
 fn a_kill_during_the_send_delivers_after_the_restart() {
-    let peer = SmtpPeer::start(SmtpOptions { stall_data: Some(Duration::from_secs(3)), ..SmtpOptions::default() });
+    let peer = SmtpPeer::start(SmtpOptions {
+        stall_data: Some(Duration::from_secs(3)),
+        ..SmtpOptions::default()
+    });
     let config = config(&peer, "");
     let server = Server::start("kindle-kill", &config);
     let books = server.dir.path().join("books");
@@ -170,14 +185,20 @@ fn a_kill_during_the_send_delivers_after_the_restart() {
 #[test]
 fn daily_limit_and_size_cap_refuse_before_anything_is_sent() {
     let peer = SmtpPeer::start(SmtpOptions::default());
-    let server = Server::start("kindle-limits", &config(&peer, "daily_limit_per_user = 2\nmax_mail_bytes = 40000\n"));
+    let server = Server::start(
+        "kindle-limits",
+        &config(&peer, "daily_limit_per_user = 2\nmax_mail_bytes = 40000\n"),
+    );
     let books = server.dir.path().join("books");
     epub_book(&books, "短篇", 2);
     // Random-looking text compresses badly, so its EPUB is over the cap too.
-    let noise: String = (0..60_000u32).map(|i| char::from_u32(0x4E00 + (i.wrapping_mul(2_654_435_761) >> 7) % 20_000).unwrap()).collect();
+    let noise: String = (0..60_000u32)
+        .map(|i| char::from_u32(0x4E00 + (i.wrapping_mul(2_654_435_761) >> 7) % 20_000).unwrap())
+        .collect();
     let big_txt = books.parent().unwrap().join("big.txt");
     std::fs::write(&big_txt, format!("第1章 大\n\n{noise}\n")).unwrap();
-    let opts = ConvertOptions { title: Some("巨著".into()), author: Some("某某".into()), lang: None };
+    let opts =
+        ConvertOptions { title: Some("巨著".into()), author: Some("某某".into()), lang: None };
     zatan::ebook::convert(&big_txt, &books.parent().unwrap().join("big.epub"), &opts).unwrap();
     std::fs::rename(books.parent().unwrap().join("big.epub"), books.join("巨著.epub")).unwrap();
     std::fs::rename(&big_txt, books.join("《大书》作者：某某.txt")).unwrap();
@@ -224,7 +245,8 @@ fn verified_accounts_hear_the_outcome_by_customer_service_message() {
     chat.say("绑定 told@kindle.com");
     assert!(chat.say(&format!("推送 {id}")).contains("寄出后会通知你"));
     peer.wait_for(1, WAIT);
-    let told = wait_until(WAIT, || fake.sent().into_iter().find(|m| m.touser == "o_told")).expect("a customer-service message");
+    let told = wait_until(WAIT, || fake.sent().into_iter().find(|m| m.touser == "o_told"))
+        .expect("a customer-service message");
     assert_eq!(told.msgtype, "text");
     assert!(told.content.contains("已经寄往 Kindle"), "{}", told.content);
 }

@@ -26,7 +26,6 @@ fn write_book(dir: &Path, name: &str) {
     std::fs::write(dir.join(name), novel(name)).unwrap();
 }
 
-
 /// The id at the start of the first line of a search reply.
 fn first_id(reply: &str) -> String {
     reply.split_whitespace().next().unwrap().to_string()
@@ -83,27 +82,37 @@ fn chat_finds_books_dropped_into_the_watched_directory() {
     let mut msg_id = 10;
     let found = wait_until(WAIT, || {
         msg_id += 1;
-        Some(say(&server, TOKEN, READER, msg_id, "搜 黑暗").content()).filter(|r| r.contains("《三体II：黑暗森林》 — 刘慈欣"))
+        Some(say(&server, TOKEN, READER, msg_id, "搜 黑暗").content())
+            .filter(|r| r.contains("《三体II：黑暗森林》 — 刘慈欣"))
     })
     .expect("the new book is found without a restart");
     let id = first_id(&found);
 
     let english = wait_until(WAIT, || {
         msg_id += 1;
-        Some(say(&server, TOKEN, READER, msg_id, "search ＰＲＩＤＥ austen").content()).filter(|r| r.contains("《Pride and Prejudice》 — Jane Austen"))
+        Some(say(&server, TOKEN, READER, msg_id, "search ＰＲＩＤＥ austen").content())
+            .filter(|r| r.contains("《Pride and Prejudice》 — Jane Austen"))
     });
     assert!(english.is_some(), "full-width and case folded");
     assert!(say(&server, TOKEN, READER, 100_001, "搜 金庸").content().contains("没有找到「金庸」"));
 
     let id_upper = id.to_uppercase();
     let details = say(&server, TOKEN, READER, 100_002, &format!("书 {id_upper}")).content();
-    assert!(details.contains("《三体II：黑暗森林》") && details.contains("作者：刘慈欣") && details.contains("格式：txt"), "{details}");
+    assert!(
+        details.contains("《三体II：黑暗森林》")
+            && details.contains("作者：刘慈欣")
+            && details.contains("格式：txt"),
+        "{details}"
+    );
     assert!(details.contains(&format!("推送 {id}")), "{details}");
 
     // `books add` while the server holds the store: the file goes in, the server indexes it.
     let outside = server.dir.path().join("《球状闪电》作者：刘慈欣.txt");
     write_book(server.dir.path(), "《球状闪电》作者：刘慈欣.txt");
-    let (code, out, err) = run_cli(server.dir.path(), &["books", "add", outside.to_str().unwrap(), "--config", "config.toml"]);
+    let (code, out, err) = run_cli(
+        server.dir.path(),
+        &["books", "add", outside.to_str().unwrap(), "--config", "config.toml"],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("the running server indexes it"), "{out}");
     let (code, _, err) = run_cli(server.dir.path(), &["books", "list", "--config", "config.toml"]);
@@ -116,9 +125,15 @@ fn chat_finds_books_dropped_into_the_watched_directory() {
     .is_some());
 
     std::fs::remove_file(books.join("《三体II：黑暗森林》作者：刘慈欣.txt")).unwrap();
-    assert!(wait_until(WAIT, || {
-        msg_id += 1;
-        say(&server, TOKEN, READER, msg_id, "搜 黑暗").content().contains("没有找到").then_some(())
-    })
-    .is_some(), "a deleted book is no longer offered");
+    assert!(
+        wait_until(WAIT, || {
+            msg_id += 1;
+            say(&server, TOKEN, READER, msg_id, "搜 黑暗")
+                .content()
+                .contains("没有找到")
+                .then_some(())
+        })
+        .is_some(),
+        "a deleted book is no longer offered"
+    );
 }

@@ -66,12 +66,20 @@ fn starttls_with_auth_delivers_the_book_intact() {
     assert_eq!(first.attachments.len(), 1);
     let attachment = &first.attachments[0];
     assert_eq!(attachment.file_name.as_deref(), Some("三体.epub"));
-    assert!(attachment.content_disposition_raw.contains("filename*0*=utf-8''%E4%B8%89%E4%BD%93.epub"), "{}", attachment.content_disposition_raw);
+    assert!(
+        attachment.content_disposition_raw.contains("filename*0*=utf-8''%E4%B8%89%E4%BD%93.epub"),
+        "{}",
+        attachment.content_disposition_raw
+    );
     assert_eq!(attachment.content_type, "application/epub+zip");
     assert_eq!(attachment.transfer_encoding, "base64");
     assert!(attachment.bytes == epub.bytes, "the attachment bytes changed on the way");
     let estimate = mailer.encoded_size(&epub, SUBJECT);
-    assert!(estimate >= first.eml.len() as u64, "estimate {estimate} below the real {}", first.eml.len());
+    assert!(
+        estimate >= first.eml.len() as u64,
+        "estimate {estimate} below the real {}",
+        first.eml.len()
+    );
 
     let second = &received[1];
     assert_eq!(second.rcpt_tos, ["other@free.kindle.com"]);
@@ -106,7 +114,12 @@ fn wrong_password_tells_the_owner_without_showing_it() {
     let mailer = mailer_from(&peer.mail_config_toml().replace(PASSWORD, wrong));
     let err = mailer.send("reader@kindle.com", SUBJECT, &book("a.epub", 100)).unwrap_err();
     let SendError::Misconfigured(reason) = &err else { panic!("{err:?}") };
-    assert!(reason.contains("535") && reason.contains("mail.username") && reason.contains("mail.password"), "{reason}");
+    assert!(
+        reason.contains("535")
+            && reason.contains("mail.username")
+            && reason.contains("mail.password"),
+        "{reason}"
+    );
     assert!(!err.to_string().contains(wrong) && !format!("{err:?}").contains(wrong), "{err}");
     assert!(!err.is_transient());
     assert!(peer.received().is_empty());
@@ -135,7 +148,11 @@ fn server_down_is_transient_and_the_same_mail_goes_after_restart() {
     peer.restart();
     mailer.send("reader@kindle.com", SUBJECT, &epub).unwrap();
     let received = peer.wait_for(2, WAIT);
-    assert_eq!(received[0].rcpt_tos, ["first@kindle.com"], "the restarted peer overwrote what it had");
+    assert_eq!(
+        received[0].rcpt_tos,
+        ["first@kindle.com"],
+        "the restarted peer overwrote what it had"
+    );
     assert!(received[1].attachments[0].bytes == epub.bytes);
 }
 
@@ -154,7 +171,8 @@ fn temporary_failure_is_transient() {
 #[test]
 fn a_server_that_stops_answering_is_transient() {
     let peer = peer(SmtpOptions { stall_data: Some(Duration::from_secs(3)), ..Default::default() });
-    let mailer = mailer_from(&peer.mail_config_toml().replace("timeout_secs = 10", "timeout_secs = 1"));
+    let mailer =
+        mailer_from(&peer.mail_config_toml().replace("timeout_secs = 10", "timeout_secs = 1"));
     let err = mailer.send("reader@kindle.com", SUBJECT, &book("a.epub", 100)).unwrap_err();
     let SendError::Transient(reason) = &err else { panic!("{err:?}") };
     assert!(reason.contains("did not answer within 1 s"), "{reason}");
@@ -180,7 +198,11 @@ fn too_big_is_refused_before_connecting() {
     }
     assert_eq!(mailer.max_mail_bytes(), 20_000);
     std::thread::sleep(Duration::from_millis(50));
-    assert_eq!(listener.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "the mailer connected");
+    assert_eq!(
+        listener.accept().unwrap_err().kind(),
+        std::io::ErrorKind::WouldBlock,
+        "the mailer connected"
+    );
 }
 
 #[test]
@@ -191,9 +213,16 @@ fn a_certificate_not_signed_by_a_trusted_ca_is_refused() {
     smtp::write_unrelated_ca(&other_ca);
     let own_ca = peer.ca_file().display().to_string();
     let with_other = peer.mail_config_toml().replace(&own_ca, &other_ca.display().to_string());
-    let without = peer.mail_config_toml().lines().filter(|l| !l.starts_with("ca_file")).collect::<Vec<_>>().join("\n");
+    let without = peer
+        .mail_config_toml()
+        .lines()
+        .filter(|l| !l.starts_with("ca_file"))
+        .collect::<Vec<_>>()
+        .join("\n");
     for toml in [with_other, without] {
-        let err = mailer_from(&toml).send("reader@kindle.com", SUBJECT, &book("a.epub", 100)).unwrap_err();
+        let err = mailer_from(&toml)
+            .send("reader@kindle.com", SUBJECT, &book("a.epub", 100))
+            .unwrap_err();
         let SendError::Misconfigured(reason) = &err else { panic!("{err:?}") };
         assert!(reason.contains("not trusted") && reason.contains("mail.ca_file"), "{reason}");
     }
@@ -209,8 +238,13 @@ fn a_security_mode_that_does_not_match_the_port_is_explained() {
         .unwrap_err();
     assert!(matches!(&err, SendError::Misconfigured(r) if r.contains("mail.security")), "{err:?}");
     let plain = peer(SmtpOptions { mode: Mode::Plain, auth: false, ..Default::default() });
-    let toml = format!("{}ca_file = {:?}\n", plain.mail_config_toml().replace("\"plain\"", "\"starttls\""), starttls.ca_file().display().to_string());
-    let err = mailer_from(&toml).send("reader@kindle.com", SUBJECT, &book("a.epub", 100)).unwrap_err();
+    let toml = format!(
+        "{}ca_file = {:?}\n",
+        plain.mail_config_toml().replace("\"plain\"", "\"starttls\""),
+        starttls.ca_file().display().to_string()
+    );
+    let err =
+        mailer_from(&toml).send("reader@kindle.com", SUBJECT, &book("a.epub", 100)).unwrap_err();
     assert!(matches!(&err, SendError::Misconfigured(r) if r.contains("STARTTLS")), "{err:?}");
     assert!(plain.received().is_empty() && starttls.received().is_empty());
 }
@@ -222,11 +256,18 @@ fn check_shows_the_mail_settings_without_the_password() {
     std::fs::write(dir.path().join("config.toml"), peer.mail_config_toml()).unwrap();
     let (code, stdout, stderr) = common::run_cli(dir.path(), &["check", "--config", "config.toml"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(stdout.contains(&format!("Kindle mail: on (127.0.0.1:{} starttls, from {FROM}", peer.port())), "{stdout}");
+    assert!(
+        stdout
+            .contains(&format!("Kindle mail: on (127.0.0.1:{} starttls, from {FROM}", peer.port())),
+        "{stdout}"
+    );
     assert!(stdout.contains("mail.password = *** (16 characters)"), "{stdout}");
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD), "{stdout}{stderr}");
     // a config error names the key and never quotes the password
-    let broken = peer.mail_config_toml().replace("security = \"starttls\"", "security = \"plain\"").replace("127.0.0.1", "smtp.example.com");
+    let broken = peer
+        .mail_config_toml()
+        .replace("security = \"starttls\"", "security = \"plain\"")
+        .replace("127.0.0.1", "smtp.example.com");
     std::fs::write(dir.path().join("config.toml"), broken).unwrap();
     let (code, stdout, stderr) = common::run_cli(dir.path(), &["check", "--config", "config.toml"]);
     assert_eq!(code, 2, "{stdout}{stderr}");

@@ -42,18 +42,23 @@ fn hostile_clients_do_not_take_it_down() {
     assert_still_serving(&server, "start");
     let rss_before = server.rss_kib();
 
-    let bad_length = send_raw(&server, b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+    let bad_length =
+        send_raw(&server, b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
     assert!(bad_length.starts_with("HTTP/1.1 400"), "{bad_length}");
     assert_still_serving(&server, "Content-Length: abc");
 
     let no_length = send_raw(&server, b"POST /wechat HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(no_length.starts_with("HTTP/1.1 411"), "{no_length}");
 
-    let chunked = send_raw(&server, b"POST /wechat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    let chunked = send_raw(
+        &server,
+        b"POST /wechat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    );
     assert!(chunked.starts_with("HTTP/1.1 501"), "{chunked}");
 
     let many_headers: String = (0..100).map(|i| format!("X-H{i}: v\r\n")).collect();
-    let headers = send_raw(&server, format!("GET /healthz HTTP/1.1\r\n{many_headers}\r\n").as_bytes());
+    let headers =
+        send_raw(&server, format!("GET /healthz HTTP/1.1\r\n{many_headers}\r\n").as_bytes());
     assert!(headers.starts_with("HTTP/1.1 431"), "{headers}");
 
     // One header line that never ends: 32 MB in chunks. The server must answer
@@ -78,7 +83,9 @@ fn hostile_clients_do_not_take_it_down() {
     {
         let mut stream = TcpStream::connect(server.addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        stream.write_all(b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n").unwrap();
+        stream
+            .write_all(b"POST /wechat HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\n")
+            .unwrap();
         let _ = stream.write_all(&vec![b'x'; 1024 * 1024]);
         let mut out = [0u8; 64];
         let n = stream.read(&mut out).unwrap();
@@ -105,7 +112,8 @@ fn hostile_clients_do_not_take_it_down() {
     {
         let pipelined = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
         let out = send_raw(&server, pipelined.as_bytes());
-        let statuses: Vec<&str> = out.match_indices("HTTP/1.1 ").map(|(i, _)| &out[i + 9..i + 12]).collect();
+        let statuses: Vec<&str> =
+            out.match_indices("HTTP/1.1 ").map(|(i, _)| &out[i + 9..i + 12]).collect();
         assert_eq!(statuses, ["200", "404", "200"], "{out}");
     }
 
@@ -132,7 +140,10 @@ fn hostile_clients_do_not_take_it_down() {
         if out.starts_with("HTTP/1.1 200") {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "server never recovered from half-open connections");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "server never recovered from half-open connections"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_still_serving(&server, "half-open connections");
@@ -155,8 +166,16 @@ fn secrets_never_reach_logs_or_check_output() {
     // Good and bad requests of every kind, including a bad signature and bad AES.
     assert_still_serving(&server, "start");
     let _ = server.post("/wechat?signature=bad&timestamp=1&nonce=2", b"<xml/>");
-    let _ = server.post(&format!("/wechat?{}&encrypt_type=aes&msg_signature=00", wechat::signed_query(TOKEN)), b"<xml><Encrypt>AAAA</Encrypt></xml>");
-    let (query, body) = wechat::safe_mode(TOKEN, "wx2c2769f8efd9abc2", KEY, &wechat::text_message("o_s", 5, "help"));
+    let _ = server.post(
+        &format!("/wechat?{}&encrypt_type=aes&msg_signature=00", wechat::signed_query(TOKEN)),
+        b"<xml><Encrypt>AAAA</Encrypt></xml>",
+    );
+    let (query, body) = wechat::safe_mode(
+        TOKEN,
+        "wx2c2769f8efd9abc2",
+        KEY,
+        &wechat::text_message("o_s", 5, "help"),
+    );
     let _ = server.post(&format!("/wechat?{query}"), body.as_bytes());
     let dir = server.dir.path().to_path_buf();
     let (code, stdout, stderr) = run_cli(&dir, &["check", "--config", "config.toml"]);
@@ -166,7 +185,10 @@ fn secrets_never_reach_logs_or_check_output() {
     assert!(stdout.contains("wechat.app_id = wx2c2769f8efd9abc2"), "{stdout}");
     for secret in [TOKEN, APP_SECRET, KEY] {
         assert!(!logs.contains(secret), "a secret reached the log:\n{logs}");
-        assert!(!stdout.contains(secret) && !stderr.contains(secret), "a secret reached check output:\n{stdout}");
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "a secret reached check output:\n{stdout}"
+        );
     }
 }
 
@@ -223,7 +245,11 @@ fn cli_contract() {
     assert_eq!(code, 2);
     assert!(stderr.contains("frobnicate"), "{stderr}");
 
-    std::fs::write(dir.path().join("typo.toml"), "[server]\nlisten = \"127.0.0.1:0\"\ncallback_pth = \"/x\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\ncallback_pth = \"/x\"\n",
+    )
+    .unwrap();
     let (code, _, stderr) = run_cli(dir.path(), &["serve", "--config", "typo.toml"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("callback_pth") && stderr.contains("typo.toml"), "{stderr}");
@@ -231,7 +257,11 @@ fn cli_contract() {
     assert_eq!(code, 2);
     assert!(stderr.contains("missing.toml"), "{stderr}");
 
-    std::fs::write(dir.path().join("ro.toml"), "[pictures]\ndir = \"/proc/zatan-cannot-write-here\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("ro.toml"),
+        "[pictures]\ndir = \"/proc/zatan-cannot-write-here\"\n",
+    )
+    .unwrap();
     let (code, stdout, stderr) = run_cli(dir.path(), &["check", "--config", "ro.toml"]);
     assert_eq!(code, 2, "{stdout}");
     assert!(stderr.contains("pictures.dir"), "{stderr}");

@@ -95,7 +95,10 @@ fn an_invalid_token_causes_one_refresh_and_one_retry_even_when_many_calls_fail()
 
     // One caller: refused with 40001, one refresh, one retry that succeeds.
     fake.invalidate_tokens(); // what a second token fetcher elsewhere does to us
-    owner.tokens.call(WAIT, |t| api.upload_temp_media(t, MediaType::Image, "one.png", &png(0))).unwrap();
+    owner
+        .tokens
+        .call(WAIT, |t| api.upload_temp_media(t, MediaType::Image, "one.png", &png(0)))
+        .unwrap();
     assert_eq!((fake.token_fetches(), fake.uploads(), fake.uploaded().len()), (2, 2, 1));
 
     // Ten callers refused at once: still one refresh. (A caller that starts
@@ -105,7 +108,9 @@ fn an_invalid_token_causes_one_refresh_and_one_retry_even_when_many_calls_fail()
     let callers: Vec<_> = (0..10u8)
         .map(|i| {
             let (tokens, api) = (owner.tokens.clone(), api.clone());
-            std::thread::spawn(move || tokens.call(WAIT, |t| api.upload_temp_media(t, MediaType::Image, "p.png", &png(i))))
+            std::thread::spawn(move || {
+                tokens.call(WAIT, |t| api.upload_temp_media(t, MediaType::Image, "p.png", &png(i)))
+            })
         })
         .collect();
     for caller in callers {
@@ -174,8 +179,12 @@ fn ask_for_picture(server: &Server, n: u64) -> Option<String> {
 
 #[test]
 fn pictures_are_uploaded_offered_replaced_renewed_and_forgotten() {
-    let fake = FakeApi::start(FakeConfig { media_lifetime: Duration::from_secs(6), ..FakeConfig::default() });
-    let server = Server::start("pictures", &api_config(&fake, "[pictures]\nmedia_lifetime_secs = 6\n"));
+    let fake = FakeApi::start(FakeConfig {
+        media_lifetime: Duration::from_secs(6),
+        ..FakeConfig::default()
+    });
+    let server =
+        Server::start("pictures", &api_config(&fake, "[pictures]\nmedia_lifetime_secs = 6\n"));
     let pictures = server.dir.path().join("pictures");
     let mut n = 0;
     let mut ask = || {
@@ -195,28 +204,38 @@ fn pictures_are_uploaded_offered_replaced_renewed_and_forgotten() {
 
     // Not an image, and too big: skipped, never offered.
     std::fs::write(pictures.join("notes.txt"), b"hello").unwrap();
-    std::fs::write(pictures.join("huge.png"), [png(9), vec![0; 10 * 1024 * 1024]].concat()).unwrap();
+    std::fs::write(pictures.join("huge.png"), [png(9), vec![0; 10 * 1024 * 1024]].concat())
+        .unwrap();
 
     // Modified: uploaded again, the new media offered.
     std::fs::write(pictures.join("cat.png"), png(2)).unwrap();
-    let replaced = wait_until(Duration::from_secs(3), || ask().filter(|m| m != &media)).expect("re-uploaded after a change");
+    let replaced = wait_until(Duration::from_secs(3), || ask().filter(|m| m != &media))
+        .expect("re-uploaded after a change");
     assert_eq!(fake.uploaded().iter().filter(|u| u.file_name == "cat.png").count(), 2);
 
     // Short lifetime: re-uploaded at ~90% of it, before the media expires.
     let renewed = wait_until(Duration::from_secs(8), || {
-        fake.uploaded().iter().filter(|u| u.file_name == "cat.png").nth(2).map(|u| u.media_id.clone())
+        fake.uploaded()
+            .iter()
+            .filter(|u| u.file_name == "cat.png")
+            .nth(2)
+            .map(|u| u.media_id.clone())
     })
     .expect("re-uploaded before expiry");
     assert!(fake.is_media_live(&renewed));
     let offered = wait_until(Duration::from_secs(2), || ask().filter(|m| m == &renewed));
     assert!(offered.is_some(), "the renewed media is offered");
-    assert!(!fake.uploaded().iter().any(|u| u.file_name == "notes.txt" || u.file_name == "huge.png"));
+    assert!(!fake
+        .uploaded()
+        .iter()
+        .any(|u| u.file_name == "notes.txt" || u.file_name == "huge.png"));
     assert!(server.wait_for_log("huge.png", WAIT), "{}", server.logs());
     assert_ne!(replaced, media);
 
     // Deleted: no longer offered.
     std::fs::remove_file(pictures.join("cat.png")).unwrap();
-    assert!(wait_until(Duration::from_secs(2), || if ask().is_none() { Some(()) } else { None }).is_some());
+    assert!(wait_until(Duration::from_secs(2), || if ask().is_none() { Some(()) } else { None })
+        .is_some());
 }
 
 #[test]
@@ -237,7 +256,12 @@ fn kill_during_an_upload_then_restart_completes_it() {
     // The next upload hangs; kill -9 while it does.
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(30));
     std::fs::write(server.dir.path().join("pictures/new.png"), png(4)).unwrap();
-    assert!(wait_until(WAIT, || fake.uploaded().iter().any(|u| u.file_name == "new.png").then_some(())).is_some());
+    assert!(wait_until(WAIT, || fake
+        .uploaded()
+        .iter()
+        .any(|u| u.file_name == "new.png")
+        .then_some(()))
+    .is_some());
     let dir = server.kill9();
     fake.set_delay(Endpoint::MediaUpload, Duration::ZERO);
 
@@ -272,9 +296,17 @@ fn sigterm_during_a_slow_upload_still_exits_zero_within_five_seconds() {
 #[test]
 fn without_api_credentials_check_says_the_features_are_off() {
     let dir = TempDir::new("api-off");
-    let out = Command::new(common::BIN).arg("check").current_dir(dir.path()).stderr(Stdio::null()).output().unwrap();
+    let out = Command::new(common::BIN)
+        .arg("check")
+        .current_dir(dir.path())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("WeChat API (uploads, customer-service replies, menus): off"), "{stdout}");
+    assert!(
+        stdout.contains("WeChat API (uploads, customer-service replies, menus): off"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -284,10 +316,15 @@ fn menu_push_show_delete_beside_a_running_server() {
     let dir = server.dir.path();
     let server_token = wait_until(WAIT, || (fake.token_fetches() > 0).then_some(())).is_some();
     assert!(server_token, "the server fetched its token");
-    std::fs::write(dir.join("menu.json"), r#"{"button":[{"type":"click","name":"帮助","key":"help"}]}"#).unwrap();
+    std::fs::write(
+        dir.join("menu.json"),
+        r#"{"button":[{"type":"click","name":"帮助","key":"help"}]}"#,
+    )
+    .unwrap();
     std::fs::write(dir.join("bad.json"), r#"{"buttons":[]}"#).unwrap();
 
-    let (code, out, err) = common::run_cli(dir, &["menu", "push", "menu.json", "--config", "config.toml"]);
+    let (code, out, err) =
+        common::run_cli(dir, &["menu", "push", "menu.json", "--config", "config.toml"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(fake.menu().unwrap()["button"][0]["key"], "help");
     let (code, out, err) = common::run_cli(dir, &["menu", "show", "--config", "config.toml"]);
@@ -297,7 +334,8 @@ fn menu_push_show_delete_beside_a_running_server() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(fake.menu().is_none());
 
-    let (code, _, err) = common::run_cli(dir, &["menu", "push", "bad.json", "--config", "config.toml"]);
+    let (code, _, err) =
+        common::run_cli(dir, &["menu", "push", "bad.json", "--config", "config.toml"]);
     assert_eq!(code, 2);
     assert!(err.contains("\"button\" array"), "{err}");
     assert_eq!(fake.calls(Endpoint::MenuCreate), 1, "a bad menu file is refused before any call");
@@ -326,7 +364,8 @@ fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     assert!(wait_until(WAIT, || (fake.material_uploads() > 1).then_some(())).is_some());
     let again = say(&server, TOKEN, "o_late", 500, "图片").content();
     assert!(again.contains("处理中"), "{again}");
-    let sent = wait_until(WAIT, || fake.sent().into_iter().find(|m| m.touser == "o_late")).expect("pushed");
+    let sent = wait_until(WAIT, || fake.sent().into_iter().find(|m| m.touser == "o_late"))
+        .expect("pushed");
     assert_eq!(sent.msgtype, "image");
     let material = fake.uploaded().into_iter().find(|u| u.permanent && u.media_id == sent.content);
     assert!(material.is_some(), "the pushed media_id is the uploaded material");

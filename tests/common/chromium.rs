@@ -49,26 +49,35 @@ impl Chromium {
             // Its own process group, so that Drop ends the renderers too.
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start chromium ({e}); install chromium: bash tests/run.sh"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start chromium ({e}); install chromium: bash tests/run.sh")
+            });
         let mut chromium = Chromium { child, port: 0, _profile: profile };
         let port_file = chromium._profile.path().join("DevToolsActivePort");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|t| t.lines().next()?.parse().ok()) {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|t| t.lines().next()?.parse().ok())
+            {
                 chromium.port = port;
                 return chromium;
             }
             if let Ok(Some(status)) = chromium.child.try_wait() {
                 panic!("chromium exited at start ({status})");
             }
-            assert!(Instant::now() < deadline, "chromium did not open its DevTools port within {START_TIMEOUT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "chromium did not open its DevTools port within {START_TIMEOUT:?}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// The tab Chromium opened at start, ready to be driven.
     pub fn page(&self) -> Tab {
-        let targets: Value = serde_json::from_str(&self.http_get("/json/list")).expect("DevTools /json/list is JSON");
+        let targets: Value = serde_json::from_str(&self.http_get("/json/list"))
+            .expect("DevTools /json/list is JSON");
         let url = targets
             .as_array()
             .and_then(|list| list.iter().find(|t| t["type"] == "page"))
@@ -77,7 +86,8 @@ impl Chromium {
             .to_string();
         let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream.set_read_timeout(Some(CALL_TIMEOUT)).unwrap();
-        let (socket, _) = tungstenite::client(url.as_str(), stream).expect("DevTools websocket handshake");
+        let (socket, _) =
+            tungstenite::client(url.as_str(), stream).expect("DevTools websocket handshake");
         Tab { socket, next_id: 0 }
     }
 
@@ -85,7 +95,12 @@ impl Chromium {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream.set_read_timeout(Some(CALL_TIMEOUT)).unwrap();
         // DevTools answers only requests addressed to an IP or localhost.
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n", self.port).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            self.port
+        )
+        .unwrap();
         // It keeps the connection open all the same: read by Content-Length.
         let response = read_response(&mut BufReader::new(stream)).expect("an answer from DevTools");
         response.text()
@@ -117,7 +132,8 @@ impl Tab {
         self.socket.send(Message::text(request.to_string())).expect("send to DevTools");
         let deadline = Instant::now() + CALL_TIMEOUT;
         while Instant::now() < deadline {
-            let message = self.socket.read().unwrap_or_else(|e| panic!("{method}: DevTools connection: {e}"));
+            let message =
+                self.socket.read().unwrap_or_else(|e| panic!("{method}: DevTools connection: {e}"));
             let Message::Text(text) = message else { continue };
             let reply: Value = serde_json::from_str(text.as_str()).unwrap();
             if reply["id"] == id {
@@ -132,7 +148,10 @@ impl Tab {
 
     /// Evaluates `expression` in the page; its value, copied out as JSON.
     pub fn evaluate(&mut self, expression: &str) -> Value {
-        let result = self.call("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }));
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        );
         if let Some(exception) = result.get("exceptionDetails") {
             panic!("{expression} threw: {exception}");
         }
@@ -155,7 +174,8 @@ impl Tab {
             panic!("cannot open {url}: {error}");
         }
         let deadline = Instant::now() + CALL_TIMEOUT;
-        let loaded = format!("location.href === {} && document.readyState === 'complete'", json!(url));
+        let loaded =
+            format!("location.href === {} && document.readyState === 'complete'", json!(url));
         while self.evaluate(&loaded) != json!(true) {
             assert!(Instant::now() < deadline, "{url} did not finish loading");
             std::thread::sleep(Duration::from_millis(50));

@@ -7,15 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub const EPUBCHECK_JAR: &str = "/usr/share/java/epubcheck.jar";
-const INSTALL_HINT: &str = "install the test peers: `apt-get install epubcheck calibre` (or run `bash tests/run.sh`)";
+const INSTALL_HINT: &str =
+    "install the test peers: `apt-get install epubcheck calibre` (or run `bash tests/run.sh`)";
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Fail (never skip) when a peer is missing.
 pub fn require_epubcheck() {
-    assert!(on_path("java") && Path::new(EPUBCHECK_JAR).is_file(), "java or {EPUBCHECK_JAR} is missing: {INSTALL_HINT}");
+    assert!(
+        on_path("java") && Path::new(EPUBCHECK_JAR).is_file(),
+        "java or {EPUBCHECK_JAR} is missing: {INSTALL_HINT}"
+    );
 }
 
 pub fn require_calibre() {
@@ -31,7 +36,11 @@ pub fn assert_epubcheck_clean(books: &[&Path]) {
             .iter()
             .map(|book| {
                 scope.spawn(move || {
-                    let output = Command::new("java").args(["-jar", EPUBCHECK_JAR]).arg(book).output().expect("run java");
+                    let output = Command::new("java")
+                        .args(["-jar", EPUBCHECK_JAR])
+                        .arg(book)
+                        .output()
+                        .expect("run java");
                     (book.to_path_buf(), output)
                 })
             })
@@ -39,16 +48,30 @@ pub fn assert_epubcheck_clean(books: &[&Path]) {
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
     for (book, output) in results {
-        let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(output.status.success(), "epubcheck found errors in {}:\n{report}", book.display());
-        assert!(report.contains("0 errors"), "unexpected epubcheck report for {}:\n{report}", book.display());
+        assert!(
+            report.contains("0 errors"),
+            "unexpected epubcheck report for {}:\n{report}",
+            book.display()
+        );
     }
 }
 
 /// Whether epubcheck finds errors in `book` (to show a broken input really is broken).
 pub fn epubcheck_fails(book: &Path) -> bool {
     require_epubcheck();
-    !Command::new("java").args(["-jar", EPUBCHECK_JAR]).arg(book).output().expect("run java").status.success()
+    !Command::new("java")
+        .args(["-jar", EPUBCHECK_JAR])
+        .arg(book)
+        .output()
+        .expect("run java")
+        .status
+        .success()
 }
 
 /// calibre's ebook-convert, headless.
@@ -85,25 +108,41 @@ pub fn text_lines(text: &str) -> Vec<String> {
 pub fn read_entry(epub: &Path, name: &str) -> String {
     let mut archive = zip::ZipArchive::new(fs::File::open(epub).unwrap()).unwrap();
     let mut text = String::new();
-    archive.by_name(name).unwrap_or_else(|e| panic!("{name} in {}: {e}", epub.display())).read_to_string(&mut text).unwrap();
+    archive
+        .by_name(name)
+        .unwrap_or_else(|e| panic!("{name} in {}: {e}", epub.display()))
+        .read_to_string(&mut text)
+        .unwrap();
     text
 }
 
 fn parse(text: &str) -> roxmltree::Document<'_> {
-    roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() }).unwrap()
+    roxmltree::Document::parse_with_options(
+        text,
+        roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() },
+    )
+    .unwrap()
 }
 
 /// The package document's path, from the container.
 pub fn opf_path(epub: &Path) -> String {
     let container = read_entry(epub, "META-INF/container.xml");
-    parse(&container).descendants().find(|n| n.has_tag_name("rootfile")).and_then(|n| n.attribute("full-path")).unwrap().to_string()
+    parse(&container)
+        .descendants()
+        .find(|n| n.has_tag_name("rootfile"))
+        .and_then(|n| n.attribute("full-path"))
+        .unwrap()
+        .to_string()
 }
 
 /// The text of the first `dc:{name}` in the package.
 pub fn dc(epub: &Path, name: &str) -> Option<String> {
     let opf = read_entry(epub, &opf_path(epub));
     let doc = parse(&opf);
-    doc.descendants().find(|n| n.has_tag_name(("http://purl.org/dc/elements/1.1/", name))).and_then(|n| n.text()).map(str::to_string)
+    doc.descendants()
+        .find(|n| n.has_tag_name(("http://purl.org/dc/elements/1.1/", name)))
+        .and_then(|n| n.text())
+        .map(str::to_string)
 }
 
 /// The titles in the EPUB 3 navigation document's table of contents.
@@ -113,14 +152,34 @@ pub fn toc_titles(epub: &Path) -> Vec<String> {
     let doc = parse(&opf);
     let nav = doc
         .descendants()
-        .find(|n| n.has_tag_name("item") && n.attribute("properties").is_some_and(|p| p.split_whitespace().any(|p| p == "nav")))
+        .find(|n| {
+            n.has_tag_name("item")
+                && n.attribute("properties")
+                    .is_some_and(|p| p.split_whitespace().any(|p| p == "nav"))
+        })
         .and_then(|n| n.attribute("href"))
         .unwrap();
     let dir = opf_path.rfind('/').map_or("", |at| &opf_path[..=at]);
     let nav = read_entry(epub, &format!("{dir}{nav}"));
     let nav_doc = parse(&nav);
-    let toc = nav_doc.descendants().find(|n| n.has_tag_name("nav") && n.attributes().any(|a| a.name() == "type" && a.value() == "toc")).unwrap();
-    toc.descendants().filter(|n| n.has_tag_name("a")).map(|a| a.descendants().filter(|t| t.is_text()).filter_map(|t| t.text()).collect::<String>().trim().to_string()).collect()
+    let toc = nav_doc
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("nav")
+                && n.attributes().any(|a| a.name() == "type" && a.value() == "toc")
+        })
+        .unwrap();
+    toc.descendants()
+        .filter(|n| n.has_tag_name("a"))
+        .map(|a| {
+            a.descendants()
+                .filter(|t| t.is_text())
+                .filter_map(|t| t.text())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
 }
 
 /// A deterministic pseudo-random sequence (xorshift), so generated books are
@@ -205,7 +264,8 @@ pub const FALSE_HEADINGS: &[&str] = &[
 pub fn chinese_novel(chapters: usize, paragraphs: usize, seed: u64) -> Novel {
     let mut rng = Rng::new(seed);
     let (title, author) = ("长安夜雨".to_string(), "云中客".to_string());
-    let mut text = format!("《{title}》\n作者：{author}\n\n内容简介：\n　　一个少年，一把剑，一座城。\n\n");
+    let mut text =
+        format!("《{title}》\n作者：{author}\n\n内容简介：\n　　一个少年，一把剑，一座城。\n\n");
     let mut headings = Vec::new();
     let mut chapter = |heading: String, text: &mut String, rng: &mut Rng| {
         text.push_str(&heading);

@@ -142,12 +142,7 @@ impl FakeApi {
             let (shared, stopping) = (shared.clone(), stopping.clone());
             thread::spawn(move || accept_loop(listener, shared, stopping))
         };
-        FakeApi {
-            addr,
-            shared,
-            stopping,
-            acceptor: Some(acceptor),
-        }
+        FakeApi { addr, shared, stopping, acceptor: Some(acceptor) }
     }
 
     /// The value for `wechat.api_base`.
@@ -230,11 +225,7 @@ impl FakeApi {
 
     /// The next call of `endpoint` fails with `errcode` without being processed.
     pub fn fail_next(&self, endpoint: Endpoint, errcode: i64) {
-        self.state()
-            .injected
-            .entry(endpoint)
-            .or_default()
-            .push_back(errcode);
+        self.state().injected.entry(endpoint).or_default().push_back(errcode);
     }
 
     /// Messages to this follower get 45015 (the 48-hour window is closed).
@@ -314,10 +305,7 @@ impl State {
 
     fn next_id(&mut self, prefix: &str) -> String {
         self.serial += 1;
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
         format!("{prefix}_{:06}_{nanos:09}", self.serial)
     }
 
@@ -331,16 +319,8 @@ impl State {
         if endpoint.requires_post() && request.method != "POST" {
             return Err(wx(43002));
         }
-        if let Some(code) = self
-            .injected
-            .get_mut(&endpoint)
-            .and_then(VecDeque::pop_front)
-        {
-            return Err(if code == 40164 {
-                not_whitelisted(peer)
-            } else {
-                wx(code)
-            });
+        if let Some(code) = self.injected.get_mut(&endpoint).and_then(VecDeque::pop_front) {
+            return Err(if code == 40164 { not_whitelisted(peer) } else { wx(code) });
         }
         match endpoint {
             Endpoint::StableToken => self.stable_token(&request.body, peer),
@@ -388,22 +368,14 @@ impl State {
             _ => return Err(wx(47001)),
         };
         let now = Instant::now();
-        let current = self
-            .stable_current
-            .clone()
-            .filter(|t| self.check_token(t).is_ok());
+        let current = self.stable_current.clone().filter(|t| self.check_token(t).is_ok());
         let (token, remaining) = match current {
             Some(token) if !force => {
-                let remaining = self.tokens[&token]
-                    .expires_at
-                    .saturating_duration_since(now);
+                let remaining = self.tokens[&token].expires_at.saturating_duration_since(now);
                 (token, remaining)
             }
             _ => {
-                if let Some(old) = self
-                    .stable_current
-                    .as_ref()
-                    .and_then(|t| self.tokens.get_mut(t))
+                if let Some(old) = self.stable_current.as_ref().and_then(|t| self.tokens.get_mut(t))
                 {
                     old.revoke(now);
                 }
@@ -426,11 +398,7 @@ impl State {
         let field = |name: &str| query.get(name).map(String::as_str);
         self.check_credentials(field("appid"), field("secret"), peer)?;
         let overlap_end = Instant::now() + self.config.classic_overlap;
-        if let Some(old) = self
-            .classic_current
-            .as_ref()
-            .and_then(|t| self.tokens.get_mut(t))
-        {
+        if let Some(old) = self.classic_current.as_ref().and_then(|t| self.tokens.get_mut(t)) {
             old.revoke(overlap_end);
         }
         let token = self.mint_token();
@@ -441,13 +409,7 @@ impl State {
     fn mint_token(&mut self) -> String {
         let token = self.next_id("FAKE_TOKEN");
         let expires_at = Instant::now() + self.config.token_lifetime;
-        self.tokens.insert(
-            token.clone(),
-            IssuedToken {
-                expires_at,
-                revoked_at: None,
-            },
-        );
+        self.tokens.insert(token.clone(), IssuedToken { expires_at, revoked_at: None });
         token
     }
 
@@ -464,11 +426,8 @@ impl State {
     }
 
     fn authorize(&self, request: &Request) -> Result<(), WxError> {
-        let token = request
-            .query
-            .get("access_token")
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| wx(41001))?;
+        let token =
+            request.query.get("access_token").filter(|t| !t.is_empty()).ok_or_else(|| wx(41001))?;
         self.check_token(token)
     }
 
@@ -479,15 +438,10 @@ impl State {
         if request.query.get("type").map(String::as_str) != Some("image") {
             return Err(wx(40004));
         }
-        let boundary = request
-            .header("content-type")
-            .and_then(multipart_boundary)
-            .ok_or_else(|| wx(41005))?;
+        let boundary =
+            request.header("content-type").and_then(multipart_boundary).ok_or_else(|| wx(41005))?;
         let parts = parse_multipart(&request.body, &boundary).ok_or_else(|| wx(41005))?;
-        let media = parts
-            .into_iter()
-            .find(|p| p.name == "media")
-            .ok_or_else(|| wx(41005))?;
+        let media = parts.into_iter().find(|p| p.name == "media").ok_or_else(|| wx(41005))?;
         let file_name = media.file_name.ok_or_else(|| wx(41005))?;
         if media.data.is_empty() {
             return Err(wx(40006));
@@ -534,10 +488,7 @@ impl State {
     fn custom_send(&mut self, request: &Request) -> Result<Value, WxError> {
         self.authorize(request)?;
         let body: Value = serde_json::from_slice(&request.body).map_err(|_| wx(47001))?;
-        let touser = body["touser"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| wx(40003))?;
+        let touser = body["touser"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| wx(40003))?;
         let msgtype = body["msgtype"].as_str().ok_or_else(|| wx(47001))?;
         let content = match msgtype {
             "text" => body["text"]["content"]
@@ -545,9 +496,7 @@ impl State {
                 .filter(|c| !c.is_empty())
                 .ok_or_else(|| wx(44004))?,
             "image" => {
-                let media_id = body["image"]["media_id"]
-                    .as_str()
-                    .ok_or_else(|| wx(47001))?;
+                let media_id = body["image"]["media_id"].as_str().ok_or_else(|| wx(47001))?;
                 self.check_media(media_id)?;
                 media_id
             }
@@ -644,26 +593,17 @@ fn wx(code: i64) -> WxError {
 fn not_whitelisted(peer: IpAddr) -> WxError {
     let v4 = match peer {
         IpAddr::V4(ip) => ip.to_string(),
-        IpAddr::V6(ip) => ip
-            .to_ipv4_mapped()
-            .map(|ip| ip.to_string())
-            .unwrap_or_default(),
+        IpAddr::V6(ip) => ip.to_ipv4_mapped().map(|ip| ip.to_string()).unwrap_or_default(),
     };
     let v6 = match peer {
         IpAddr::V4(ip) => ip.to_ipv6_mapped().to_string(),
         IpAddr::V6(ip) => ip.to_string(),
     };
-    (
-        40164,
-        format!("invalid ip {v4} ipv6 {v6}, not in whitelist rid: fake-40164"),
-    )
+    (40164, format!("invalid ip {v4} ipv6 {v6}, not in whitelist rid: fake-40164"))
 }
 
 fn has_image_extension(file_name: &str) -> bool {
-    let ext = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     ["jpg", "jpeg", "png", "gif"].contains(&ext.as_str())
 }
 
@@ -675,17 +615,11 @@ fn has_image_magic(data: &[u8]) -> bool {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 // ---------------------------------------------------------------------------
@@ -763,11 +697,7 @@ fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
         let mut chunk = [0u8; 8192];
         let n = stream.read(&mut chunk)?;
         if n == 0 {
-            return if buffer.is_empty() {
-                Ok(None)
-            } else {
-                Err(invalid("truncated head"))
-            };
+            return if buffer.is_empty() { Ok(None) } else { Err(invalid("truncated head")) };
         }
         buffer.extend_from_slice(&chunk[..n]);
     };
@@ -775,11 +705,9 @@ fn read_request(stream: &mut TcpStream) -> io::Result<Option<Request>> {
     let head = std::str::from_utf8(&buffer[..head_end]).map_err(|_| invalid("head not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let (Some(method), Some(target), Some(_version)) = (
-        request_line.next(),
-        request_line.next(),
-        request_line.next(),
-    ) else {
+    let (Some(method), Some(target), Some(_version)) =
+        (request_line.next(), request_line.next(), request_line.next())
+    else {
         return Err(invalid("bad request line"));
     };
     let mut headers = HashMap::new();
@@ -825,9 +753,7 @@ fn write_response(stream: &mut TcpStream, status: u16, content_type: &str, body:
         body.len()
     );
     // The client may have given up (a timeout test); that is not our error.
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(body));
+    let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
 }
 
 fn parse_query(query: &str) -> HashMap<String, String> {
@@ -846,9 +772,7 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);

@@ -92,7 +92,8 @@ fn read<R: Read>(reader: &mut BufReader<R>, body_follows: bool) -> io::Result<Re
     let status = parsed.code.expect("a complete head has a status");
     let mut headers = Vec::with_capacity(parsed.headers.len());
     for header in parsed.headers.iter() {
-        let value = String::from_utf8(header.value.to_vec()).map_err(|_| malformed(&"not UTF-8"))?;
+        let value =
+            String::from_utf8(header.value.to_vec()).map_err(|_| malformed(&"not UTF-8"))?;
         headers.push((header.name.to_string(), value));
     }
     let mut response = Response { status, headers, body: Vec::new() };
@@ -104,9 +105,7 @@ fn read<R: Read>(reader: &mut BufReader<R>, body_follows: bool) -> io::Result<Re
         Some(value) => value.parse().map_err(|_| malformed(&"bad Content-Length"))?,
     };
     response.body = vec![0; length];
-    reader
-        .read_exact(&mut response.body)
-        .map_err(|e| waiting_for("a response body", e))?;
+    reader.read_exact(&mut response.body).map_err(|e| waiting_for("a response body", e))?;
     Ok(response)
 }
 
@@ -115,9 +114,8 @@ fn read_head<R: Read>(reader: &mut BufReader<R>) -> io::Result<Vec<u8>> {
     let mut head = Vec::new();
     loop {
         let line_start = head.len();
-        let read = reader
-            .read_until(b'\n', &mut head)
-            .map_err(|e| waiting_for("a response head", e))?;
+        let read =
+            reader.read_until(b'\n', &mut head).map_err(|e| waiting_for("a response head", e))?;
         if read == 0 {
             let e = io::Error::new(ErrorKind::UnexpectedEof, "the connection closed");
             return Err(waiting_for("a response head", e));

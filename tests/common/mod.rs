@@ -11,8 +11,8 @@ pub mod http_client;
 pub mod output;
 mod server;
 pub mod smtp;
-pub mod wechat;
 mod temp_dir;
+pub mod wechat;
 
 // Not every test binary uses each of these either.
 #[allow(unused_imports)]

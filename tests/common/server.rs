@@ -59,8 +59,12 @@ impl Server {
                 let addr: String = rest.chars().take_while(|c| *c != '/' && *c != ' ').collect();
                 addr.parse().unwrap()
             }
-            Some(Err(status)) => panic!("zatan exited at start ({status}); its log:\n{}", logs.text()),
-            None => panic!("zatan did not start within {START_TIMEOUT:?}; its log:\n{}", logs.text()),
+            Some(Err(status)) => {
+                panic!("zatan exited at start ({status}); its log:\n{}", logs.text())
+            }
+            None => {
+                panic!("zatan did not start within {START_TIMEOUT:?}; its log:\n{}", logs.text())
+            }
         };
         Server { process, addr, dir, logs }
     }
@@ -104,7 +108,10 @@ impl Server {
     }
 
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill").args([&format!("-{signal}"), &self.pid().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
     }
 
@@ -128,7 +135,10 @@ impl Server {
     }
 
     pub fn get(&self, target: &str) -> Response {
-        request(self.addr, format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        request(
+            self.addr,
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
     }
 
     pub fn post(&self, target: &str, body: &[u8]) -> Response {

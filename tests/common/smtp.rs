@@ -52,7 +52,13 @@ pub struct SmtpOptions {
 
 impl Default for SmtpOptions {
     fn default() -> Self {
-        SmtpOptions { mode: Mode::Starttls, auth: true, reject_rcpt: None, tempfail: 0, stall_data: None }
+        SmtpOptions {
+            mode: Mode::Starttls,
+            auth: true,
+            reject_rcpt: None,
+            tempfail: 0,
+            stall_data: None,
+        }
     }
 }
 
@@ -126,7 +132,8 @@ impl SmtpPeer {
         if let Some(stall) = o.stall_data {
             command.args(["--stall-data", &stall.as_secs_f64().to_string()]);
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start python3");
+        let mut child =
+            command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start python3");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -135,7 +142,10 @@ impl SmtpPeer {
             for _ in lines {}
         });
         let line = rx.recv_timeout(Duration::from_secs(20)).ok().flatten();
-        let port = line.as_deref().and_then(|l| l.strip_prefix("ready ")).and_then(|p| p.trim().parse().ok());
+        let port = line
+            .as_deref()
+            .and_then(|l| l.strip_prefix("ready "))
+            .and_then(|p| p.trim().parse().ok());
         match port {
             Some(port) => {
                 self.port = port;
@@ -192,7 +202,9 @@ impl SmtpPeer {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             // the port may linger for a moment after the kill
-            if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok() || Instant::now() > deadline {
+            if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok()
+                || Instant::now() > deadline
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -204,7 +216,10 @@ impl SmtpPeer {
     pub fn received(&self) -> Vec<Received> {
         let out = self.out_dir();
         let mut names: Vec<String> = match std::fs::read_dir(&out) {
-            Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".json")).collect(),
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".json"))
+                .collect(),
             Err(_) => Vec::new(),
         };
         names.sort();
@@ -234,7 +249,10 @@ impl SmtpPeer {
                 return received;
             }
             if Instant::now() > deadline {
-                panic!("the SMTP peer received {} message(s) within {timeout:?}, expected {n}", received.len());
+                panic!(
+                    "the SMTP peer received {} message(s) within {timeout:?}, expected {n}",
+                    received.len()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -249,7 +267,12 @@ impl Drop for SmtpPeer {
 
 /// A CA certificate that signed nothing this peer serves.
 pub fn write_unrelated_ca(path: &Path) {
-    let status = Command::new(python()).arg(SCRIPT).arg("--write-ca").arg(path).status().expect("run python3");
+    let status = Command::new(python())
+        .arg(SCRIPT)
+        .arg("--write-ca")
+        .arg(path)
+        .status()
+        .expect("run python3");
     assert!(status.success(), "could not make a CA; {INSTALL_HINT}");
 }
 
@@ -281,13 +304,21 @@ fn read_summary(out: &Path, name: &str) -> Received {
             file_name: a["filename"].as_str().map(str::to_string),
             content_type: a["content_type"].as_str().unwrap().to_string(),
             transfer_encoding: a["transfer_encoding"].as_str().unwrap_or_default().to_string(),
-            content_disposition_raw: a["content_disposition_raw"].as_str().unwrap_or_default().to_string(),
+            content_disposition_raw: a["content_disposition_raw"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             bytes: std::fs::read(out.join(a["file"].as_str().unwrap())).unwrap(),
         })
         .collect();
     Received {
         mail_from: s("mail_from"),
-        rcpt_tos: v["rcpt_tos"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).collect(),
+        rcpt_tos: v["rcpt_tos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_string())
+            .collect(),
         auth_login: v["auth_login"].as_str().map(str::to_string),
         tls: v["tls"].as_bool().unwrap(),
         header_from: s("header_from"),

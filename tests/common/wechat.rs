@@ -36,8 +36,13 @@ pub fn open_reply(token: &str, app_id: &str, key: &str, envelope: &str) -> Strin
             .to_string()
     };
     let (encrypt, signature) = (field("Encrypt"), field("MsgSignature"));
-    assert_eq!(sign(&[token, &field("TimeStamp"), &field("Nonce"), &encrypt]), signature, "reply MsgSignature");
-    crypto::decrypt(&AesKey::from_encoding_aes_key(key).unwrap(), &encrypt, app_id).expect("reply decrypts")
+    assert_eq!(
+        sign(&[token, &field("TimeStamp"), &field("Nonce"), &encrypt]),
+        signature,
+        "reply MsgSignature"
+    );
+    crypto::decrypt(&AesKey::from_encoding_aes_key(key).unwrap(), &encrypt, app_id)
+        .expect("reply decrypts")
 }
 
 /// A field of a plaintext reply.
@@ -55,7 +60,12 @@ fn envelope(from: &str, create_time: u64, msg_type: &str, fields: &str) -> Strin
 }
 
 pub fn text_message(from: &str, msg_id: u64, content: &str) -> String {
-    envelope(from, 1714037000, "text", &format!("<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"))
+    envelope(
+        from,
+        1714037000,
+        "text",
+        &format!("<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>"),
+    )
 }
 
 pub fn message(from: &str, msg_id: u64, msg_type: &str, fields: &str) -> String {
