@@ -34,10 +34,10 @@ mod tests {
     fn file_and_bytes_agree_with_the_known_digest() {
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(sha256_hex(b"abc"), abc);
-        let path = std::env::temp_dir().join(format!("zatan-digest-{}", std::process::id()));
+        let dir = crate::temp_dir::TempDir::new("digest");
+        let path = dir.path().join("abc");
         std::fs::write(&path, b"abc").unwrap();
         assert_eq!(sha256_file_hex(&path).unwrap(), abc);
-        std::fs::remove_file(&path).unwrap();
         assert_eq!(hex(&[0, 15, 255]), "000fff");
     }
 }

@@ -31,4 +31,9 @@ pub mod web;
 pub mod wechat;
 pub mod xml;
 
+/// The tests' one `TempDir`, the file the integration tests use too.
+#[cfg(test)]
+#[path = "../tests/common/temp_dir.rs"]
+mod temp_dir;
+
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -631,16 +631,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("zatan-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
+    /// A store directory that does not exist yet, inside a fresh temp dir.
+    fn temp_dir(name: &str) -> (TempDir, PathBuf) {
+        let tmp = TempDir::new(&format!("store-{name}"));
+        let dir = tmp.path().join("data");
+        (tmp, dir)
     }
 
     #[test]
     fn creates_and_reopens_with_schema() {
-        let dir = temp_dir("reopen");
+        let (_tmp, dir) = temp_dir("reopen");
         {
             let store = Store::open(&dir).unwrap();
             assert_eq!(store.schema_version().unwrap(), Some(SCHEMA_VERSION));
@@ -652,7 +654,7 @@ mod tests {
 
     #[test]
     fn second_open_is_a_clear_lock_error() {
-        let dir = temp_dir("lock");
+        let (_tmp, dir) = temp_dir("lock");
         let _first = Store::open(&dir).unwrap();
         let err = Store::open(&dir).err().expect("second open must fail");
         assert!(matches!(err, StoreError::Locked(_)), "{err}");
@@ -661,7 +663,7 @@ mod tests {
 
     #[test]
     fn corrupt_file_is_a_clear_error() {
-        let dir = temp_dir("corrupt");
+        let (_tmp, dir) = temp_dir("corrupt");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(FILE_NAME), vec![0x5a; 8192]).unwrap();
         let err = Store::open(&dir).err().expect("garbage must not open");
@@ -671,7 +673,7 @@ mod tests {
 
     #[test]
     fn records_survive_a_reopen_and_can_be_forgotten() {
-        let dir = temp_dir("records");
+        let (_tmp, dir) = temp_dir("records");
         let token = StoredToken { value: "tok".into(), expires_at: 1_900_000_000 };
         let media = MediaRecord {
             hash: "ab".into(),
@@ -695,7 +697,7 @@ mod tests {
 
     #[test]
     fn a_message_key_creates_one_job_even_across_reopens() {
-        let dir = temp_dir("jobs");
+        let (_tmp, dir) = temp_dir("jobs");
         let first = {
             let store = Store::open(&dir).unwrap();
             let (job, created) = store.create_job("o1|42", JobKind::SendPicture, "o1", 10).unwrap();
@@ -735,7 +737,7 @@ mod tests {
 
     #[test]
     fn crawl_records_survive_a_reopen_and_the_byte_count_restarts_each_day() {
-        let dir = temp_dir("crawl");
+        let (_tmp, dir) = temp_dir("crawl");
         let entry = CrawlEntry {
             url: "http://h/get/1".into(),
             fetched_at: 9,
@@ -770,7 +772,7 @@ mod tests {
 
     #[test]
     fn other_schema_version_is_refused() {
-        let dir = temp_dir("schema");
+        let (_tmp, dir) = temp_dir("schema");
         Store::open(&dir).unwrap().set_schema_version(99);
         let err = Store::open(&dir).err().expect("schema 99 must be refused");
         assert!(matches!(err, StoreError::WrongSchema { found: 99, .. }), "{err}");

@@ -31,8 +31,8 @@ mod tests {
 
     #[test]
     fn ca_file_problems_are_explained() {
-        let dir = std::env::temp_dir().join(format!("zatan-mail-ca-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::temp_dir::TempDir::new("ca-file");
+        let dir = tmp.path();
         let missing = dir.join("missing.pem");
         assert!(read_ca_file(&missing).unwrap_err().contains("cannot read"));
         let empty = dir.join("empty.pem");
@@ -42,6 +42,5 @@ mod tests {
         std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
             .unwrap();
         assert!(read_ca_file(&garbage).unwrap_err().contains("cannot be a trusted root"));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

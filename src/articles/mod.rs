@@ -289,20 +289,18 @@ mod tests {
 
     #[test]
     fn files_load_from_disk_and_bad_ones_are_skipped() {
-        let dir = std::env::temp_dir().join(format!("zatan-articles-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::temp_dir::TempDir::new("articles");
+        let dir = tmp.path();
         std::fs::write(dir.join("good.md"), "# Good\n\nbody").unwrap();
         std::fs::write(dir.join("bad.md"), "---\ntitel: x\n---\n").unwrap();
         std::fs::write(dir.join("latin1.md"), b"caf\xe9").unwrap();
         std::fs::write(dir.join("notes.txt"), "not an article").unwrap();
         std::fs::write(dir.join(".hidden.md"), "# Hidden").unwrap();
-        let loaded = load_dir(&dir, LoadOptions::default());
+        let loaded = load_dir(dir, LoadOptions::default());
         assert_eq!(loaded.keys().collect::<Vec<_>>(), ["good.md"]);
         assert!(load_file(&dir.join("latin1.md"), LoadOptions::default())
             .unwrap_err()
             .contains("UTF-8"));
         assert!(load_file(&dir.join(".hidden.md"), LoadOptions::default()).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

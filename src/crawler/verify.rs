@@ -50,12 +50,11 @@ fn epub_head(head: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
     use std::io::Write;
 
-    fn temp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("zatan-verify-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
+    fn temp(dir: &TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         path
     }
@@ -85,17 +84,21 @@ mod tests {
 
     #[test]
     fn files_that_lie_about_their_format_are_refused() {
-        let html = temp("page.epub", b"<html><body>Please log in</body></html>");
+        let dir = TempDir::new("verify");
+        let html = temp(&dir, "page.epub", b"<html><body>Please log in</body></html>");
         assert!(verify(&html, Format::Epub).unwrap_err().contains("not an EPUB"));
-        let good =
-            temp("good.epub", &zip("mimetype", zip::CompressionMethod::Stored, EPUB_MIMETYPE));
+        let good = temp(
+            &dir,
+            "good.epub",
+            &zip("mimetype", zip::CompressionMethod::Stored, EPUB_MIMETYPE),
+        );
         assert_eq!(verify(&good, Format::Epub), Ok(()));
-        let fake_mobi = temp("fake.mobi", &[0u8; 200]);
+        let fake_mobi = temp(&dir, "fake.mobi", &[0u8; 200]);
         assert!(verify(&fake_mobi, Format::Mobi).unwrap_err().contains("BOOKMOBI"));
         let mut mobi = vec![0u8; 200];
         mobi[60..68].copy_from_slice(b"BOOKMOBI");
-        assert_eq!(verify(&temp("real.azw3", &mobi), Format::Azw3), Ok(()));
-        assert!(verify(&temp("empty.txt", b""), Format::Txt).is_err());
-        assert_eq!(verify(&temp("a.txt", "第一章\n".as_bytes()), Format::Txt), Ok(()));
+        assert_eq!(verify(&temp(&dir, "real.azw3", &mobi), Format::Azw3), Ok(()));
+        assert!(verify(&temp(&dir, "empty.txt", b""), Format::Txt).is_err());
+        assert_eq!(verify(&temp(&dir, "a.txt", "第一章\n".as_bytes()), Format::Txt), Ok(()));
     }
 }

@@ -413,6 +413,7 @@ fn prefix(text: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
 
     #[test]
     fn files_are_cut_at_page_breaks_and_skeletons() {
@@ -456,31 +457,28 @@ mod tests {
         assert_eq!(exth_records(&exth), [(100, &b"Ann"[..])]);
     }
 
-    fn write_temp(label: &str, data: &[u8]) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("zatan-mobi-{label}-{}.mobi", std::process::id()));
+    fn write_temp(dir: &TempDir, label: &str, data: &[u8]) -> PathBuf {
+        let path = dir.path().join(format!("{label}.mobi"));
         fs::write(&path, data).unwrap();
         path
     }
 
     #[test]
     fn truncated_and_foreign_files_are_named() {
-        let short = write_temp("short", b"BOOKMOBI");
+        let dir = TempDir::new("mobi");
+        let short = write_temp(&dir, "short", b"BOOKMOBI");
         assert!(matches!(MobiBook::open(&short), Err(EbookError::TruncatedMobi { .. })));
         let mut header = vec![0u8; 78];
         header[60..68].copy_from_slice(b"BOOKMOBI");
         header[77] = 3; // three records, but no table follows
-        let cut = write_temp("cut", &header);
+        let cut = write_temp(&dir, "cut", &header);
         let err = MobiBook::open(&cut).err().unwrap();
         assert!(err.to_string().contains("truncated MOBI/AZW3"), "{err}");
-        let other = write_temp("other", &[b'x'; 100]);
+        let other = write_temp(&dir, "other", &[b'x'; 100]);
         assert!(MobiBook::open(&other)
             .err()
             .unwrap()
             .to_string()
             .contains("no BOOKMOBI signature"));
-        for path in [short, cut, other] {
-            fs::remove_file(path).unwrap();
-        }
     }
 }

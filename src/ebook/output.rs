@@ -58,19 +58,18 @@ mod tests {
 
     #[test]
     fn dropped_output_leaves_nothing_and_commit_renames() {
-        let dir = std::env::temp_dir().join(format!("zatan-output-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::temp_dir::TempDir::new("output");
+        let dir = tmp.path();
         let target = dir.join("book.epub");
         {
             let (_pending, mut file) = PendingOutput::create(&target).unwrap();
             file.write_all(b"half").unwrap();
         }
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 0);
         let (pending, mut file) = PendingOutput::create(&target).unwrap();
         file.write_all(b"whole").unwrap();
         assert_eq!(pending.commit(file).unwrap(), 5);
         assert_eq!(fs::read(&target).unwrap(), b"whole");
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
     }
 }

@@ -159,13 +159,13 @@ fn is_safe_name(name: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
     use zip::write::SimpleFileOptions;
     use zip::CompressionMethod;
 
-    /// Write a zip of `entries` to a fresh file under the temp dir.
-    pub(crate) fn zip_file(label: &str, entries: &[(&str, &[u8])]) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("zatan-zip-{label}-{}.zip", std::process::id()));
+    /// Write a zip of `entries` to `label.zip` in `dir`.
+    pub(crate) fn zip_file(dir: &TempDir, label: &str, entries: &[(&str, &[u8])]) -> PathBuf {
+        let path = dir.path().join(format!("{label}.zip"));
         let mut zip = ZipWriter::new(File::create(&path).unwrap());
         for (name, data) in entries {
             zip.start_file(
@@ -185,20 +185,22 @@ pub(crate) mod tests {
             assert!(!is_safe_name(bad), "{bad}");
         }
         assert!(is_safe_name("OEBPS/Text/ch 1.xhtml") && is_safe_name("./mimetype"));
-        let path =
-            zip_file("climb", &[("mimetype", b"application/epub+zip"), ("../evil.txt", b"x")]);
+        let dir = TempDir::new("zip-climb");
+        let entries: &[(&str, &[u8])] =
+            &[("mimetype", b"application/epub+zip"), ("../evil.txt", b"x")];
+        let path = zip_file(&dir, "climb", entries);
         let err = SafeZip::open(&path, LIMITS).err().unwrap();
         assert!(
             matches!(err, EbookError::UnsafeEntry { ref entry, .. } if entry == "../evil.txt"),
             "{err}"
         );
-        std::fs::remove_file(path).unwrap();
     }
 
     #[test]
     fn bombs_are_refused_by_count_declared_size_and_actual_size() {
         let zeros = vec![0u8; 4 << 20];
-        let path = zip_file("bomb", &[("a", &zeros), ("b", &zeros)]);
+        let dir = TempDir::new("zip-bomb");
+        let path = zip_file(&dir, "bomb", &[("a", &zeros), ("b", &zeros)]);
         assert!(std::fs::metadata(&path).unwrap().len() < 100_000);
         let small = Limits { max_entries: 10, max_total: 6 << 20, max_entry: 8 << 20 };
         assert!(matches!(SafeZip::open(&path, small), Err(EbookError::ZipTooLarge { .. })));
@@ -209,15 +211,14 @@ pub(crate) mod tests {
         assert!(matches!(zip.read("a"), Err(EbookError::ZipTooLarge { .. })));
         let mut zip = SafeZip::open(&path, LIMITS).unwrap();
         assert_eq!(zip.read("b").unwrap().len(), 4 << 20);
-        std::fs::remove_file(path).unwrap();
     }
 
     #[test]
     fn not_a_zip_is_named_as_such() {
-        let path = std::env::temp_dir().join(format!("zatan-notzip-{}.epub", std::process::id()));
+        let dir = TempDir::new("not-zip");
+        let path = dir.path().join("notzip.epub");
         std::fs::write(&path, "just some text, not a zip").unwrap();
         let err = SafeZip::open(&path, LIMITS).err().unwrap();
         assert!(err.to_string().ends_with("is not a zip archive (an EPUB must be one)"), "{err}");
-        std::fs::remove_file(path).unwrap();
     }
 }

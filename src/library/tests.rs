@@ -2,20 +2,22 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::ebook::ConvertOptions;
+use crate::temp_dir::TempDir;
 
 struct Shelf {
+    _dir: TempDir,
     root: PathBuf,
     books: PathBuf,
     store: Store,
 }
 
 fn shelf(name: &str) -> Shelf {
-    let root = std::env::temp_dir().join(format!("zatan-library-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let dir = TempDir::new(&format!("library-{name}"));
+    let root = dir.path().to_path_buf();
     let books = root.join("books");
     std::fs::create_dir_all(&books).unwrap();
     let store = Store::open(&root.join("data")).unwrap();
-    Shelf { root, books, store }
+    Shelf { _dir: dir, root, books, store }
 }
 
 fn novel(chapters: usize) -> String {

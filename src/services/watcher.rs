@@ -144,6 +144,7 @@ fn classify(mask: EventMask, name: Option<&OsStr>) -> Option<FileEvent> {
 mod tests {
     use super::*;
     use crate::fsutil::list_files;
+    use crate::temp_dir::TempDir;
 
     fn expect(rx: &crossbeam_channel::Receiver<FileEvent>, want: FileEvent) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -159,14 +160,11 @@ mod tests {
 
     #[test]
     fn real_inotify_reports_writes_moves_and_deletes() {
-        let dir = std::env::temp_dir().join(format!("zatan-watch-{}", std::process::id()));
-        let outside = std::env::temp_dir().join(format!("zatan-watch-out-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::create_dir_all(&outside).unwrap();
+        let (tmp, elsewhere) = (TempDir::new("watched"), TempDir::new("unwatched"));
+        let (dir, outside) = (tmp.path(), elsewhere.path());
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut watcher = Watcher::new().unwrap();
-        watcher.watch(&dir, Box::new(move |e| tx.send(e).unwrap())).unwrap();
+        watcher.watch(dir, Box::new(move |e| tx.send(e).unwrap())).unwrap();
         let (trigger, shutdown) = crate::shutdown::pair();
         let thread = std::thread::spawn(move || watcher.run(&shutdown));
 
@@ -187,6 +185,6 @@ mod tests {
         thread.join().unwrap();
         assert!(start.elapsed() < Duration::from_secs(1));
         assert!(dir.join(".partial").exists());
-        assert!(list_files(&dir).unwrap().is_empty(), "hidden files are not listed");
+        assert!(list_files(dir).unwrap().is_empty(), "hidden files are not listed");
     }
 }

@@ -21,7 +21,8 @@ const NONCE: &str = "486452656";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let [mode, count, file] = <[String; 3]>::try_from(args).unwrap_or_else(|_| panic!("usage: requests plain|safe COUNT FILE"));
+    let [mode, count, file] = <[String; 3]>::try_from(args)
+        .unwrap_or_else(|_| panic!("usage: requests plain|safe COUNT FILE"));
     let count: u64 = count.parse().expect("COUNT is a number");
     let key = AesKey::from_encoding_aes_key(KEY).unwrap();
     let signature = sign(&[TOKEN, TIMESTAMP, NONCE]);
