@@ -36,33 +36,34 @@ impl ArticleLibrary {
         super::run(&mut self, &inbox, shutdown);
     }
 
+    /// Published before the log line, so the line means the pages show it.
     fn reload(&mut self, name: String) {
-        match articles::load_file(&self.dir.join(&name), self.options) {
+        let path = self.dir.join(&name);
+        match articles::load_file(&path, self.options) {
             Ok(article) => {
-                log::info!(
+                let line = format!(
                     "article {name} loaded: {}{}",
                     article.title,
                     if article.draft { " (draft)" } else { "" }
                 );
                 self.files.insert(name, Arc::new(article));
+                self.publish();
+                log::info!("{line}");
             }
             Err(e) => {
-                log::warn!("skipping article {}: {e}", self.dir.join(&name).display());
                 self.files.remove(&name);
+                self.publish();
+                log::warn!("skipping article {}: {e}", path.display());
             }
         }
-        self.publish();
     }
 
     fn rescan(&mut self) {
         self.files = articles::load_dir(&self.dir, self.options);
-        let drafts = self.files.values().filter(|a| a.draft).count();
-        log::info!(
-            "articles: {} in {} ({drafts} drafts)",
-            self.files.len() - drafts,
-            self.dir.display()
-        );
         self.publish();
+        let drafts = self.files.values().filter(|a| a.draft).count();
+        let dir = self.dir.display();
+        log::info!("articles: {} in {dir} ({drafts} drafts)", self.files.len() - drafts);
     }
 
     fn publish(&self) {
@@ -78,8 +79,8 @@ impl Service for ArticleLibrary {
             FileEvent::Changed(name) if name.ends_with(articles::EXTENSION) => self.reload(name),
             FileEvent::Removed(name) => {
                 if self.files.remove(&name).is_some() {
-                    log::info!("article {name} removed");
                     self.publish();
+                    log::info!("article {name} removed");
                 }
             }
             FileEvent::Rescan => self.rescan(),
