@@ -26,7 +26,9 @@ impl LibraryService {
     }
 
     fn scan(&self) {
-        match library::scan(&self.store, &self.dir) {
+        let scanned = library::scan(&self.store, &self.dir);
+        self.publish();
+        match scanned {
             Ok(report) => {
                 for (name, reason) in &report.refused {
                     log::warn!("library: skipping {name}: {reason}");
@@ -41,7 +43,6 @@ impl LibraryService {
             }
             Err(e) => log::error!("library: cannot scan {}: {e}", self.dir.display()),
         }
-        self.publish();
     }
 
     fn publish(&self) {
@@ -55,28 +56,43 @@ impl LibraryService {
 impl Service for LibraryService {
     type Message = FileEvent;
 
+    /// The catalog is published before the log line, so the line means the
+    /// chat finds the change.
     fn on_message(&mut self, event: FileEvent) {
-        match event {
+        let line = match event {
             FileEvent::Changed(name) => {
                 match library::index_file(&self.store, &self.dir, &name, None) {
-                    Ok(Added::New(book)) => {
-                        log::info!("library: {name} indexed as book {} ({})", book.id, book.title)
-                    }
-                    Ok(Added::Known(_)) => {}
+                    Ok(Added::New(book)) => Some(format!(
+                        "library: {name} indexed as book {} ({})",
+                        book.id, book.title
+                    )),
+                    Ok(Added::Known(_)) => None,
                     Err(LibraryError::Io { error, .. })
-                        if error.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => log::warn!("library: {e}"),
+                        if error.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        None
+                    }
+                    Err(e) => {
+                        log::warn!("library: {e}");
+                        None
+                    }
                 }
             }
             FileEvent::Removed(name) => match library::forget_file(&self.store, &name) {
                 Ok(Some(book)) => {
-                    log::info!("library: {name} removed from book {} ({})", book.id, book.title)
+                    Some(format!("library: {name} removed from book {} ({})", book.id, book.title))
                 }
-                Ok(None) => {}
-                Err(e) => log::error!("library: cannot forget {name}: {e}"),
+                Ok(None) => None,
+                Err(e) => {
+                    log::error!("library: cannot forget {name}: {e}");
+                    None
+                }
             },
-            FileEvent::Rescan => self.scan(),
-        }
+            FileEvent::Rescan => return self.scan(),
+        };
         self.publish();
+        if let Some(line) = line {
+            log::info!("{line}");
+        }
     }
 }
