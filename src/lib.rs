@@ -25,6 +25,7 @@ pub mod services;
 pub mod shutdown;
 pub mod sniff;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod url;
 pub mod web;

@@ -1,8 +1,9 @@
 //! The library as the chat reads it: a snapshot the library service publishes
 //! after every change, read without waiting on anything.
 
-use super::search::{fold, matches};
+use super::search::matches;
 use crate::store::Book;
+use crate::text::fold;
 
 /// All books, newest first, each with its folded search text.
 #[derive(Debug, Default)]

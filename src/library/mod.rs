@@ -14,10 +14,10 @@ use crate::digest::{sha256_file_hex, sha256_hex};
 use crate::ebook::{self, Format};
 use crate::fsutil::safe_name;
 use crate::store::{Store, StoreError};
+use crate::text::fold;
 
 pub use crate::store::{Book, BookFile, Provenance};
 pub use catalog::{Catalog, SharedCatalog};
-pub use search::fold;
 
 /// How a file from elsewhere comes into `books.dir`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
