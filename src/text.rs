@@ -1,5 +1,6 @@
-//! Text helpers more than one feature needs: the folded form that a
-//! follower's words and the things they look for are compared in.
+//! Text helpers more than one module needs: the folded form that a
+//! follower's words and the things they look for are compared in, and cuts
+//! that never split a character.
 
 /// The form both sides of a comparison are put in: full-width ASCII and the
 /// ideographic space folded to their half-width forms, Latin lower-cased, runs
@@ -24,9 +25,48 @@ pub fn fold(text: &str) -> String {
     folded
 }
 
+/// The longest start of `text` that is at most `max_bytes` long and ends on a
+/// character boundary.
+pub fn prefix(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// `text` if it is at most `max_bytes` long; otherwise its start, cut on a
+/// character boundary and ending with `…`, within `max_bytes` in all.
+pub fn shorten(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    const ELLIPSIS: &str = "…";
+    match max_bytes.checked_sub(ELLIPSIS.len()) {
+        Some(room) => format!("{}{ELLIPSIS}", prefix(text, room)),
+        None => prefix(text, max_bytes).to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_never_split_a_character() {
+        assert_eq!(prefix("三体abc", 4), "三");
+        assert_eq!(prefix("三体abc", 6), "三体");
+        assert_eq!(prefix("三体abc", 100), "三体abc");
+        assert_eq!(prefix("三", 2), "");
+        assert_eq!(shorten("三体abc", 9), "三体abc");
+        assert_eq!(shorten("三体abc", 8), "三…");
+        assert_eq!(shorten("三体abcdef", 10), "三体a…");
+        assert!(shorten("三体abc", 8).len() <= 8);
+        assert_eq!(shorten("abcdef", 2), "ab");
+        for max in 0..12 {
+            assert!(shorten("春眠不觉晓", max).len() <= max, "{max}");
+        }
+    }
 
     #[test]
     fn folds_width_case_and_spaces() {

@@ -1,6 +1,25 @@
 //! Passive replies: the XML answered in the body of the callback response.
 
 use super::xml::{push_cdata_element, push_text_element};
+use crate::text::{prefix, shorten};
+
+/// The longest passive text reply WeChat delivers, in bytes of UTF-8. Longer
+/// ones fail and the follower sees "该公众号暂时无法提供服务" (WeCom's
+/// passive-reply docs, which share the format, state "Content 最长不超过2048个
+/// 字节"; reports of Official Account replies failing past it: the protocol
+/// sheet, section 6).
+pub const TEXT_MAX_BYTES: usize = 2048;
+
+// What a news item may hold. The Official Account's own docs
+// (Passive_user_reply_message) state no limits, and owners report fields cut
+// without an error code (developers.weixin.qq.com community, "参数个别字段有字
+// 数限制,未给出任何提示及错误码"). WeCom documents them for the same item shape
+// (developer.work.weixin.qq.com/document/path/90236, 图文消息): title at most 128
+// bytes and description at most 512 bytes ("超过会自动截断"), url and picurl at
+// most 2048 bytes. zatan keeps to those so nothing is cut where it cannot choose.
+pub const NEWS_TITLE_MAX_BYTES: usize = 128;
+pub const NEWS_DESCRIPTION_MAX_BYTES: usize = 512;
+pub const NEWS_URL_MAX_BYTES: usize = 2048;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Article {
@@ -8,6 +27,28 @@ pub struct Article {
     pub description: String,
     pub pic_url: String,
     pub url: String,
+}
+
+impl Article {
+    /// The article within WeChat's limits for a news item: a long title or
+    /// description cut on a character boundary and ended with `…`, a long URL
+    /// cut on a character boundary (a URL that long cannot work anyway).
+    pub fn within_limits(self) -> Article {
+        let url = |url: String| {
+            if url.len() > NEWS_URL_MAX_BYTES {
+                log::warn!("a news link of {} bytes is cut to WeChat's 2048: {url}", url.len());
+                prefix(&url, NEWS_URL_MAX_BYTES).to_string()
+            } else {
+                url
+            }
+        };
+        Article {
+            title: shorten(&self.title, NEWS_TITLE_MAX_BYTES),
+            description: shorten(&self.description, NEWS_DESCRIPTION_MAX_BYTES),
+            pic_url: url(self.pic_url),
+            url: url(self.url),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +232,32 @@ mod tests {
             <PicUrl><![CDATA[http://p/1.jpg]]></PicUrl><Url><![CDATA[http://u/?a=1&b=2]]></Url></item></Articles></xml>";
         assert_eq!(news, format!("{HEAD}{expected}"));
         assert!(roxmltree::Document::parse(&news).is_ok());
+    }
+
+    #[test]
+    fn news_items_are_cut_to_what_wechat_takes_on_character_boundaries() {
+        let long = Article {
+            title: "春".repeat(60),
+            description: "长描述".repeat(100),
+            pic_url: format!("https://zatan.example/pictures/{}", "p".repeat(3000)),
+            url: format!("https://zatan.example/articles/{}", "%E6%98%A5".repeat(300)),
+        };
+        let cut = long.clone().within_limits();
+        assert!(cut.title.len() <= NEWS_TITLE_MAX_BYTES && cut.title.ends_with('…'));
+        assert!(cut.title.starts_with("春春春"));
+        assert!(cut.description.len() <= NEWS_DESCRIPTION_MAX_BYTES);
+        assert!(cut.description.ends_with('…'), "{}", cut.description);
+        assert_eq!(cut.pic_url.len(), NEWS_URL_MAX_BYTES);
+        assert!(long.pic_url.starts_with(&cut.pic_url) && long.url.starts_with(&cut.url));
+        assert!(cut.url.len() <= NEWS_URL_MAX_BYTES);
+        // Within the limits nothing changes.
+        let short = Article {
+            title: "标题".into(),
+            description: "desc".into(),
+            pic_url: "http://p/1.jpg".into(),
+            url: "http://u/".into(),
+        };
+        assert_eq!(short.clone().within_limits(), short);
     }
 
     #[test]
