@@ -343,6 +343,33 @@ fn menu_push_show_delete_beside_a_running_server() {
 }
 
 #[test]
+fn menu_push_on_an_unverified_account_says_why_in_words() {
+    let fake = FakeApi::start(FakeConfig { verified: false, ..FakeConfig::default() });
+    let dir = TempDir::new("menu-unverified");
+    std::fs::write(dir.path().join("config.toml"), api_config(&fake, "")).unwrap();
+    std::fs::write(
+        dir.path().join("menu.json"),
+        r#"{"button":[{"type":"click","name":"帮助","key":"help"}]}"#,
+    )
+    .unwrap();
+    let (code, out, err) =
+        common::run_cli(dir.path(), &["menu", "push", "menu.json", "--config", "config.toml"]);
+    assert_eq!(code, 2, "the account cannot have a menu: a setting, not a hiccup\n{out}{err}");
+    for words in ["not verified", "48001", "api unauthorized", "帮助", "rules.file"] {
+        assert!(err.contains(words), "{words:?} missing: {err}");
+    }
+    assert!(!err.contains("wechat.verified = true"), "the config already says false: {err}");
+    assert_eq!(fake.calls(Endpoint::MenuCreate), 1);
+    assert!(fake.menu().is_none());
+
+    // The same account, configured as verified by mistake: the words say which key to change.
+    std::fs::write(dir.path().join("config.toml"), api_config(&fake, "verified = true\n")).unwrap();
+    let (code, _, err) = common::run_cli(dir.path(), &["menu", "show", "--config", "config.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("set it to false"), "{err}");
+}
+
+#[test]
 fn a_slow_picture_request_is_delivered_later_and_survives_a_restart_once() {
     let fake = FakeApi::start(FakeConfig::default());
     // Verified account: permanent material, and results pushed by customer-service message.

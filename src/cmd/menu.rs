@@ -14,6 +14,7 @@ use crate::config::{Config, TokenApi};
 use crate::services;
 use crate::services::token::{CallError, TokenOwner, TokenSource};
 use crate::store::{Store, StoreError};
+use crate::wechat::api::{ApiError, ErrorAction};
 
 pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
     let Some(source) = TokenSource::from_config(&config.wechat) else {
@@ -51,7 +52,32 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
         _ => tokens.call(wait, |t| api.menu_delete(t)).map(|()| "menu deleted".to_string()),
     };
     owner.stop_until(Instant::now() + wait);
-    outcome.map_err(|e: CallError| Failure::runtime(format!("menu: {e}")))
+    match outcome {
+        Ok(done) if !config.wechat.verified => Ok(format!(
+            "{done}\n(WeChat allowed the menu API, so the account is verified: set wechat.verified = true \
+             for customer-service messages and permanent material too)"
+        )),
+        Ok(done) => Ok(done),
+        Err(CallError::Api(ApiError::Wechat { action: ErrorAction::NotVerified, code, .. })) => {
+            Err(Failure::config(not_verified(code, config.wechat.verified)))
+        }
+        Err(e) => Err(Failure::runtime(format!("menu: {e}"))),
+    }
+}
+
+/// WeChat's 48001 in words: what it means for this account and what to do.
+fn not_verified(code: i64, configured_verified: bool) -> String {
+    let mut words = format!(
+        "menu: WeChat refused the menu API (error {code}, api unauthorized): the account is not \
+         verified (认证). An unverified subscription account (个人订阅号) has no menu API, and once \
+         the server URL is on, WeChat also switches off the menu set in the admin console. \
+         Followers can still type commands (帮助 lists them), and keyword rules (rules.file) \
+         answer words and menu-less events; verify the account in the admin console to get menus"
+    );
+    if configured_verified {
+        words.push_str("; the config says wechat.verified = true: set it to false");
+    }
+    words
 }
 
 fn read_menu(file: &Path) -> Result<String, Failure> {

@@ -156,6 +156,10 @@ impl JobRunner {
                 log::warn!("job {}: the send timed out ({detail}); not repeating it", job.id);
                 job.state = JobState::Ready(format!("可能已经发给你了；若没收到：{kept}"));
             }
+            Err(CallError::Api(e @ ApiError::Wechat { action: ErrorAction::NotVerified, .. })) => {
+                log::warn!("job {}: {e}; set wechat.verified = false", job.id);
+                job.state = JobState::Ready(kept.into());
+            }
             Err(CallError::Api(ApiError::Wechat {
                 action: ErrorAction::GiveUp | ErrorAction::BadInput,
                 ..

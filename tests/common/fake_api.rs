@@ -32,6 +32,10 @@ pub struct FakeConfig {
     pub media_lifetime: Duration,
     /// When set, token calls from other addresses get 40164.
     pub ip_whitelist: Option<Vec<IpAddr>>,
+    /// A verified account (认证). An unverified one gets 48001 (api
+    /// unauthorized) from the menu, customer-service and permanent-material
+    /// calls, as WeChat answers an unverified subscription account.
+    pub verified: bool,
 }
 
 impl Default for FakeConfig {
@@ -43,6 +47,7 @@ impl Default for FakeConfig {
             classic_overlap: Duration::from_secs(300),
             media_lifetime: Duration::from_secs(3 * 24 * 3600),
             ip_whitelist: None,
+            verified: true,
         }
     }
 }
@@ -86,6 +91,18 @@ impl Endpoint {
 
     fn from_path(path: &str) -> Option<Endpoint> {
         Endpoint::ALL.into_iter().find(|e| e.path() == path)
+    }
+
+    /// Calls WeChat allows only verified accounts.
+    fn requires_verified(self) -> bool {
+        matches!(
+            self,
+            Endpoint::AddMaterial
+                | Endpoint::CustomSend
+                | Endpoint::MenuCreate
+                | Endpoint::MenuGet
+                | Endpoint::MenuDelete
+        )
     }
 
     fn requires_post(self) -> bool {
@@ -321,6 +338,12 @@ impl State {
         }
         if let Some(code) = self.injected.get_mut(&endpoint).and_then(VecDeque::pop_front) {
             return Err(if code == 40164 { not_whitelisted(peer) } else { wx(code) });
+        }
+        if endpoint.requires_verified() {
+            self.authorize(request)?;
+            if !self.config.verified {
+                return Err(wx(48001));
+            }
         }
         match endpoint {
             Endpoint::StableToken => self.stable_token(&request.body, peer),
@@ -585,6 +608,7 @@ fn wx(code: i64) -> WxError {
         45047 => "out of response count limit",
         46003 => "menu no exist",
         47001 => "data format error",
+        48001 => "api unauthorized",
         _ => "fake error",
     };
     (code, format!("{message} rid: fake-{code}"))

@@ -38,6 +38,10 @@ pub enum ErrorAction {
     MinuteQuota,
     /// Cannot be delivered (customer-service window closed, reply limit): give up.
     GiveUp,
+    /// `48001`, api unauthorized: the account may not use this API. For the
+    /// menu, customer-service and permanent-material calls that means it is
+    /// not verified (认证). Not worth retrying.
+    NotVerified,
     Unknown,
 }
 
@@ -58,6 +62,7 @@ impl ErrorAction {
             45009 => ErrorAction::DailyQuota,
             45011 => ErrorAction::MinuteQuota,
             45015 | 45047 => ErrorAction::GiveUp,
+            48001 => ErrorAction::NotVerified,
             _ => ErrorAction::Unknown,
         }
     }
@@ -132,6 +137,11 @@ impl fmt::Display for ErrorAction {
             ErrorAction::GiveUp => f.write_str(
                 "cannot be delivered (customer-service window closed or reply limit reached)",
             ),
+            ErrorAction::NotVerified => f.write_str(
+                "the account is not allowed this API: WeChat keeps the menu API, customer-service \
+                 messages and permanent material for verified accounts (认证), and an unverified \
+                 subscription account (个人订阅号) has none of them",
+            ),
             ErrorAction::Unknown => f.write_str("see the WeChat error code list"),
         }
     }
@@ -160,6 +170,7 @@ mod tests {
         assert_eq!(action(45011), ErrorAction::MinuteQuota);
         assert_eq!(action(45015), ErrorAction::GiveUp);
         assert_eq!(action(45047), ErrorAction::GiveUp);
+        assert_eq!(action(48001), ErrorAction::NotVerified);
         for code in [0, 40003, 40010, 41001, 46003, 99999] {
             assert_eq!(action(code), ErrorAction::Unknown, "{code}");
         }
@@ -224,6 +235,12 @@ mod tests {
             e.to_string(),
             "WeChat error 40164 (invalid ip 1.2.3.4): fix the configuration: add 1.2.3.4 to the IP whitelist in the admin console"
         );
+        let e = ApiError::Wechat {
+            code: 48001,
+            message: "api unauthorized".into(),
+            action: ErrorAction::for_code(48001, "api unauthorized"),
+        };
+        assert!(e.to_string().contains("verified accounts (认证)"), "{e}");
         let e = ApiError::Transport {
             maybe_delivered: true,
             detail: "POST /cgi-bin/message/custom/send: timed out".into(),
