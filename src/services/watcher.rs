@@ -1,6 +1,7 @@
 //! The directory watcher: one inotify instance for every watched directory
-//! (pictures now; books and articles later), each routed to the service that
-//! owns that directory.
+//! (pictures, books, articles, and the directory of the rules file), each
+//! routed to the service that owns that directory or, for a single file, to
+//! the service that owns the file.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -36,7 +37,9 @@ const POLL: Duration = Duration::from_millis(100);
 
 pub struct Watcher {
     inotify: Inotify,
-    routes: HashMap<WatchDescriptor, Route>,
+    /// inotify gives a directory watched twice one descriptor: each route
+    /// of it is kept, with the file name it is for (None: the whole directory).
+    routes: HashMap<WatchDescriptor, Vec<(Option<String>, Route)>>,
     buffer: Vec<u8>,
     /// None once inotify has failed.
     next_poll: Option<Instant>,
@@ -55,12 +58,31 @@ impl Watcher {
 
     /// Watch `dir` (which must exist) and send its events to `route`.
     pub fn watch(&mut self, dir: &Path, route: Route) -> std::io::Result<()> {
+        self.add(dir, None, route)
+    }
+
+    /// Watch the one file `path` (its directory must exist; the file need
+    /// not): the events of its directory that name it go to `route`, and so
+    /// does a `Rescan`. Editors that save by renaming a new file over the old
+    /// one are seen too: the rename is a `Changed` of the file's name.
+    pub fn watch_file(&mut self, path: &Path, route: Route) -> std::io::Result<()> {
+        let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+            std::io::Error::new(ErrorKind::InvalidInput, "not a file name zatan can watch")
+        })?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        self.add(dir, Some(name.to_string()), route)
+    }
+
+    fn add(&mut self, dir: &Path, only: Option<String>, route: Route) -> std::io::Result<()> {
         let mask = WatchMask::CLOSE_WRITE
             | WatchMask::MOVED_TO
             | WatchMask::MOVED_FROM
             | WatchMask::DELETE;
         let wd = self.inotify.watches().add(dir, mask)?;
-        self.routes.insert(wd, route);
+        self.routes.entry(wd).or_default().push((only, route));
         Ok(())
     }
 
@@ -112,11 +134,20 @@ impl Service for Watcher {
     }
 }
 
-fn deliver(routes: &HashMap<WatchDescriptor, Route>, wd: &WatchDescriptor, event: FileEvent) {
-    if event == FileEvent::Rescan {
-        routes.values().for_each(|route| route(FileEvent::Rescan));
-    } else if let Some(route) = routes.get(wd) {
-        route(event);
+type Routes = HashMap<WatchDescriptor, Vec<(Option<String>, Route)>>;
+
+fn deliver(routes: &Routes, wd: &WatchDescriptor, event: FileEvent) {
+    let name = match &event {
+        FileEvent::Changed(name) | FileEvent::Removed(name) => name.as_str(),
+        FileEvent::Rescan => {
+            routes.values().flatten().for_each(|(_, route)| route(FileEvent::Rescan));
+            return;
+        }
+    };
+    for (only, route) in routes.get(wd).into_iter().flatten() {
+        if only.as_deref().is_none_or(|only| only == name) {
+            route(event.clone());
+        }
     }
 }
 
@@ -186,5 +217,53 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(1));
         assert!(dir.join(".partial").exists());
         assert!(list_files(dir).unwrap().is_empty(), "hidden files are not listed");
+    }
+
+    #[test]
+    fn a_watched_file_gets_its_own_events_beside_its_directorys_owner() {
+        let tmp = TempDir::new("watched-file");
+        let dir = tmp.path();
+        let (dir_tx, dir_rx) = crossbeam_channel::unbounded();
+        let (file_tx, file_rx) = crossbeam_channel::unbounded();
+        let mut watcher = Watcher::new().unwrap();
+        watcher.watch(dir, Box::new(move |e| dir_tx.send(e).unwrap())).unwrap();
+        watcher
+            .watch_file(&dir.join("rules.toml"), Box::new(move |e| file_tx.send(e).unwrap()))
+            .unwrap();
+        let (trigger, shutdown) = crate::shutdown::pair();
+        let thread = std::thread::spawn(move || watcher.run(&shutdown));
+        // Every event the file's route gets names the file.
+        let (seen_tx, seen) = crossbeam_channel::unbounded();
+        let file_rx = {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            std::thread::spawn(move || {
+                for event in file_rx {
+                    seen_tx.send(event.clone()).unwrap();
+                    tx.send(event).unwrap();
+                }
+            });
+            rx
+        };
+
+        std::fs::write(dir.join("other.txt"), b"x").unwrap();
+        std::fs::write(dir.join("rules.toml"), b"y").unwrap();
+        expect(&dir_rx, FileEvent::Changed("other.txt".into()));
+        expect(&dir_rx, FileEvent::Changed("rules.toml".into()));
+        expect(&file_rx, FileEvent::Changed("rules.toml".into()));
+        // Saved the way many editors do: a new file renamed over the old one.
+        std::fs::write(dir.join("rules.toml.new"), b"z").unwrap();
+        std::fs::rename(dir.join("rules.toml.new"), dir.join("rules.toml")).unwrap();
+        expect(&file_rx, FileEvent::Changed("rules.toml".into()));
+        std::fs::remove_file(dir.join("rules.toml")).unwrap();
+        expect(&file_rx, FileEvent::Removed("rules.toml".into()));
+        trigger.fire();
+        thread.join().unwrap();
+        let names: Vec<FileEvent> = seen.iter().collect();
+        assert!(
+            names.iter().all(
+                |e| matches!(e, FileEvent::Changed(n) | FileEvent::Removed(n) if n == "rules.toml")
+            ),
+            "only the file's own events: {names:?}"
+        );
     }
 }
