@@ -3,8 +3,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{Database, DatabaseError, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::backends::InMemoryBackend;
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -209,6 +213,8 @@ pub struct MediaRecord {
 pub struct Store {
     db: Database,
     path: PathBuf,
+    /// Write transactions committed through this handle.
+    writes: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -285,9 +291,48 @@ impl Store {
             }
             other => StoreError::Corrupt(path.clone(), other.to_string()),
         })?;
-        let store = Store { db, path };
+        let store = Store { db, path, writes: AtomicU64::new(0) };
         store.check_schema()?;
         Ok(store)
+    }
+
+    /// A copy in memory of the store in `data_dir`, for a run that must
+    /// change nothing on disk (`zatan simulate`): what it writes is gone when
+    /// it is dropped. The copy is taken while this process holds the file, so
+    /// it is the last committed state; `Locked` when another process (a
+    /// running server) holds it. No file yet: an empty store.
+    pub fn copy_in_memory(data_dir: &Path) -> Result<Store, StoreError> {
+        let path = data_dir.join(FILE_NAME);
+        if !path.exists() {
+            return Store::in_memory();
+        }
+        let held = Store::open(data_dir)?;
+        let bytes = std::fs::read(&path).map_err(|e| StoreError::Io(path.clone(), e.to_string()));
+        drop(held);
+        Store::from_bytes(path, &bytes?)
+    }
+
+    /// An empty store in memory.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        Store::from_bytes(PathBuf::from("(in memory)"), &[])
+    }
+
+    fn from_bytes(path: PathBuf, bytes: &[u8]) -> Result<Store, StoreError> {
+        let backend = InMemoryBackend::new();
+        let copied = backend.set_len(bytes.len() as u64).and_then(|()| backend.write(0, bytes));
+        copied.map_err(|e| StoreError::Io(path.clone(), e.to_string()))?;
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(|e| StoreError::Corrupt(path.clone(), e.to_string()))?;
+        let store = Store { db, path, writes: AtomicU64::new(0) };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// How many write transactions were committed through this handle: what
+    /// `simulate` tells the owner its reply would have changed.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {
@@ -611,6 +656,7 @@ impl Store {
             let tx = self.db.begin_write()?;
             let result = f(&tx)?;
             tx.commit()?;
+            self.writes.fetch_add(1, Ordering::Relaxed);
             Ok(result)
         };
         run().map_err(|p| self.corrupt(p))
@@ -659,6 +705,35 @@ mod tests {
         let err = Store::open(&dir).err().expect("second open must fail");
         assert!(matches!(err, StoreError::Locked(_)), "{err}");
         assert!(err.to_string().contains("another zatan process"));
+    }
+
+    #[test]
+    fn an_in_memory_copy_has_everything_and_changes_nothing_on_disk() {
+        let (_tmp, dir) = temp_dir("copy");
+        let empty = Store::copy_in_memory(&dir).unwrap();
+        assert!(empty.books().unwrap().is_empty());
+        assert!(!dir.join(FILE_NAME).exists(), "no file made for a copy of nothing");
+
+        let store = Store::open(&dir).unwrap();
+        let kindle = Follower { kindle: Some("a@kindle.com".into()), bound_at: 1 };
+        store.save_follower("o1", &kindle).unwrap();
+        assert!(
+            matches!(Store::copy_in_memory(&dir), Err(StoreError::Locked(_))),
+            "a store another handle holds is not copied"
+        );
+        drop(store);
+        let copy = Store::copy_in_memory(&dir).unwrap();
+        let digest = || crate::digest::sha256_hex(&std::fs::read(dir.join(FILE_NAME)).unwrap());
+        let on_disk = digest();
+        assert_eq!(copy.follower("o1").unwrap().kindle.as_deref(), Some("a@kindle.com"));
+        let writes = copy.writes();
+        copy.save_follower("o1", &Follower::default()).unwrap();
+        assert_eq!(copy.writes(), writes + 1);
+        assert_eq!(copy.follower("o1").unwrap().kindle, None);
+        drop(copy);
+        assert_eq!(digest(), on_disk, "the copy's writes never reach the file");
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.follower("o1").unwrap().kindle.as_deref(), Some("a@kindle.com"));
     }
 
     #[test]
