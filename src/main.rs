@@ -35,7 +35,11 @@ fn run(command: Cli) -> Result<(), Failure> {
         }
         Cli::Simulate { config, from, text } => {
             let config = load(config.as_deref())?;
-            println!("{}", zatan::cmd::simulate::run(&config, &from, &text));
+            let simulated = zatan::cmd::simulate::run(&config, &from, &text)?;
+            for note in &simulated.notes {
+                eprintln!("zatan simulate: {note}");
+            }
+            println!("{}", simulated.reply);
             Ok(())
         }
         Cli::Convert { input, output, options } => {

@@ -2,8 +2,9 @@
 
 use std::sync::atomic::Ordering;
 
+use super::pages::Next;
 use super::{Bot, Request};
-use crate::articles::pictures_url;
+use crate::articles::{pictures_url, Article as Page};
 use crate::clock::unix_now;
 use crate::mail::{attachment_name, too_big};
 use crate::store::{Follower, JobKind, JobState};
@@ -71,6 +72,12 @@ pub const COMMANDS: &[Command] = &[
         usage: "文章 / articles [关键词]",
         summary: "最新文章；带关键词时按标题查找",
         run: articles,
+    },
+    Command {
+        names: &["more", "更多"],
+        usage: "更多 / more",
+        summary: "长回复的下一页",
+        run: more,
     },
 ];
 
@@ -285,6 +292,28 @@ fn picture(bot: &Bot, request: &Request) -> Reply {
     Reply::Image { media_id: ready[turn % ready.len()].media_id.clone() }
 }
 
+/// The ready picture of `pictures.dir` named `name` (a keyword rule's
+/// `image`), or words saying why it cannot be sent yet.
+pub(super) fn picture_named(bot: &Bot, name: &str) -> Reply {
+    let ready = bot.handles.pictures.snapshot();
+    match ready.iter().find(|p| p.file_name == name) {
+        Some(picture) => Reply::Image { media_id: picture.media_id.clone() },
+        None if bot.handles.pictures.pending() > 0 => {
+            Reply::Text("图片还在上传到微信，请过一会儿再发一次。".into())
+        }
+        None => Reply::Text("这张图片暂时发不了，请稍后再试。".into()),
+    }
+}
+
+/// The next page of the follower's last long reply.
+fn more(bot: &Bot, request: &Request) -> Reply {
+    Reply::Text(match bot.pages.next(request.openid, request.message_key) {
+        Next::Page(page) => page,
+        Next::Done => "已经是最后一页了。".into(),
+        Next::Nothing => "没有下一页了：长回复才分页，10 分钟内回复「更多」看下一页。".into(),
+    })
+}
+
 /// The follower's recent late replies and where each one stands.
 fn status(bot: &Bot, request: &Request) -> Reply {
     let Some(jobs) = &bot.handles.jobs else {
@@ -331,7 +360,6 @@ const LISTED_TITLES: usize = 8;
 /// Without `server.public_url` there are no links to give: titles only.
 fn articles(bot: &Bot, request: &Request) -> Reply {
     let index = bot.handles.articles.snapshot();
-    let url = |path: &str| bot.public_url.as_ref().map(|base| format!("{base}{path}"));
     if !request.args.is_empty() {
         let found: Vec<_> = index.search(request.args).take(LISTED_TITLES).collect();
         if found.is_empty() {
@@ -342,7 +370,7 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
         }
         let lines: Vec<String> = found
             .iter()
-            .map(|a| match url(&a.path()) {
+            .map(|a| match bot.link(&a.path()) {
                 Some(link) => format!("· <a href=\"{link}\">{}</a>", a.title),
                 None => format!("· {}", a.title),
             })
@@ -361,31 +389,41 @@ fn articles(bot: &Bot, request: &Request) -> Reply {
         .take(LISTED_TITLES - 1)
         .map(|a| format!("· {}", a.title))
         .collect();
-    match url(&newest.path()) {
-        Some(page) => {
-            let mut description = newest.summary.clone();
-            if !earlier.is_empty() {
-                description.push_str(&format!("\n\n更早的文章：\n{}", earlier.join("\n")));
-            }
-            Reply::News(Article {
-                title: newest.title.clone(),
-                description,
-                pic_url: newest
-                    .cover
-                    .as_deref()
-                    .and_then(|c| url(&pictures_url(c)))
-                    .unwrap_or_default(),
-                url: page,
-            })
-        }
-        None => {
-            let mut text = format!("最新：{}（{}）\n{}", newest.title, newest.date, newest.summary);
-            if !earlier.is_empty() {
-                text.push_str(&format!("\n\n更早的文章：\n{}", earlier.join("\n")));
-            }
-            text.push_str(NO_LINKS);
-            Reply::Text(text)
-        }
+    let earlier = if earlier.is_empty() {
+        String::new()
+    } else {
+        format!("\n\n更早的文章：\n{}", earlier.join("\n"))
+    };
+    article_reply(bot, newest, "最新：", &earlier)
+}
+
+/// The article `slug` (a keyword rule's `article`) as `文章` shows the newest.
+pub(super) fn article_named(bot: &Bot, slug: &str) -> Reply {
+    match bot.handles.articles.snapshot().get(slug) {
+        Some(article) => article_reply(bot, article, "", ""),
+        None => Reply::Text("这篇文章现在看不到了。发送「文章」看最新的。".into()),
+    }
+}
+
+/// An article as a reply: its news card (title, cover, page, its summary and
+/// `more` as the description); without `server.public_url`, the same in
+/// text, the title after `heading`, and a word that links are off.
+fn article_reply(bot: &Bot, article: &Page, heading: &str, more: &str) -> Reply {
+    match bot.link(&article.path()) {
+        Some(page) => Reply::News(Article {
+            title: article.title.clone(),
+            description: format!("{}{more}", article.summary),
+            pic_url: article
+                .cover
+                .as_deref()
+                .and_then(|c| bot.link(&pictures_url(c)))
+                .unwrap_or_default(),
+            url: page,
+        }),
+        None => Reply::Text(format!(
+            "{heading}{}（{}）\n{}{more}{NO_LINKS}",
+            article.title, article.date, article.summary
+        )),
     }
 }
 

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Failure;
-use crate::bot::Bot;
 use crate::config::{Config, DEMO_TOKEN};
 use crate::http::{self, Limits};
 use crate::services::{self, StartError};
@@ -35,10 +34,8 @@ pub fn run(config: Config) -> Result<(), Failure> {
     ctrlc::set_handler(trigger.into_handler())
         .map_err(|e| Failure::runtime(format!("cannot install the SIGINT/SIGTERM handler: {e}")))?;
 
-    let mut services = services::start(&config, &store)?;
-    let handles = std::mem::take(&mut services.handles);
-    let articles = handles.articles.clone();
-    let bot = Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles);
+    let (services, bot) = services::start(&config, &store)?;
+    let articles = bot.handles.articles.clone();
     let callback = Arc::new(Callback::new(&config, bot));
     let router = Arc::new(web::router(&config, callback, articles));
     let limits = Limits {

@@ -1,36 +1,74 @@
-//! `zatan simulate`: the bot's reply to one text, without a server.
+//! `zatan simulate`: the bot's reply to one text, as the server with the same
+//! config would give it, without a server. The bot is built by the function
+//! `serve` builds it with, over an in-memory copy of the store: no thread, no
+//! watch, no network, nothing written to disk.
 
-use crate::articles::{self, Articles, Index, LoadOptions};
-use crate::bot::{Bot, Handles};
+use std::sync::Arc;
+
+use super::Failure;
+use crate::bot::By;
+use crate::clock::unix_now;
 use crate::config::Config;
-use crate::library::{Catalog, SharedCatalog};
-use crate::store::{self, Store};
+use crate::services;
+use crate::store::{Store, StoreError};
+use crate::wechat::message::{Incoming, MessageKind};
 use crate::wechat::reply::Reply;
 
-/// `zatan simulate`: the bot's reply to one text, as a follower would see it.
-pub fn run(config: &Config, from: &str, text: &str) -> String {
-    // No uploader runs here, so `pic` honestly finds no picture ready. The
-    // library is read from the store when no server holds it; the articles
-    // are read once, as the server would at its start.
-    let catalog = SharedCatalog::default();
-    if config.storage.data_dir.join(store::FILE_NAME).exists() {
-        match Store::open(&config.storage.data_dir).and_then(|store| store.books()) {
-            Ok(books) => catalog.publish(Catalog::new(books)),
-            Err(e) => eprintln!("zatan: the library is not available here ({e})"),
-        }
-    }
-    let articles = Articles::default();
-    let loaded = articles::load_dir(
-        &config.articles.dir,
-        LoadOptions { raw_html: config.articles.raw_html, not_before: 0 },
-    );
-    articles.publish(Index::build(loaded.values(), 0));
-    let handles = Handles { catalog, articles, ..Handles::default() };
-    let bot = Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles);
-    describe_reply(&bot.run_text(from, "simulate", text))
+/// What `simulate` shows: the reply (stdout) and notes about it (stderr):
+/// what answered, and what was not carried out.
+pub struct Simulated {
+    pub reply: String,
+    pub notes: Vec<String>,
 }
 
-fn describe_reply(reply: &Reply) -> String {
+/// The reply to `text` from follower `from`, as a follower would see it.
+pub fn run(config: &Config, from: &str, text: &str) -> Result<Simulated, Failure> {
+    let mut notes = Vec::new();
+    let store = match Store::copy_in_memory(&config.storage.data_dir) {
+        Ok(store) => store,
+        Err(StoreError::Locked(path)) => {
+            notes.push(format!(
+                "a running zatan holds {}, so its library, Kindle bindings, uploaded pictures and \
+                 requests are not visible here: the reply is the one for an empty store",
+                path.display()
+            ));
+            Store::in_memory().map_err(|e| Failure::runtime(e.to_string()))?
+        }
+        Err(e) => return Err(Failure::runtime(e.to_string())),
+    };
+    let store = Arc::new(store);
+    let bot = services::bot_without_services(config, &store)?;
+    let before = store.writes();
+    let message = Incoming {
+        to_user: "gh_simulated".into(),
+        from_user: from.into(),
+        create_time: unix_now(),
+        msg_id: None,
+        kind: MessageKind::Text { content: text.into() },
+    };
+    let answered = bot.answer(&message, "simulate");
+    let rules = config.rules.file.display();
+    notes.push(match answered.by {
+        By::Rule { line, command: None } => format!("answered by the rule at {rules} line {line}"),
+        By::Rule { line, command: Some(command) } => {
+            format!("answered by the rule at {rules} line {line}, which runs the command {command}")
+        }
+        By::Command(command) => format!("answered by the command {command}"),
+        By::Welcome => "answered with wechat.welcome".into(),
+        By::Default => "no rule or command matched: the hint for unknown text".into(),
+    });
+    if store.writes() > before {
+        notes.push(
+            "not carried out: what this reply records (a binding, a request) went to a copy of \
+             the store that is thrown away, and nothing is sent, mailed or uploaded"
+                .into(),
+        );
+    }
+    let reply = answered.reply.as_ref().map_or_else(|| "(no reply: success)".into(), describe);
+    Ok(Simulated { reply, notes })
+}
+
+fn describe(reply: &Reply) -> String {
     match reply {
         Reply::Text(text) => text.clone(),
         Reply::Image { media_id } => format!("[image {media_id}]"),

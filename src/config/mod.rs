@@ -5,6 +5,7 @@
 
 mod crawler;
 mod mail;
+mod rules;
 mod secret;
 mod server;
 mod wechat;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
+pub use rules::RulesConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use wechat::{TokenApi, WechatConfig, DEMO_TOKEN};
@@ -31,6 +33,7 @@ pub struct Config {
     pub articles: ArticlesConfig,
     pub crawler: CrawlerConfig,
     pub mail: MailConfig,
+    pub rules: RulesConfig,
     pub log: LogConfig,
 }
 
@@ -169,6 +172,7 @@ impl Config {
         }
         self.crawler.validate()?;
         self.mail.validate()?;
+        self.rules.validate()?;
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return Err(invalid(
                 "log.level",
@@ -224,6 +228,7 @@ mod tests {
         assert_eq!(c.pictures.dir, PathBuf::from("pictures"));
         assert_eq!(c.server.body_limit_bytes, 1 << 20);
         assert!(!c.articles.raw_html);
+        assert_eq!(c.rules.file, PathBuf::from("rules.toml"));
         assert!(Config::parse("[articles]\nraw_html = true").unwrap().articles.raw_html);
     }
 
@@ -247,6 +252,8 @@ mod tests {
             ("[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"short\"", "wechat.encoding_aes_key"),
             (&format!("[wechat]\nencoding_aes_key = \"{KEY}\""), "wechat.app_id"),
             ("[log]\nlevel = \"loud\"", "log.level"),
+            ("[rules]\nfile = \"rules/\"", "rules.file"),
+            ("[rules]\nfile = \".rules.toml\"", "rules.file"),
             ("[pictures]\nmedia_lifetime_secs = 4", "pictures.media_lifetime_secs"),
             ("[crawler]\nper_host_delay_ms = 10", "crawler.per_host_delay_ms"),
             ("[crawler]\nuser_agent = \"\"", "crawler.user_agent"),

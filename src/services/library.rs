@@ -45,7 +45,8 @@ impl LibraryService {
         }
     }
 
-    fn publish(&self) {
+    /// The catalog as the store has it.
+    pub fn publish(&self) {
         match self.store.books() {
             Ok(books) => self.catalog.publish(Catalog::new(books)),
             Err(e) => log::error!("library: cannot read the index: {e}"),

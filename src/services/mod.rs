@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod library;
 pub mod mailer;
 pub mod pictures;
+pub mod rules;
 mod start;
 pub mod token;
 pub mod watcher;
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{after, never, select, Receiver};
 
-pub use start::{start, Services, StartError};
+pub use start::{bot_without_services, start, Services, StartError};
 
 use crate::shutdown::{self, Shutdown, Trigger};
 

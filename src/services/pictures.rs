@@ -61,17 +61,31 @@ struct Uploading {
     shutdown: Shutdown,
 }
 
-impl PictureUploader {
+/// The uploader after its look at the directory: what is ready is published.
+pub struct Reconciled {
+    uploader: PictureUploader,
+    pictures: BTreeMap<String, Picture>,
+}
+
+impl Reconciled {
     pub fn run(self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
-        let pictures = self.reconcile();
-        self.publish(&pictures);
         let mut uploading = Uploading {
-            uploader: self,
-            pictures,
+            uploader: self.uploader,
+            pictures: self.pictures,
             inbox: inbox.clone(),
             shutdown: shutdown.clone(),
         };
         super::run(&mut uploading, &inbox, shutdown);
+    }
+}
+
+impl PictureUploader {
+    /// Match the directory against the store and publish the pictures that
+    /// are ready: what a follower can be sent before any upload.
+    pub fn reconciled(self) -> Reconciled {
+        let pictures = self.reconcile();
+        self.publish(&pictures);
+        Reconciled { uploader: self, pictures }
     }
 
     /// Match the directory against the store: records of files that are gone

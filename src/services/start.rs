@@ -1,5 +1,7 @@
-//! Every service `zatan serve` runs, started in dependency order, and the
-//! handles the front reads from them.
+//! Every service `zatan serve` runs, started in dependency order, and the bot
+//! built from what they publish. `zatan simulate` builds the same bot the same
+//! way without starting anything: each service is set up and publishes what
+//! it has at start, and no thread runs, no directory is watched.
 
 use std::fmt;
 use std::path::Path;
@@ -14,11 +16,13 @@ use super::jobs::JobRunner;
 use super::library::LibraryService;
 use super::mailer::{MailerService, Notifier};
 use super::pictures::PictureUploader;
+use super::rules::RulesService;
 use super::token::{TokenOwner, TokenSource, Tokens};
 use super::watcher::{FileEvent, Watcher};
 use super::{spawn, Running};
 use crate::articles::Articles;
-use crate::bot::{Handles, Kindle};
+use crate::bot::rules::SharedRules;
+use crate::bot::{Bot, Handles, Kindle};
 use crate::config::Config;
 use crate::crawler::crawl::Crawler;
 use crate::jobs::{JobQueue, NewJob};
@@ -29,10 +33,9 @@ use crate::shutdown::Shutdown;
 use crate::store::Store;
 use crate::wechat::api::ApiClient;
 
-/// The running services, in start order, and what the bot reads from them.
+/// The running services, in start order.
 pub struct Services {
     running: Vec<Running>,
-    pub handles: Handles,
 }
 
 impl Services {
@@ -60,31 +63,39 @@ impl fmt::Display for StartError {
     }
 }
 
-/// Start every service the configuration turns on.
-pub fn start(config: &Config, store: &Arc<Store>) -> Result<Services, StartError> {
+/// Start every service the configuration turns on, and the bot that reads them.
+pub fn start(config: &Config, store: &Arc<Store>) -> Result<(Services, Bot), StartError> {
     let watcher =
         Watcher::new().map_err(|e| StartError::Runtime(format!("cannot start inotify: {e}")))?;
-    let mut starter = Starter { config, store, running: Vec::new(), watcher };
+    let mut starter = Starter { config, store, running: Vec::new(), watcher: Some(watcher) };
     match starter.start_all() {
-        Ok(handles) => {
+        Ok(bot) => {
             let Starter { mut running, watcher, .. } = starter;
+            let watcher = watcher.expect("serve watches");
             running.push(start_thread("watcher", move |shutdown| watcher.run(&shutdown))?);
-            Ok(Services { running, handles })
+            Ok((Services { running }, bot))
         }
         Err(e) => {
-            Services { running: starter.running, handles: Handles::default() }
-                .stop(Duration::from_secs(1));
+            Services { running: starter.running }.stop(Duration::from_secs(1));
             Err(e)
         }
     }
+}
+
+/// The bot `serve` would build from `config` and `store`, as it is at the
+/// server's start, without starting anything: no thread, no watch, no network.
+/// What its replies do to the store stays in `store` (`simulate` passes an
+/// in-memory copy); jobs are recorded there and nobody does them.
+pub fn bot_without_services(config: &Config, store: &Arc<Store>) -> Result<Bot, StartError> {
+    Starter { config, store, running: Vec::new(), watcher: None }.start_all()
 }
 
 struct Starter<'a> {
     config: &'a Config,
     store: &'a Arc<Store>,
     running: Vec<Running>,
-    /// Started last, once every directory is watched.
-    watcher: Watcher,
+    /// Started last, once every directory is watched; None: start nothing.
+    watcher: Option<Watcher>,
 }
 
 /// The WeChat API as the services that call it share it.
@@ -94,7 +105,7 @@ struct Api {
 }
 
 impl Starter<'_> {
-    fn start_all(&mut self) -> Result<Handles, StartError> {
+    fn start_all(&mut self) -> Result<Bot, StartError> {
         let config = self.config;
         let pictures = ReadyPictures::default();
         let api = self.start_token_owner()?;
@@ -115,7 +126,9 @@ impl Starter<'_> {
         let catalog = self.start_library()?;
         self.start_crawler()?;
         let articles = self.start_articles()?;
-        Ok(Handles { pictures, catalog, articles, jobs, kindle })
+        let rules = self.start_rules()?;
+        let handles = Handles { pictures, catalog, articles, jobs, kindle, rules };
+        Ok(Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles))
     }
 
     fn start_token_owner(&mut self) -> Result<Option<Api>, StartError> {
@@ -141,6 +154,7 @@ impl Starter<'_> {
             permanent: self.config.wechat.verified,
             ready: ready.clone(),
         };
+        let uploader = uploader.reconciled();
         self.start("pictures", move |shutdown| uploader.run(inbox, &shutdown))
     }
 
@@ -197,6 +211,8 @@ impl Starter<'_> {
         let dir = self.config.books.dir.clone();
         let inbox = self.watched_inbox("books.dir", &dir)?;
         let service = LibraryService { store: self.store.clone(), dir, catalog: catalog.clone() };
+        // The stored index is there at once; the scan brings it up to date.
+        service.publish();
         self.start("library", move |shutdown| service.run(inbox, &shutdown))?;
         Ok(catalog)
     }
@@ -234,22 +250,51 @@ impl Starter<'_> {
         Ok(articles)
     }
 
-    /// An inbox that receives the watcher's events for `dir` (the directory
-    /// named by the config key `key`).
-    fn watched_inbox(&mut self, key: &str, dir: &Path) -> Result<Receiver<FileEvent>, StartError> {
+    /// The rules of `rules.file`, watched for edits. A broken file stops the
+    /// start, with the words `zatan check` gives; a missing one is no rules.
+    fn start_rules(&mut self) -> Result<SharedRules, StartError> {
+        let rules = SharedRules::default();
+        let path = self.config.rules.file.clone();
+        let service = RulesService::start(path.clone(), rules.clone())
+            .map_err(|e| StartError::Config(e.to_string()))?;
         let (events, inbox) = crossbeam_channel::unbounded();
-        self.watcher.watch(dir, Box::new(move |event| drop(events.send(event)))).map_err(|e| {
+        if let Some(watcher) = &mut self.watcher {
+            if let Err(e) =
+                watcher.watch_file(&path, Box::new(move |event| drop(events.send(event))))
+            {
+                // The directory is missing or unreadable: no edit can be seen.
+                log::warn!(
+                    "cannot watch rules.file {} ({e}); edits take effect at the next start",
+                    path.display()
+                );
+            }
+        }
+        self.start("rules", move |shutdown| service.run(inbox, &shutdown))?;
+        Ok(rules)
+    }
+
+    /// An inbox that receives the watcher's events for `dir` (the directory
+    /// named by the config key `key`); one that receives nothing when
+    /// nothing is started.
+    fn watched_inbox(&mut self, key: &str, dir: &Path) -> Result<Receiver<FileEvent>, StartError> {
+        let Some(watcher) = &mut self.watcher else { return Ok(crossbeam_channel::never()) };
+        let (events, inbox) = crossbeam_channel::unbounded();
+        watcher.watch(dir, Box::new(move |event| drop(events.send(event)))).map_err(|e| {
             StartError::Runtime(format!("cannot watch {key} {}: {e}", dir.display()))
         })?;
         Ok(inbox)
     }
 
+    /// Run `body` on a thread of its own; when nothing is started, drop it:
+    /// the service was set up and published what it has, and that is all.
     fn start(
         &mut self,
         name: &'static str,
         body: impl FnOnce(Shutdown) + Send + 'static,
     ) -> Result<(), StartError> {
-        self.running.push(start_thread(name, body)?);
+        if self.watcher.is_some() {
+            self.running.push(start_thread(name, body)?);
+        }
         Ok(())
     }
 }

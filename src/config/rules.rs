@@ -1,0 +1,35 @@
+//! `[rules]`: where the owner's keyword rules are.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{invalid, ConfigError};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// The TOML file of `[[rule]]`s; a missing file means no rules.
+    pub file: PathBuf,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig { file: "rules.toml".into() }
+    }
+}
+
+impl RulesConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let named =
+            self.file.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'));
+        if !named || self.file.as_os_str().to_string_lossy().ends_with('/') {
+            return Err(invalid(
+                "rules.file",
+                format!("{:?} does not name a file", self.file.display().to_string()),
+                "give a file such as \"rules.toml\" or \"/etc/zatan/rules.toml\" (not hidden, not a directory)",
+            ));
+        }
+        Ok(())
+    }
+}
