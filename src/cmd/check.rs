@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::Path;
 
 use super::Failure;
+use crate::articles::EXTENSION;
+use crate::bot::rules::{Action, Rules};
 use crate::config::Config;
 
 /// `zatan check`: the effective settings (secrets masked) and whether each
@@ -47,8 +49,30 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     };
     let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };
     println!("  articles: on (pages at /articles/, {raw}, {links})");
+    println!("  account: {}", account_kind(config.wechat.verified));
 
     let mut problems = Vec::new();
+    let path = &config.rules.file;
+    match Rules::load(path) {
+        Ok(None) => println!("rules: none ({} does not exist)", path.display()),
+        Ok(Some(rules)) => {
+            println!(
+                "rules: {} in {}, tried in this order before the commands",
+                rules.len(),
+                path.display()
+            );
+            for rule in rules.iter() {
+                println!("  {rule}");
+            }
+            for warning in rule_warnings(config, &rules) {
+                println!("  warning: {warning}");
+            }
+        }
+        Err(e) => {
+            println!("rules: NOT usable");
+            problems.push(e.to_string());
+        }
+    }
     println!("directories:");
     for (key, dir) in config.directories() {
         match writable(dir) {
@@ -68,6 +92,60 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     } else {
         Err(Failure::config(problems.join("\n")))
     }
+}
+
+/// What an account of this kind can do: WeChat's own limits, which no setting lifts.
+fn account_kind(verified: bool) -> &'static str {
+    if verified {
+        "verified (wechat.verified = true): passive replies, temporary media and permanent \
+         material, customer-service messages (late results are pushed, within 48 h of the \
+         follower's last message), the menu API"
+    } else {
+        "unverified subscription account (wechat.verified = false): passive replies within 5 s \
+         (text, image, news), temporary media (pictures are uploaded again every 3 days); no \
+         customer-service messages (late results wait for 状态), no menu API (zatan menu push \
+         gets 48001; keyword rules answer instead), no permanent material"
+    }
+}
+
+/// What the owner should know about the rules: each one that takes a
+/// command's words, the welcome it replaces, and what it names that is missing.
+fn rule_warnings(config: &Config, rules: &Rules) -> Vec<String> {
+    let mut warnings = rules.shadowing();
+    if let Some(welcome) = rules.welcome() {
+        warnings.push(format!(
+            "the rule at line {} answers new followers: wechat.welcome is not used",
+            welcome.line
+        ));
+    }
+    let api = config.wechat.app_id.is_some() && config.wechat.app_secret.is_some();
+    for rule in rules.iter() {
+        let line = rule.line;
+        match &rule.action {
+            Action::Image(name) => {
+                if !config.pictures.dir.join(name).is_file() {
+                    warnings.push(format!(
+                        "the rule at line {line} sends {name:?}, which is not in pictures.dir ({}): followers are told it cannot be sent yet",
+                        config.pictures.dir.display()
+                    ));
+                } else if !api {
+                    warnings.push(format!(
+                        "the rule at line {line} sends {name:?}, but pictures are uploaded only with wechat.app_id and wechat.app_secret: followers are told it cannot be sent yet"
+                    ));
+                }
+            }
+            Action::Article(slug) => {
+                if !config.articles.dir.join(format!("{slug}{EXTENSION}")).is_file() {
+                    warnings.push(format!(
+                        "the rule at line {line} shows the article {slug:?}, but there is no {slug}{EXTENSION} in articles.dir ({})",
+                        config.articles.dir.display()
+                    ));
+                }
+            }
+            Action::Reply(_) | Action::Command(_) => {}
+        }
+    }
+    warnings
 }
 
 /// The effective settings as `key = value` lines, secrets masked.
@@ -115,6 +193,7 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
         format!("mail.timeout_secs = {}", m.timeout_secs),
         format!("mail.retry_secs = {}", m.retry_secs),
+        format!("rules.file = {}", config.rules.file.display()),
         format!("log.level = {}", config.log.level),
         format!("log.file = {}", opt(&config.log.file.as_ref().map(|p| p.display().to_string()))),
     ];
