@@ -58,24 +58,23 @@ pub fn run(config: &Config, action: &MenuAction) -> Result<String, Failure> {
              for customer-service messages and permanent material too)"
         )),
         Ok(done) => Ok(done),
-        Err(CallError::Api(ApiError::Wechat { action: ErrorAction::NotVerified, code, .. })) => {
-            Err(Failure::config(not_verified(code, config.wechat.verified)))
+        Err(CallError::Api(e @ ApiError::Wechat { action: ErrorAction::NotVerified, .. })) => {
+            Err(Failure::config(not_verified(&e, config.wechat.verified)))
         }
         Err(e) => Err(Failure::runtime(format!("menu: {e}"))),
     }
 }
 
-/// WeChat's 48001 in words: what it means for this account and what to do.
-fn not_verified(code: i64, configured_verified: bool) -> String {
+/// WeChat's 48001 in words, with what it means for the menu and what to do.
+fn not_verified(error: &ApiError, configured_verified: bool) -> String {
     let mut words = format!(
-        "menu: WeChat refused the menu API (error {code}, api unauthorized): the account is not \
-         verified (认证). An unverified subscription account (个人订阅号) has no menu API, and once \
-         the server URL is on, WeChat also switches off the menu set in the admin console. \
-         Followers can still type commands (帮助 lists them), and keyword rules (rules.file) \
-         answer words and menu-less events; verify the account in the admin console to get menus"
+        "menu: {error}. Once the server URL is on, WeChat also switches off the menu set in the \
+         admin console: followers can still type commands (帮助 lists them), and keyword rules \
+         (rules.file) answer words and QR codes; verify the account in the admin console to \
+         have a menu"
     );
     if configured_verified {
-        words.push_str("; the config says wechat.verified = true: set it to false");
+        words.push_str(". The config says wechat.verified = true: set it to false");
     }
     words
 }

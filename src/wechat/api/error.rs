@@ -138,8 +138,8 @@ impl fmt::Display for ErrorAction {
                 "cannot be delivered (customer-service window closed or reply limit reached)",
             ),
             ErrorAction::NotVerified => f.write_str(
-                "the account is not allowed this API: WeChat keeps the menu API, customer-service \
-                 messages and permanent material for verified accounts (认证), and an unverified \
+                "the account is not verified (认证): WeChat keeps the menu API, customer-service \
+                 messages and permanent material for verified accounts, and an unverified \
                  subscription account (个人订阅号) has none of them",
             ),
             ErrorAction::Unknown => f.write_str("see the WeChat error code list"),
@@ -240,7 +240,10 @@ mod tests {
             message: "api unauthorized".into(),
             action: ErrorAction::for_code(48001, "api unauthorized"),
         };
-        assert!(e.to_string().contains("verified accounts (认证)"), "{e}");
+        assert!(
+            e.to_string().contains("48001 (api unauthorized): the account is not verified"),
+            "{e}"
+        );
         let e = ApiError::Transport {
             maybe_delivered: true,
             detail: "POST /cgi-bin/message/custom/send: timed out".into(),
