@@ -310,6 +310,28 @@ fn without_api_credentials_check_says_the_features_are_off() {
 }
 
 #[test]
+fn check_says_what_the_account_kind_can_do() {
+    let dir = TempDir::new("account-kind");
+    let (code, out, err) = common::run_cli(dir.path(), &["check"]);
+    assert_eq!(code, 0, "{err}");
+    let account = out.lines().find(|l| l.contains("account:")).unwrap_or_else(|| panic!("{out}"));
+    for words in [
+        "unverified subscription account (wechat.verified = false)",
+        "passive replies",
+        "temporary media",
+        "no customer-service messages",
+        "no menu API",
+    ] {
+        assert!(account.contains(words), "{words:?} missing: {account}");
+    }
+    std::fs::write(dir.path().join("config.toml"), "[wechat]\nverified = true\n").unwrap();
+    let (_, out, _) = common::run_cli(dir.path(), &["check", "--config", "config.toml"]);
+    let account = out.lines().find(|l| l.contains("account:")).unwrap();
+    assert!(account.contains("verified (wechat.verified = true)"), "{account}");
+    assert!(account.contains("customer-service messages") && !account.contains("no menu API"));
+}
+
+#[test]
 fn menu_push_show_delete_beside_a_running_server() {
     let fake = FakeApi::start(FakeConfig::default());
     let server = Server::start("menu", &api_config(&fake, ""));

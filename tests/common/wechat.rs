@@ -81,9 +81,17 @@ pub fn event(from: &str, create_time: u64, event: &str, fields: &str) -> String 
 /// the caller.
 #[track_caller]
 pub fn say(server: &Server, token: &str, from: &str, msg_id: u64, text: &str) -> Reply {
+    send(server, token, &text_message(from, msg_id, text))
+}
+
+/// WeChat posts the message `xml` (built with [`text_message`], [`message`]
+/// or [`event`]) to the bot on `server`, signed with `token`, in plaintext
+/// mode. Any answer but 200 fails the caller.
+#[track_caller]
+pub fn send(server: &Server, token: &str, xml: &str) -> Reply {
     let target = format!("/wechat?{}", signed_query(token));
-    let response = server.post(&target, text_message(from, msg_id, text).as_bytes());
-    assert_eq!(response.status, 200, "{from} said {text:?}; the answer: {}", response.text());
+    let response = server.post(&target, xml.as_bytes());
+    assert_eq!(response.status, 200, "WeChat sent {xml}; the answer: {}", response.text());
     Reply(response.text())
 }
 
