@@ -118,6 +118,7 @@ for shell in busybox dash; do
     expect_value "$shell" "$work/plain.toml" server.listen "'0.0.0.0:8080'"
     expect_value "$shell" "$work/plain.toml" wechat.token "'Tok3nValue'"
     expect_value "$shell" "$work/plain.toml" pictures.dir "$(py_repr "$work/data-$shell/pictures")"
+    expect_value "$shell" "$work/plain.toml" rules.file "$(py_repr "$work/data-$shell/rules.toml")"
     expect_value "$shell" "$work/plain.toml" log.level "'info'"
     expect_value "$shell" "$work/plain.toml" mail "<absent>"
     expect_value "$shell" "$work/plain.toml" wechat.app_secret "<absent>"
