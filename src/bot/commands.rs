@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 
 use super::pages::Next;
 use super::{Bot, Request};
-use crate::articles::{pictures_url, Article as Page};
+use crate::articles::pictures_url;
 use crate::clock::unix_now;
 use crate::mail::{attachment_name, too_big};
 use crate::store::{Follower, JobKind, JobState};
@@ -408,7 +408,12 @@ pub(super) fn article_named(bot: &Bot, slug: &str) -> Reply {
 /// An article as a reply: its news card (title, cover, page, its summary and
 /// `more` as the description); without `server.public_url`, the same in
 /// text, the title after `heading`, and a word that links are off.
-fn article_reply(bot: &Bot, article: &Page, heading: &str, more: &str) -> Reply {
+fn article_reply(
+    bot: &Bot,
+    article: &crate::articles::Article,
+    heading: &str,
+    more: &str,
+) -> Reply {
     match bot.link(&article.path()) {
         Some(page) => Reply::News(Article {
             title: article.title.clone(),
