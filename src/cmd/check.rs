@@ -102,7 +102,7 @@ fn account_kind(verified: bool) -> &'static str {
          follower's last message), the menu API"
     } else {
         "unverified subscription account (wechat.verified = false): passive replies within 5 s \
-         (text, image, news), temporary media (pictures are uploaded again every 3 days); no \
+         (text, image, news), temporary media (pictures are uploaded again before WeChat's 3 days run out); no \
          customer-service messages (late results wait for 状态), no menu API (zatan menu push \
          gets 48001; keyword rules answer instead), no permanent material"
     }
