@@ -9,9 +9,10 @@ zatan — a WeChat Official Account server for small boxes
 
 USAGE:
     zatan serve    [--config FILE]                 run the server (no config: a demo on 127.0.0.1:8080, token `zatan`)
-    zatan check    [--config FILE]                 validate the config, print it with secrets masked, check directories
+    zatan check    [--config FILE]                 validate the config and the rules file, print them (secrets masked), check directories
     zatan simulate [--config FILE] [--from OPENID] TEXT
-                                                   run the chat commands on TEXT and print the reply
+                                                   print the reply the server would give TEXT (rules, commands),
+                                                   and on stderr what answered; changes nothing
     zatan convert  IN OUT [--title T] [--author A] [--lang L]
                                                    convert an e-book (.txt .epub .mobi .azw3 -> .epub .txt)
     zatan menu push FILE.json | show | delete [--config FILE]

@@ -151,7 +151,10 @@ fn an_image_rule_sends_the_uploaded_picture_and_says_so_until_then() {
     let mut chat = Chat::new(&server, "o_scanner");
     let uploaded = |name: &str| fake.uploaded().into_iter().find(|u| u.file_name == name);
     assert!(wait_until(WAIT, || uploaded("cat.png")).is_some(), "{}", server.logs());
-    assert!(chat.text("二维码").contains("暂时发不了"), "no qr.png yet: said so, not silence");
+    // Once cat.png's upload is published nothing is pending: no qr.png, and the
+    // follower is told so (not silence).
+    let told = wait_until(WAIT, || Some(chat.text("二维码")).filter(|r| !r.contains("还在上传")));
+    assert!(told.is_some_and(|r| r.contains("暂时发不了")), "{}", server.logs());
 
     // qr.png arrives; its upload is slow: the follower hears it is on its way.
     fake.set_delay(Endpoint::MediaUpload, Duration::from_secs(2));
