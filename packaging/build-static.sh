@@ -35,7 +35,14 @@ RUSTC=/usr/bin/rustc
 CARGO=/usr/bin/cargo
 # rustup's rustc comes first on PATH and its std does not match Debian's sources
 export RUSTC
-rust_minor=$("$RUSTC" --version | sed -n 's/^rustc 1\.\([0-9]*\).*/\1/p')
+rust_minor() { "$RUSTC" --version | sed -n 's/^rustc 1\.\([0-9]*\).*/\1/p'; }
+if [ "$(rust_minor)" -lt 90 ] 2>/dev/null; then
+    # stale package lists install an older rustc-web: refresh them and upgrade
+    say "$("$RUSTC" --version) is too old: refreshing the package lists for a newer rustc-web"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -y -qq update >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 -y -qq install rustc-web cargo-web rust-web-src >/dev/null
+fi
+rust_minor=$(rust_minor)
 [ "${rust_minor:-0}" -ge 90 ] || die "$RUSTC is $("$RUSTC" --version); zatan needs 1.90 or newer (rustc-web from bookworm-security)"
 [ -d /usr/lib/rustlib/src/rust/library ] || die "std sources missing at /usr/lib/rustlib/src/rust (apt install rust-web-src)"
 
