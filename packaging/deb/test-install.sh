@@ -45,6 +45,7 @@ check "system user zatan, home /var/lib/zatan, no login shell" \
 check "group zatan" getent group zatan
 for dir in /var/lib/zatan /var/lib/zatan/pictures /var/lib/zatan/books /var/lib/zatan/articles; do
     check "$dir 0750 zatan:zatan" stat_is "$dir" "750 zatan zatan"
+    stat_is "$dir" "750 zatan zatan" || say "  $dir is $(stat -c "%a %U %G" "$dir" 2>&1)"
 done
 check "unit in /lib/systemd/system" test -f /lib/systemd/system/zatan.service
 check "unit enabled (multi-user.target.wants link)" test -L "$enabled_link"
@@ -66,6 +67,8 @@ fi
 # (ExecStartPre), then serve on a free port with the shipped settings.
 check "zatan check as user zatan on the installed config" \
     runuser -u zatan -- /usr/bin/zatan check --config /etc/zatan/config.toml
+runuser -u zatan -- /usr/bin/zatan check --config /etc/zatan/config.toml >/dev/null 2>"$work/check.err" ||
+    sed 's/^/  zatan check: /' "$work/check.err" >&2
 check "other users cannot read the config" sh -c '! runuser -u nobody -- cat /etc/zatan/config.toml'
 sed 's/^listen = .*/listen = "127.0.0.1:0"/' /etc/zatan/config.toml >"$work/config.toml"
 chgrp zatan "$work" "$work/config.toml" && chmod 0750 "$work" && chmod 0640 "$work/config.toml"
@@ -77,6 +80,7 @@ ts=$(date +%s) nonce=$RANDOM
 sig=$(wechat_signature zatan "$ts" "$nonce")
 check "serve as user zatan answers a signed verification" \
     sh -c "[ \"\$(curl -sS --max-time 10 'http://$addr/wechat?signature=$sig&timestamp=$ts&nonce=$nonce&echostr=deb$nonce')\" = deb$nonce ]"
+[ "$addr" != none ] || sed 's/^/  serve: /' "$work/serve.log" >&2
 kill -TERM "$server_pid"; code=0; wait "$server_pid" || code=$?; server_pid=
 check "serve exits 0 on SIGTERM" test "$code" -eq 0
 check "the store /var/lib/zatan/zatan.redb belongs to zatan" sh -c '[ "$(stat -c %U:%G /var/lib/zatan/zatan.redb)" = zatan:zatan ]'
