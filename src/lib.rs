@@ -16,6 +16,7 @@ pub mod fsutil;
 pub mod http;
 pub mod jobs;
 pub mod library;
+pub mod log_summary;
 pub mod logging;
 pub mod mail;
 pub mod pictures;
