@@ -12,6 +12,7 @@ pub mod crawler;
 pub mod digest;
 pub mod ebook;
 pub mod email_address;
+pub mod fd_limit;
 pub mod fsutil;
 pub mod http;
 pub mod jobs;

@@ -160,6 +160,8 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("server.public_url = {}", opt(&s.public_url)),
         format!("server.body_limit_bytes = {}", s.body_limit_bytes),
         format!("server.max_connections = {}", s.max_connections),
+        format!("server.max_connections_per_ip = {}", s.max_connections_per_ip),
+        format!("server.trusted_proxies = {:?}", s.trusted_proxies),
         format!("wechat.token = {}", w.token),
         format!("wechat.app_id = {}", opt(&w.app_id)),
         format!("wechat.app_secret = {}", opt(&w.app_secret)),

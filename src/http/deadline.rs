@@ -14,8 +14,12 @@ pub(crate) struct Deadline(Instant);
 
 impl Deadline {
     pub(crate) fn after(timeout: Duration) -> Self {
-        let now = Instant::now();
-        Deadline(now.checked_add(timeout).unwrap_or_else(|| now + PRACTICALLY_NEVER))
+        Self::from(Instant::now(), timeout)
+    }
+
+    /// `timeout` after `start`.
+    pub(crate) fn from(start: Instant, timeout: Duration) -> Self {
+        Deadline(start.checked_add(timeout).unwrap_or_else(|| start + PRACTICALLY_NEVER))
     }
 
     pub(crate) fn has_passed(self) -> bool {

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::limits::Limits;
+use crate::log_summary::{LogSummary, DEFAULT_SETTINGS};
 use super::router::Router;
 use super::tracker::ConnectionTracker;
 
@@ -11,13 +12,17 @@ pub(crate) struct ServerState {
     pub limits: Limits,
     pub router: Arc<Router>,
     pub tracker: Arc<ConnectionTracker>,
+    /// Refused, evicted, timed-out and malformed connections: hostile
+    /// traffic, logged as summaries rather than a line each.
+    pub log: LogSummary,
     stopping: AtomicBool,
 }
 
 impl ServerState {
     pub(crate) fn new(limits: Limits, router: Arc<Router>) -> ServerState {
         ServerState {
-            tracker: ConnectionTracker::new(limits.max_connections),
+            tracker: ConnectionTracker::new(&limits),
+            log: LogSummary::new("HTTP front", DEFAULT_SETTINGS),
             limits,
             router,
             stopping: AtomicBool::new(false),
