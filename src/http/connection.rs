@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, Level};
 use may::net::TcpStream;
 
-use super::deadline::{is_timeout, read_before, write_all_before, Deadline};
+use super::deadline::{is_timeout, peek_before, read_before, write_all_before, Deadline};
 use super::head::{head_end_seen, parse_head, HeadParse, RequestHead};
 use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
 use super::request::Request;
@@ -27,6 +27,9 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 /// grows as bytes arrive, so a client that declares 1 MiB and sends little
 /// costs little. Also the most one read of a body asks for.
 const BODY_FIRST_ALLOCATION: usize = 16 * 1024;
+/// How often a connection waiting for a head looks again at how full the
+/// front is (its timeout shrinks as the front fills).
+const CROWDING_RECHECK: Duration = Duration::from_secs(1);
 /// What lingering reads into and throws away.
 const LINGER_READ_BYTES: usize = 512;
 
@@ -173,15 +176,28 @@ impl Connection<'_> {
                     HeadParse::Invalid(rejection) => return Ok(HeadRead::Rejected(rejection)),
                 }
             }
+            let deadline =
+                Deadline::from(started, limits.crowded_timeout(timeout, server.tracker.open()));
+            // Woken now and then to see whether crowding has shortened the wait.
+            let slice = deadline.earlier(Deadline::after(CROWDING_RECHECK));
+            if self.buf.is_empty() {
+                // No buffer until the first byte is there to read.
+                match peek_before(&mut self.stream, slice) {
+                    Ok(0) => return Ok(HeadRead::Gone),
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
+                    Err(e) if is_timeout(&e) => return Ok(HeadRead::Gone),
+                    Err(e) => return Err(e),
+                }
+            }
             if self.filled == self.buf.len() && !self.grow_head_buffer() {
                 return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
             }
-            let deadline =
-                Deadline::from(started, limits.crowded_timeout(timeout, server.tracker.open()));
             let was_empty = self.filled == 0;
-            match read_before(&mut self.stream, &mut self.buf[self.filled..], deadline) {
+            match read_before(&mut self.stream, &mut self.buf[self.filled..], slice) {
                 Ok(0) => return Ok(HeadRead::Gone),
                 Ok(n) => self.filled += n,
+                Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
                 Err(e) if is_timeout(&e) && self.filled == 0 => return Ok(HeadRead::Gone),
                 Err(e) if is_timeout(&e) => return Ok(HeadRead::Rejected(HEAD_TIMEOUT)),
                 Err(e) => return Err(e),
