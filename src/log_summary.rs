@@ -204,7 +204,8 @@ impl Shared {
                 .filter_map(|cause| cause.held_back.as_ref())
                 .map(|held| held.since + self.settings.period)
                 .min();
-            let wait = next_due.map_or(self.settings.period, |due| due.saturating_duration_since(now));
+            let wait =
+                next_due.map_or(self.settings.period, |due| due.saturating_duration_since(now));
             state = self.wake.wait_timeout(state, wait).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
@@ -291,7 +292,8 @@ mod tests {
 
     #[test]
     fn the_first_lines_are_logged_then_one_summary_per_cause() {
-        let (summary, lines) = collecting(Settings { period: Duration::from_secs(3600), ..DEFAULT_SETTINGS });
+        let (summary, lines) =
+            collecting(Settings { period: Duration::from_secs(3600), ..DEFAULT_SETTINGS });
         for i in 0..1000u32 {
             summary.note(Level::Warn, "forged", ip((i % 7) as u8), || format!("forged {i}"));
         }
@@ -306,7 +308,10 @@ mod tests {
         assert!(last.starts_with("front: forged: 995 more in the last"), "{last}");
         // Events 5..1000 over 7 addresses: .5 has 143, the others 142; the
         // busiest are named (ties by address), the rest counted.
-        assert!(last.contains("most from 10.0.0.5 (143), 10.0.0.0 (142), 10.0.0.1 (142)"), "{last}");
+        assert!(
+            last.contains("most from 10.0.0.5 (143), 10.0.0.0 (142), 10.0.0.1 (142)"),
+            "{last}"
+        );
         assert!(last.contains("and 4 other address(es)"), "{last}");
     }
 
@@ -318,7 +323,11 @@ mod tests {
             summary.note(Level::Info, "timeout", ip(1), || "timeout".into());
         }
         assert!(wait_for_lines(&lines, 6), "{:?}", lines.lock().unwrap());
-        assert!(lines.lock().unwrap()[5].contains("timeout: 15 more"), "{:?}", lines.lock().unwrap());
+        assert!(
+            lines.lock().unwrap()[5].contains("timeout: 15 more"),
+            "{:?}",
+            lines.lock().unwrap()
+        );
         // A cause quiet for a whole period starts over with single lines.
         let later = Instant::now() + Duration::from_millis(250);
         summary.note_at(later, Level::Info, "timeout", ip(1), || "timeout again".into());
@@ -327,12 +336,16 @@ mod tests {
 
     #[test]
     fn addresses_tracked_are_bounded() {
-        let settings = Settings { max_addresses: 4, period: Duration::from_secs(3600), ..DEFAULT_SETTINGS };
+        let settings =
+            Settings { max_addresses: 4, period: Duration::from_secs(3600), ..DEFAULT_SETTINGS };
         let (summary, lines) = collecting(settings);
         for i in 0..205u32 {
             summary.note(Level::Warn, "spread", ip((i % 100) as u8), String::new);
         }
-        assert_eq!(summary.shared.lock().causes["spread"].held_back.as_ref().unwrap().by_address.len(), 4);
+        assert_eq!(
+            summary.shared.lock().causes["spread"].held_back.as_ref().unwrap().by_address.len(),
+            4
+        );
         summary.flush();
         let lines = lines.lock().unwrap();
         let last = lines.last().unwrap();

@@ -104,7 +104,9 @@ fn tricklers_are_cut_off_by_the_head_timeout_and_do_not_lock_out_the_bot() {
     // 200 over 10 addresses, a byte every 2 s; at most 15 rounds (30 s),
     // though the 10 s head timeout ends them all before that.
     let tricklers = Tricklers::start(server.addr, &sources(2, 1, 10), 20, 15);
-    let trickled = wait_until(WAIT, || (tricklers.rounds.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(()));
+    let trickled = wait_until(WAIT, || {
+        (tricklers.rounds.load(std::sync::atomic::Ordering::SeqCst) >= 2).then_some(())
+    });
     assert!(trickled.is_some(), "the tricklers got going");
     assert_probes_answered(&server, "200 tricklers");
     let fates = tricklers.finish();

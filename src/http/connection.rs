@@ -41,15 +41,8 @@ pub(crate) fn serve_connection(
 ) {
     // Responses go out in one write each; don't let Nagle hold them back.
     let _ = stream.set_nodelay(true);
-    let mut connection = Connection {
-        stream,
-        peer,
-        server,
-        slot,
-        buf: Vec::new(),
-        filled: 0,
-        served: 0,
-    };
+    let mut connection =
+        Connection { stream, peer, server, slot, buf: Vec::new(), filled: 0, served: 0 };
     loop {
         match connection.serve_one() {
             Ok(Next::KeepAlive) => {}

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::limits::Limits;
-use crate::log_summary::{LogSummary, DEFAULT_SETTINGS};
 use super::router::Router;
 use super::tracker::ConnectionTracker;
+use crate::log_summary::{LogSummary, DEFAULT_SETTINGS};
 
 pub(crate) struct ServerState {
     pub limits: Limits,

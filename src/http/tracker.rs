@@ -116,11 +116,16 @@ impl ConnectionTracker {
     /// Takes a place for `socket` from `peer`, closing the connection that
     /// has waited longest without a complete head, or been idle longest,
     /// when all places are taken.
-    pub(crate) fn admit(self: &Arc<Self>, socket: &TcpStream, peer: IpAddr) -> io::Result<Admission> {
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        socket: &TcpStream,
+        peer: IpAddr,
+    ) -> io::Result<Admission> {
         let capped_ip = (!self.limits.is_trusted_proxy(peer)).then(|| peer.to_canonical());
         let mut slots = self.slots();
         if let Some(ip) = capped_ip {
-            if slots.per_ip.get(&ip).is_some_and(|open| *open >= self.limits.max_connections_per_ip) {
+            if slots.per_ip.get(&ip).is_some_and(|open| *open >= self.limits.max_connections_per_ip)
+            {
                 return Ok(Admission::TooManyFromAddress);
             }
         }
@@ -149,7 +154,10 @@ impl ConnectionTracker {
             *slots.per_ip.entry(ip).or_insert(0) += 1;
         }
         self.open.store(slots.by_id.len(), Ordering::SeqCst);
-        Ok(Admission::Admitted { guard: ConnectionGuard { tracker: Arc::clone(self), id, slot }, evicted })
+        Ok(Admission::Admitted {
+            guard: ConnectionGuard { tracker: Arc::clone(self), id, slot },
+            evicted,
+        })
     }
 
     /// The connection not busy with a request that entered its phase first.
@@ -225,7 +233,11 @@ mod tests {
     }
 
     fn tracker(max_connections: usize, max_connections_per_ip: usize) -> Arc<ConnectionTracker> {
-        ConnectionTracker::new(&Limits { max_connections, max_connections_per_ip, ..Limits::default() })
+        ConnectionTracker::new(&Limits {
+            max_connections,
+            max_connections_per_ip,
+            ..Limits::default()
+        })
     }
 
     fn admitted(admission: Admission) -> (ConnectionGuard, Option<IpAddr>) {
@@ -277,7 +289,9 @@ mod tests {
         assert_eq!(tracker.open(), 3);
         assert!(sees_end_of_file(&oldest_peer), "the oldest waiting connection is closed");
         newer_peer.set_nonblocking(true).unwrap();
-        assert!(matches!((&newer_peer).read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock));
+        assert!(
+            matches!((&newer_peer).read(&mut [0u8; 1]), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        );
         // The evicted connection's own guard no longer counts.
         drop(oldest);
         assert_eq!(tracker.open(), 3);
@@ -297,7 +311,8 @@ mod tests {
         assert!(matches!(tracker.admit(&a, mapped).unwrap(), Admission::TooManyFromAddress));
         drop(first);
         let _third = admitted(tracker.admit(&a, attacker).unwrap());
-        let proxied: Vec<_> = (0..10).map(|_| admitted(tracker.admit(&a, LOOPBACK).unwrap())).collect();
+        let proxied: Vec<_> =
+            (0..10).map(|_| admitted(tracker.admit(&a, LOOPBACK).unwrap())).collect();
         assert_eq!(proxied.len(), 10);
         assert_eq!(tracker.open(), 12);
     }

@@ -127,4 +127,3 @@ fn query(req: &Request) -> Query<'_> {
         msg_signature: req.query_param("msg_signature"),
     }
 }
-
