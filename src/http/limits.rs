@@ -47,11 +47,11 @@ pub struct Limits {
 /// The socket, and the duplicate the server keeps to close it from outside.
 pub const FDS_PER_CONNECTION: usize = 2;
 
-/// The default `max_connections`: measured on a 2-core x86-64 box, an
-/// attacker's connection costs the server at most ~13 KiB of RSS (a stalled
-/// half head, or an idle keep-alive connection after a request), so 2048 of
-/// them stay within the 64 MB target with room for the rest of zatan (see
-/// the README's figures and `tests/bench/exhaustion.sh`).
+/// The default `max_connections`: measured with `tests/bench/exhaustion.sh`
+/// on a 2-core x86-64 box, a held connection costs the server at most
+/// 9 KiB of RSS (a stalled half head), so 2048 of them are 18 MB beside an
+/// idle RSS of 7 MB: under the 64 MB target with room to spare (see the
+/// README's figures).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 32;
 
