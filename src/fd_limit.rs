@@ -20,6 +20,8 @@ pub fn raise_to_hard_limit() -> io::Result<u64> {
         }
         limit = raised;
     }
+    // rlim_t is u64 here but 32 bits wide on 32-bit glibc targets.
+    #[allow(clippy::unnecessary_cast)]
     Ok(limit.rlim_cur as u64)
 }
 

@@ -114,6 +114,6 @@ fn tricklers_are_cut_off_by_the_head_timeout_and_do_not_lock_out_the_bot() {
     let still_held = fates.iter().filter(|f| **f == Fate::Held).count();
     assert_eq!(still_held, 0, "the head timeout ends every trickler");
     // Cut off with a 408, not merely dropped.
-    assert!(fates.iter().any(|f| *f == Fate::Answered), "{fates:?}");
+    assert!(fates.contains(&Fate::Answered), "{fates:?}");
     assert_probes_answered(&server, "after the tricklers");
 }

@@ -291,7 +291,10 @@ mod tests {
         let defaults = describe(&Config::parse("").unwrap()).join("\n");
         assert!(defaults.contains("server.max_connections = 2048"), "{defaults}");
         assert!(defaults.contains("server.max_connections_per_ip = 32"), "{defaults}");
-        assert!(defaults.contains(r#"server.trusted_proxies = ["127.0.0.1", "::1"]"#), "{defaults}");
+        assert!(
+            defaults.contains(r#"server.trusted_proxies = ["127.0.0.1", "::1"]"#),
+            "{defaults}"
+        );
         let text = "[server]\nmax_connections_per_ip = 8\ntrusted_proxies = [\"10.0.0.1\"]\n";
         let c = Config::parse(text).unwrap();
         c.validate().unwrap();

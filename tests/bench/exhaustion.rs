@@ -166,11 +166,14 @@ fn all_at_once() {
     );
 }
 
+/// Opens connections of one kind to the server at the address.
+type Attack = fn(SocketAddr) -> Vec<TcpStream>;
+
 /// RSS per held connection: `COUNT` of each kind from spread addresses
 /// (under every cap of either build), the RSS read once they are held.
 fn per_connection(binary: &str) {
     const COUNT: usize = 200;
-    let kinds: [(&str, fn(SocketAddr) -> Vec<TcpStream>); 3] = [
+    let kinds: [(&str, Attack); 3] = [
         ("silent (connected, nothing sent)", |addr| {
             sources(3, 1, 20)
                 .iter()
