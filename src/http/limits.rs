@@ -20,6 +20,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Open connections past this are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// A file body is read from disk and written in chunks this big; each
+    /// chunk must be accepted by the client within `body_timeout`.
+    pub file_chunk_bytes: usize,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             body_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_connections: 256,
+            file_chunk_bytes: 64 * 1024,
         }
     }
 }

@@ -13,6 +13,7 @@
 mod conditional;
 mod connection;
 mod deadline;
+mod file_body;
 mod head;
 mod limits;
 mod rejection;
@@ -28,6 +29,7 @@ mod validate;
 mod wire;
 
 pub use conditional::{cacheable, http_date, not_modified};
+pub use file_body::{file_response, file_validators, FileBody};
 pub use limits::Limits;
 pub use request::Request;
 pub use response::Response;
