@@ -37,6 +37,15 @@ impl Format {
         }
     }
 
+    /// The MIME type a file of this format is served as.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Txt => "text/plain; charset=utf-8",
+            Format::Epub => "application/epub+zip",
+            Format::Mobi | Format::Azw3 => "application/x-mobipocket-ebook",
+        }
+    }
+
     /// Whether zatan can write this format.
     pub fn is_writable(self) -> bool {
         matches!(self, Format::Txt | Format::Epub)

@@ -10,7 +10,8 @@ use crate::http::{self, Limits};
 use crate::services::{self, StartError};
 use crate::shutdown;
 use crate::store::Store;
-use crate::web::{self, Callback};
+use crate::web::books::Covers;
+use crate::web::{self, BookPages, Callback};
 
 /// How long in-flight requests may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -36,8 +37,14 @@ pub fn run(config: Config) -> Result<(), Failure> {
 
     let (services, bot) = services::start(&config, &store)?;
     let articles = bot.handles.articles.clone();
+    let books = bot.handles.downloads.as_ref().map(|downloads| BookPages {
+        catalog: bot.handles.catalog.clone(),
+        signer: downloads.signer.clone(),
+        dir: config.books.dir.clone(),
+        covers: Covers::default(),
+    });
     let callback = Arc::new(Callback::new(&config, bot));
-    let router = Arc::new(web::router(&config, callback, articles));
+    let router = Arc::new(web::router(&config, callback, articles, books));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
         max_connections: config.server.max_connections,

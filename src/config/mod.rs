@@ -67,11 +67,15 @@ impl Default for PicturesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct BooksConfig {
     pub dir: PathBuf,
+    /// How long a download link given in the chat works.
+    pub link_ttl_secs: u64,
+    /// Download links one follower may ask for per day (Beijing time).
+    pub daily_downloads_per_user: u32,
 }
 
 impl Default for BooksConfig {
     fn default() -> Self {
-        BooksConfig { dir: "books".into() }
+        BooksConfig { dir: "books".into(), link_ttl_secs: 86_400, daily_downloads_per_user: 10 }
     }
 }
 
@@ -168,6 +172,13 @@ impl Config {
                 "pictures.media_lifetime_secs",
                 format!("{} is too short to upload anything", self.pictures.media_lifetime_secs),
                 "use 259200 (WeChat's 3 days) unless testing",
+            ));
+        }
+        if self.books.link_ttl_secs == 0 {
+            return Err(invalid(
+                "books.link_ttl_secs",
+                "0 would make every download link expire at once",
+                "use 1 or more seconds (default 86400, a day)",
             ));
         }
         self.crawler.validate()?;
