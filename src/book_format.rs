@@ -42,7 +42,9 @@ impl Format {
         match self {
             Format::Txt => "text/plain; charset=utf-8",
             Format::Epub => "application/epub+zip",
-            Format::Mobi | Format::Azw3 => "application/x-mobipocket-ebook",
+            Format::Mobi => "application/x-mobipocket-ebook",
+            // calibre's type for KF8; readers that know only MOBI open it too.
+            Format::Azw3 => "application/x-mobi8-ebook",
         }
     }
 

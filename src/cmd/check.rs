@@ -61,6 +61,11 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
              (the address followers' phones reach this server at, like https://example.com)"
         ),
     }
+    let opds = match config.opds.credentials() {
+        Some(_) => "on at /opds (HTTP Basic auth with opds.username and opds.password)",
+        None => "off (needs opds.username and opds.password)",
+    };
+    println!("  OPDS catalog for e-readers: {opds}");
     println!("  account: {}", account_kind(config.wechat.verified));
 
     let mut problems = Vec::new();
@@ -207,6 +212,9 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
         format!("mail.timeout_secs = {}", m.timeout_secs),
         format!("mail.retry_secs = {}", m.retry_secs),
+        format!("opds.username = {}", opt(&config.opds.username)),
+        format!("opds.password = {}", opt(&config.opds.password)),
+        format!("opds.page_size = {}", config.opds.page_size),
         format!("rules.file = {}", config.rules.file.display()),
         format!("log.level = {}", config.log.level),
         format!("log.file = {}", opt(&config.log.file.as_ref().map(|p| p.display().to_string()))),

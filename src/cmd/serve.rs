@@ -11,7 +11,7 @@ use crate::services::{self, StartError};
 use crate::shutdown;
 use crate::store::Store;
 use crate::web::books::Covers;
-use crate::web::{self, BookPages, Callback};
+use crate::web::{self, BookPages, Callback, Opds};
 
 /// How long in-flight requests may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -37,14 +37,20 @@ pub fn run(config: Config) -> Result<(), Failure> {
 
     let (services, bot) = services::start(&config, &store)?;
     let articles = bot.handles.articles.clone();
+    let covers = Arc::new(Covers::default());
     let books = bot.handles.downloads.as_ref().map(|downloads| BookPages {
         catalog: bot.handles.catalog.clone(),
         signer: downloads.signer.clone(),
         dir: config.books.dir.clone(),
-        covers: Covers::default(),
+        covers: covers.clone(),
+    });
+    let opds = config.opds.credentials().map(|(user, password)| {
+        let dir = config.books.dir.clone();
+        let catalog = bot.handles.catalog.clone();
+        Opds::new(catalog, dir, covers.clone(), user, password, config.opds.page_size)
     });
     let callback = Arc::new(Callback::new(&config, bot));
-    let router = Arc::new(web::router(&config, callback, articles, books));
+    let router = Arc::new(web::router(&config, callback, articles, books, opds));
     let limits = Limits {
         max_body_bytes: config.server.body_limit_bytes,
         max_connections: config.server.max_connections,

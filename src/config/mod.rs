@@ -5,6 +5,7 @@
 
 mod crawler;
 mod mail;
+mod opds;
 mod rules;
 mod secret;
 mod server;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
+pub use opds::OpdsConfig;
 pub use rules::RulesConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;
@@ -33,6 +35,7 @@ pub struct Config {
     pub articles: ArticlesConfig,
     pub crawler: CrawlerConfig,
     pub mail: MailConfig,
+    pub opds: OpdsConfig,
     pub rules: RulesConfig,
     pub log: LogConfig,
 }
@@ -183,6 +186,7 @@ impl Config {
         }
         self.crawler.validate()?;
         self.mail.validate()?;
+        self.opds.validate()?;
         self.rules.validate()?;
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return Err(invalid(

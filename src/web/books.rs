@@ -29,13 +29,13 @@ pub struct BookPages {
     pub catalog: SharedCatalog,
     pub signer: Arc<LinkSigner>,
     pub dir: PathBuf,
-    pub covers: Covers,
+    pub covers: Arc<Covers>,
 }
 
-/// Which EPUB has a cover, by content hash: a page or a feed asks again and
-/// again, and opening the zip each time would be waste.
+/// Which EPUB has a cover (and of what type), by content hash: a page or a
+/// feed asks again and again, and opening the zip each time would be waste.
 #[derive(Default)]
-pub struct Covers(Mutex<HashMap<String, bool>>);
+pub struct Covers(Mutex<HashMap<String, Option<&'static str>>>);
 
 impl Covers {
     /// The cover of `book`'s EPUB: its bytes and type, None without one.
@@ -43,20 +43,21 @@ impl Covers {
         let epub = epub_of(book)?;
         let path = file_path(dir, epub)?;
         let cover = crate::ebook::read_cover(&path).ok().flatten();
-        self.lock().insert(epub.hash.clone(), cover.is_some());
+        self.lock().insert(epub.hash.clone(), cover.as_ref().map(|(_, kind)| *kind));
         cover
     }
 
-    /// Whether `book` has a cover, reading it only the first time.
-    pub fn has(&self, dir: &Path, book: &Book) -> bool {
-        let Some(epub) = epub_of(book) else { return false };
+    /// The media type of `book`'s cover, None without one; the EPUB is read
+    /// only the first time.
+    pub fn kind(&self, dir: &Path, book: &Book) -> Option<&'static str> {
+        let epub = epub_of(book)?;
         if let Some(known) = self.lock().get(&epub.hash) {
             return *known;
         }
-        self.read(dir, book).is_some()
+        self.read(dir, book).map(|(_, kind)| kind)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<&'static str>>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -102,13 +103,8 @@ impl BookPages {
         };
         match part {
             Part::Page => self.page(req, book, token),
-            Part::Cover => match self.covers.read(&self.dir, book) {
-                Some((bytes, kind)) => Response { body: bytes, ..Response::new(200) }
-                    .with_header("Content-Type", kind)
-                    .with_header("Cache-Control", PRIVATE),
-                None => not_found(),
-            },
-            Part::File(ext) => self.file(req, book, ext, &openid),
+            Part::Cover => cover_response(&self.covers, &self.dir, book),
+            Part::File(ext) => download(req, &self.dir, book, ext, &openid),
         }
     }
 
@@ -127,7 +123,7 @@ impl BookPages {
             escape(book.author.as_deref().unwrap_or("不详")),
             escape(&book.lang)
         ));
-        if self.covers.has(&self.dir, book) {
+        if self.covers.kind(&self.dir, book).is_some() {
             body.push_str(&format!(
                 "<img class=\"book-cover\" src=\"{base}/cover{query}\" alt=\"封面\">\n"
             ));
@@ -148,44 +144,43 @@ impl BookPages {
             .with_header("Cache-Control", PRIVATE)
             .with_header("Referrer-Policy", "no-referrer")
     }
+}
 
-    fn file(&self, req: &Request, book: &Book, ext: &str, openid: &str) -> Response {
-        let Some(file) = book.files.iter().find(|f| f.format == ext) else { return not_found() };
-        match serve_book_file(req, &self.dir, book, file) {
-            Some(response) => {
-                log::info!(
-                    "download: book {} ({}) {ext} to {openid}: {} {} bytes",
-                    book.id,
-                    book.title,
-                    response.status,
-                    response.body_len()
-                );
-                response.with_header("Cache-Control", PRIVATE)
-            }
-            None => not_found(),
-        }
+/// The cover of `book` as an image response, or the 404 page.
+pub fn cover_response(covers: &Covers, dir: &Path, book: &Book) -> Response {
+    match covers.read(dir, book) {
+        Some((bytes, kind)) => Response { body: bytes, ..Response::new(200) }
+            .with_header("Content-Type", kind)
+            .with_header("Cache-Control", PRIVATE),
+        None => not_found(),
     }
 }
 
-/// One of a book's files as a download: streamed, with ranges, typed by its
-/// format and named after the book. None when the file is not there.
-pub fn serve_book_file(
-    req: &Request,
-    dir: &Path,
-    book: &Book,
-    file: &BookFile,
-) -> Option<Response> {
-    let format = Format::from_name(&file.format)?;
-    let path = file_path(dir, file)?;
+/// The book's file in format `ext` as a download for `to` (who is
+/// logged with the book and the bytes): streamed, with ranges, typed by its
+/// format and named after the book. The site's 404 when it is not there.
+pub fn download(req: &Request, dir: &Path, book: &Book, ext: &str, to: &str) -> Response {
+    let Some(file) = book.files.iter().find(|f| f.format == ext) else { return not_found() };
+    let (Some(format), Some(path)) = (Format::from_name(&file.format), file_path(dir, file)) else {
+        return not_found();
+    };
     match file_response(req, &path, format.mime_type()) {
-        Ok(response) => Some(
+        Ok(response) => {
+            log::info!(
+                "download: book {} ({}) {ext} to {to}: {} {} bytes",
+                book.id,
+                book.title,
+                response.status,
+                response.body_len()
+            );
             response
                 .with_header("Content-Disposition", &attachment(&book.title, &book.id, format))
-                .with_header("X-Content-Type-Options", "nosniff"),
-        ),
+                .with_header("X-Content-Type-Options", "nosniff")
+                .with_header("Cache-Control", PRIVATE)
+        }
         Err(e) => {
             log::error!("cannot serve {} of book {}: {e}", path.display(), book.id);
-            None
+            not_found()
         }
     }
 }
@@ -194,14 +189,7 @@ pub fn serve_book_file(
 /// ASCII fallback for old clients, the book's own name for the rest.
 fn attachment(title: &str, id: &str, format: Format) -> String {
     let name = format!("{}.{}", crate::fsutil::safe_name(title).trim(), format.extension());
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
+    let encoded = encode_path_segment(&name);
     let fallback: String = id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     format!(
         "attachment; filename=\"{fallback}.{}\"; filename*=UTF-8''{encoded}",
@@ -242,6 +230,8 @@ mod tests {
             attachment("三体", "k3xq7a", Format::Epub),
             "attachment; filename=\"k3xq7a.epub\"; filename*=UTF-8''%E4%B8%89%E4%BD%93.epub"
         );
-        assert!(attachment("a \"b\"; c", "x", Format::Txt).ends_with("''a%20_b_%3B%20c.txt"));
+        let odd = attachment("a \"b\"; c", "x", Format::Txt);
+        let encoded = odd.split("''").nth(1).unwrap();
+        assert!(encoded.ends_with(".txt") && !encoded.contains([' ', '"', ';']), "{odd}");
     }
 }
