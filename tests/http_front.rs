@@ -863,3 +863,49 @@ fn a_file_is_streamed_whole_and_in_ranges_on_one_keep_alive_connection() {
     assert!(!after_head.closes());
     stop(server);
 }
+
+#[test]
+fn a_file_body_times_out_per_chunk_so_slow_readers_finish_and_stalled_ones_are_dropped() {
+    let dir = common::TempDir::new("file-timeout");
+    let path = dir.path().join("big.bin");
+    let size = 16 * 1024 * 1024;
+    std::fs::write(&path, vec![7u8; size]).unwrap();
+    let served = path.clone();
+    let router = Router::new()
+        .route("GET", "/big", move |r| {
+            zatan::http::file_response(r, &served, "application/octet-stream").unwrap()
+        })
+        .route("GET", "/hello", |_| Response::text(200, "hello"));
+    // A whole-response deadline of 1 s would cut the slow reader below off.
+    let server = serve("127.0.0.1:0".parse().unwrap(), quick_limits(), Arc::new(router)).unwrap();
+    let get = b"GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+
+    let mut slow = TcpStream::connect(server.local_addr()).unwrap();
+    slow.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+    slow.write_all(get).unwrap();
+    let started = Instant::now();
+    let mut received = 0;
+    let mut piece = vec![0u8; 256 * 1024];
+    loop {
+        let before = received;
+        match slow.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(e) => panic!("the slow reader was cut off after {received} bytes: {e}"),
+        }
+        if received >> 20 != before >> 20 {
+            // The reader's own pace (about 11 MiB/s), not a wait for the server.
+            thread::sleep(Duration::from_millis(90));
+        }
+    }
+    assert!(received > size, "head and the whole body: {received}");
+    assert!(started.elapsed() > Duration::from_secs(1), "not slower than the body timeout");
+
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled.write_all(get).unwrap();
+    let dropped = wait_for(Duration::from_secs(10), || server.open_connections() == 0);
+    assert!(dropped, "a client that stops reading is dropped after the body timeout");
+    drop(stalled);
+    assert_healthy(&server);
+    stop(server);
+}
