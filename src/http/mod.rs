@@ -6,8 +6,10 @@
 //! (413, unread), total head/body/idle timeouts (408 or a silent close), and
 //! a cap on open connections. Requests are framed by `Content-Length` only
 //! (`Transfer-Encoding` gets 501). A handler that panics gets the client a
-//! 500 and the server goes on. Nothing is printed; all reporting goes
-//! through the `log` crate.
+//! 500 and the server goes on. A response body may be a region of a file,
+//! streamed from disk in `file_chunk_bytes` chunks, each with its own
+//! `body_timeout` ([`file_response`] adds ranges and validators). Nothing is
+//! printed; all reporting goes through the `log` crate.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod conditional;

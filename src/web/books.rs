@@ -109,7 +109,8 @@ impl BookPages {
     }
 
     fn page(&self, req: &Request, book: &Book, token: &str) -> Response {
-        let query = format!("?t={token}");
+        // A verified token holds only base64url letters, digits and dots.
+        let query = escape(&format!("?t={token}"));
         let base = format!("/books/{}", encode_path_segment(&book.id));
         let mut body = format!("<h1>{}</h1>\n", escape(&book.title));
         if req.header("User-Agent").is_some_and(|ua| ua.contains("MicroMessenger")) {
@@ -136,9 +137,10 @@ impl BookPages {
                 size = human_size(file.size),
             ));
         }
-        body.push_str(
-            "<p class=\"meta\">链接只给你用，过期后在公众号里再发一次「下载 ID」。</p>\n",
-        );
+        body.push_str(&format!(
+            "<p class=\"meta\">链接只给你用；过期后在公众号里再发一次「下载 {}」。</p>\n",
+            escape(&book.id)
+        ));
         let description = format!("《{}》下载", book.title);
         Response::html(200, frame(&book.title, &description, &body))
             .with_header("Cache-Control", PRIVATE)

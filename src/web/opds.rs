@@ -193,13 +193,7 @@ impl Opds {
                 cover: self.covers.kind(&self.dir, book),
             })
             .collect();
-        let mut links = vec![
-            Link::new("self", format!("{href}page={page}"), ACQUISITION),
-            Link::new("start", "/opds", NAVIGATION),
-            Link::new("up", "/opds", NAVIGATION),
-            Link::new("search", "/opds/search.xml", OPENSEARCH),
-        ];
-        links.extend(opds_feed::paging(page, pages, ACQUISITION, |n| format!("{href}page={n}")));
+        let links = page_links(href, page, pages, ACQUISITION);
         let head = Head { id, title, updated: catalog.changed_at(), links };
         Some(Feed { xml: opds_feed::acquisition(&head, &entries), media_type: ACQUISITION })
     }
@@ -227,12 +221,7 @@ impl Opds {
             })
             .collect();
         let href = format!("/opds/{}?", group.path());
-        let mut links = vec![
-            Link::new("self", format!("{href}page={page}"), NAVIGATION),
-            Link::new("start", "/opds", NAVIGATION),
-            Link::new("up", "/opds", NAVIGATION),
-        ];
-        links.extend(opds_feed::paging(page, pages, NAVIGATION, |n| format!("{href}page={n}")));
+        let links = page_links(&href, page, pages, NAVIGATION);
         let id = format!("urn:zatan:opds:{}", group.path());
         let head = Head { id: &id, title: group.title(), updated: catalog.changed_at(), links };
         Some(Feed { xml: opds_feed::navigation(&head, &entries), media_type: NAVIGATION })
@@ -278,6 +267,19 @@ impl Opds {
             },
         }
     }
+}
+
+/// The links of page `page` of `pages` of a feed at `href` (ending in `?` or
+/// `&`): itself, the root, search, and first/previous/next/last.
+fn page_links(href: &str, page: usize, pages: usize, media_type: &'static str) -> Vec<Link> {
+    let mut links = vec![
+        Link::new("self", format!("{href}page={page}"), media_type),
+        Link::new("start", "/opds", NAVIGATION),
+        Link::new("up", "/opds", NAVIGATION),
+        Link::new("search", "/opds/search.xml", OPENSEARCH),
+    ];
+    links.extend(opds_feed::paging(page, pages, media_type, |n| format!("{href}page={n}")));
+    links
 }
 
 #[derive(Debug, Clone, Copy)]
