@@ -6,6 +6,7 @@
 pub mod front_matter;
 pub mod page;
 mod render;
+pub mod wechat;
 pub mod wechat_html;
 
 use std::collections::{BTreeMap, HashMap};

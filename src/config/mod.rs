@@ -81,11 +81,15 @@ pub struct ArticlesConfig {
     pub dir: PathBuf,
     /// Let raw HTML in the markdown through instead of showing it as text.
     pub raw_html: bool,
+    /// The author of WeChat drafts whose front matter names none.
+    pub author: Option<String>,
+    /// The server keeps each article's WeChat draft up to date by itself.
+    pub sync_drafts: bool,
 }
 
 impl Default for ArticlesConfig {
     fn default() -> Self {
-        ArticlesConfig { dir: "articles".into(), raw_html: false }
+        ArticlesConfig { dir: "articles".into(), raw_html: false, author: None, sync_drafts: false }
     }
 }
 
@@ -230,6 +234,10 @@ mod tests {
         assert!(!c.articles.raw_html);
         assert_eq!(c.rules.file, PathBuf::from("rules.toml"));
         assert!(Config::parse("[articles]\nraw_html = true").unwrap().articles.raw_html);
+        assert!(!c.articles.sync_drafts && c.articles.author.is_none());
+        let drafts = Config::parse("[articles]\nsync_drafts = true\nauthor = \"小明\"").unwrap();
+        assert!(drafts.articles.sync_drafts);
+        assert_eq!(drafts.articles.author.as_deref(), Some("小明"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod articles;
 pub mod crawler;
+pub mod drafts;
 pub mod jobs;
 pub mod library;
 pub mod mailer;
@@ -18,7 +19,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{after, never, select, Receiver};
 
-pub use start::{bot_without_services, start, Services, StartError};
+pub use start::{bot_without_services, draft_settings, start, Services, StartError};
 
 use crate::shutdown::{self, Shutdown, Trigger};
 

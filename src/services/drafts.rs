@@ -1,0 +1,379 @@
+//! The owner's articles into WeChat's draft box: upload what the draft
+//! needs (images by content hash, so an edit uploads only new ones; the
+//! cover as permanent material), then `draft/add`, or `draft/update` of the
+//! draft made before. `zatan articles draft` calls [`Drafter`] directly; with
+//! `articles.sync_drafts` the articles service asks for a job per change and
+//! the drafts thread here does them through the job machinery.
+//!
+//! Every upload and the draft record are each one store write, so a kill -9
+//! at any moment leaves a state the next attempt resumes from: uploads done
+//! are not repeated, and the draft is made once its images are all there.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::token::{CallError, Tokens};
+use crate::articles::wechat::{prepare, LocalImage, Prepared, Refusal, Settings};
+use crate::clock::unix_now;
+use crate::jobs::NewJob;
+use crate::shutdown::Shutdown;
+use crate::store::{
+    ArticleDraft, ArticleImage, Job, JobKind, JobState, PublishedArticle, Store, StoreError,
+};
+use crate::wechat::api::{ApiClient, ApiError, DraftArticle, ErrorAction, PublishStatus};
+
+const TOKEN_WAIT: Duration = Duration::from_secs(15);
+const RETRY_FIRST: Duration = Duration::from_secs(5);
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What a draft run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drafted {
+    /// The draft already shows this version; nothing was sent.
+    Unchanged(String),
+    Added(String),
+    Updated(String),
+    /// The old draft was gone from WeChat (40007): a new one was made.
+    Readded(String),
+}
+
+impl Drafted {
+    pub fn media_id(&self) -> &str {
+        match self {
+            Drafted::Unchanged(id)
+            | Drafted::Added(id)
+            | Drafted::Updated(id)
+            | Drafted::Readded(id) => id,
+        }
+    }
+}
+
+/// Why a draft or a publication failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DraftError {
+    /// The article breaks a rule of WeChat's, or the account may not do
+    /// this: the owner's to fix (exit 2), never worth a retry.
+    Refused(String),
+    /// The call failed; `retry` when trying again later may work.
+    Failed { words: String, retry: bool },
+}
+
+impl std::fmt::Display for DraftError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DraftError::Refused(words) | DraftError::Failed { words, .. } => f.write_str(words),
+        }
+    }
+}
+
+impl From<Refusal> for DraftError {
+    fn from(refusal: Refusal) -> DraftError {
+        DraftError::Refused(refusal.to_string())
+    }
+}
+
+impl From<StoreError> for DraftError {
+    fn from(e: StoreError) -> DraftError {
+        DraftError::Failed { words: e.to_string(), retry: true }
+    }
+}
+
+/// What an API failure means while drafting, in words.
+fn api_failure(what: &str, error: CallError) -> DraftError {
+    let words = format!("{what}: {error}");
+    match error {
+        CallError::Token(_) => DraftError::Failed { words, retry: true },
+        CallError::Api(ApiError::Wechat { code, action, .. }) => match action {
+            ErrorAction::NotVerified => DraftError::Refused(format!(
+                "{what}: WeChat error {code}: the account may not use this API (48001, api \
+                 unauthorized); covers are permanent material and publishing needs a verified \
+                 account (认证): verify it in the admin console"
+            )),
+            ErrorAction::FixConfig(_) => DraftError::Refused(words),
+            ErrorAction::DailyQuota => DraftError::Failed {
+                words: format!("{what}: the account's daily quota for this call is used up (45009); try again tomorrow"),
+                retry: true,
+            },
+            ErrorAction::RetryLater | ErrorAction::MinuteQuota | ErrorAction::RefreshToken => {
+                DraftError::Failed { words, retry: true }
+            }
+            _ if code == 40007 => DraftError::Refused(format!(
+                "{what}: WeChat no longer has a media_id this needs (40007, invalid media_id)"
+            )),
+            _ => DraftError::Refused(words),
+        },
+        CallError::Api(ApiError::Invalid(_)) => DraftError::Refused(words),
+        CallError::Api(_) => DraftError::Failed { words, retry: true },
+    }
+}
+
+/// Makes and updates drafts; one per CLI run, or owned by the drafts thread.
+#[derive(Clone)]
+pub struct Drafter {
+    pub store: Arc<Store>,
+    pub api: ApiClient,
+    pub tokens: Tokens,
+    pub settings: Settings,
+}
+
+impl Drafter {
+    /// The article `slug` checked and read; no call made.
+    pub fn prepare(&self, slug: &str) -> Result<Prepared, Refusal> {
+        prepare(slug, &self.settings)
+    }
+
+    /// Brings the draft of `slug` up to date.
+    pub fn draft(&self, slug: &str) -> Result<Drafted, DraftError> {
+        let prepared = self.prepare(slug)?;
+        let before = self.store.article_draft(slug)?;
+        if let Some(before) = before.as_ref().filter(|d| d.hash == prepared.hash) {
+            return Ok(Drafted::Unchanged(before.media_id.clone()));
+        }
+        let mut urls = Vec::with_capacity(prepared.images.len());
+        for image in &prepared.images {
+            urls.push((image.dest.clone(), self.uploaded(image, false)?));
+        }
+        let thumb_media_id = self.uploaded(&prepared.cover, true)?;
+        let url_of = |image: &LocalImage| {
+            urls.iter()
+                .find(|(dest, _)| *dest == image.dest)
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default()
+        };
+        let article = DraftArticle {
+            title: prepared.title.clone(),
+            author: prepared.author.clone(),
+            digest: prepared.digest.clone(),
+            content: prepared.content(&url_of)?,
+            content_source_url: prepared.content_source_url.clone(),
+            thumb_media_id,
+            need_open_comment: u8::from(prepared.need_open_comment),
+            only_fans_can_comment: 0,
+        };
+        let add = || {
+            self.tokens
+                .call(TOKEN_WAIT, |t| self.api.draft_add(t, &article))
+                .map_err(|e| api_failure("draft/add", e))
+        };
+        let drafted = match &before {
+            None => Drafted::Added(add()?),
+            Some(before) => {
+                match self
+                    .tokens
+                    .call(TOKEN_WAIT, |t| self.api.draft_update(t, &before.media_id, &article))
+                {
+                    Ok(()) => Drafted::Updated(before.media_id.clone()),
+                    Err(CallError::Api(ApiError::Wechat { code: 40007, .. })) => {
+                        log::info!(
+                            "the draft of {slug} ({}) is gone from WeChat's draft box (40007); making a new one",
+                            before.media_id
+                        );
+                        Drafted::Readded(add()?)
+                    }
+                    Err(e) => return Err(api_failure("draft/update", e)),
+                }
+            }
+        };
+        let record = ArticleDraft {
+            hash: prepared.hash,
+            media_id: drafted.media_id().to_string(),
+            drafted_at: unix_now(),
+            published: None,
+        };
+        self.store.save_article_draft(slug, &record)?;
+        Ok(drafted)
+    }
+
+    /// The WeChat URL (an article image) or media_id (the cover) of `image`,
+    /// uploaded now unless an earlier upload of the same content is recorded.
+    fn uploaded(&self, image: &LocalImage, cover: bool) -> Result<String, DraftError> {
+        if let Some(known) = self.store.article_image(&image.hash, cover)? {
+            return Ok(known.wechat);
+        }
+        log::info!("uploading {} {}", if cover { "cover" } else { "image" }, image.name);
+        let wechat = if cover {
+            self.tokens
+                .call(TOKEN_WAIT, |t| {
+                    self.api.add_material(
+                        t,
+                        crate::wechat::api::MediaType::Image,
+                        &image.name,
+                        &image.bytes,
+                    )
+                })
+                .map(|m| m.media_id)
+                .map_err(|e| api_failure(&format!("cover {}", image.name), e))?
+        } else {
+            self.tokens
+                .call(TOKEN_WAIT, |t| self.api.upload_article_image(t, &image.name, &image.bytes))
+                .map_err(|e| api_failure(&format!("image {}", image.name), e))?
+        };
+        self.store.save_article_image(
+            &image.hash,
+            cover,
+            &ArticleImage { wechat: wechat.clone(), uploaded_at: unix_now() },
+        )?;
+        Ok(wechat)
+    }
+
+    /// Publishes the draft of `slug` (`freepublish/submit`) and follows it
+    /// until WeChat says it is out or failed; the article's URL.
+    pub fn publish(
+        &self,
+        slug: &str,
+        poll: Duration,
+        give_up: Duration,
+    ) -> Result<Option<String>, DraftError> {
+        let Some(mut record) = self.store.article_draft(slug)? else {
+            return Err(DraftError::Refused(format!(
+                "{slug} has no draft yet: run `zatan articles draft {slug}`"
+            )));
+        };
+        let publish_id = self
+            .tokens
+            .call(TOKEN_WAIT, |t| self.api.publish_submit(t, &record.media_id))
+            .map_err(|e| api_failure("freepublish/submit", e))?;
+        log::info!("publishing {slug} (publish_id {publish_id})");
+        let deadline = Instant::now() + give_up;
+        loop {
+            let status = self
+                .tokens
+                .call(TOKEN_WAIT, |t| self.api.publish_status(t, &publish_id))
+                .map_err(|e| api_failure("freepublish/get", e))?;
+            match status {
+                PublishStatus::Published { article_url } => {
+                    record.published = Some(PublishedArticle { hash: record.hash.clone(), url: article_url.clone(), at: unix_now() });
+                    self.store.save_article_draft(slug, &record)?;
+                    return Ok(article_url);
+                }
+                PublishStatus::Failed(why) => {
+                    return Err(DraftError::Failed { words: format!("WeChat did not publish {slug}: {why}"), retry: false })
+                }
+                PublishStatus::Publishing if Instant::now() >= deadline => {
+                    return Err(DraftError::Failed {
+                        words: format!(
+                            "WeChat is still publishing {slug} (publish_id {publish_id}) after {} s; see the admin console's 发表记录",
+                            give_up.as_secs()
+                        ),
+                        retry: false,
+                    })
+                }
+                PublishStatus::Publishing => std::thread::sleep(poll),
+            }
+        }
+    }
+}
+
+/// What `zatan articles list` shows of an article's draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftState {
+    None,
+    Drafted(String),
+    ChangedSince(String),
+    Published(Option<String>),
+}
+
+impl std::fmt::Display for DraftState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DraftState::None => f.write_str("none"),
+            DraftState::Drafted(id) => write!(f, "drafted ({id})"),
+            DraftState::ChangedSince(id) => write!(f, "changed since drafted ({id})"),
+            DraftState::Published(Some(url)) => write!(f, "published {url}"),
+            DraftState::Published(None) => f.write_str("published"),
+        }
+    }
+}
+
+/// The draft state of an article whose current draft hash is `hash` (None
+/// when it cannot be drafted as it is).
+pub fn draft_state(record: Option<&ArticleDraft>, hash: Option<&str>) -> DraftState {
+    let Some(record) = record else { return DraftState::None };
+    let current = hash == Some(record.hash.as_str());
+    match &record.published {
+        Some(published) if current && published.hash == record.hash => {
+            DraftState::Published(published.url.clone())
+        }
+        _ if current => DraftState::Drafted(record.media_id.clone()),
+        _ => DraftState::ChangedSince(record.media_id.clone()),
+    }
+}
+
+/// How the articles service asks for drafts in sync mode: a job per change
+/// (keyed by the article and its draft hash, so a change is drafted once,
+/// even when seen again after a restart).
+#[derive(Clone)]
+pub struct DraftRequests {
+    pub drafter: Drafter,
+    pub inbox: Sender<NewJob>,
+}
+
+impl DraftRequests {
+    /// Asks for a draft of `slug` when it differs from its recorded draft.
+    pub fn changed(&self, slug: &str) {
+        let prepared = match self.drafter.prepare(slug) {
+            Ok(prepared) => prepared,
+            Err(refusal) => {
+                return log::warn!("article {slug} is not drafted in WeChat: {refusal}")
+            }
+        };
+        let store = &self.drafter.store;
+        match store.article_draft(slug) {
+            Ok(Some(record)) if record.hash == prepared.hash => return,
+            Ok(_) => {}
+            Err(e) => return log::error!("cannot read the draft record of {slug}: {e}"),
+        }
+        let key = format!("draft|{slug}|{}", prepared.hash);
+        let kind = JobKind::DraftArticle { slug: slug.to_string() };
+        match store.create_job(&key, kind, "", unix_now()) {
+            Ok((job, true)) => {
+                log::info!("article {slug} changed: draft job {} queued", job.id);
+                let _ = self.inbox.send(NewJob(job.id));
+            }
+            Ok((_, false)) => {}
+            Err(e) => log::error!("cannot queue the draft of {slug}: {e}"),
+        }
+    }
+}
+
+/// The drafts thread of sync mode: does the draft jobs, retrying with back-off.
+pub struct DraftService {
+    pub drafter: Drafter,
+}
+
+impl DraftService {
+    pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
+        let store = self.drafter.store.clone();
+        super::jobs::drive(
+            &store,
+            inbox,
+            shutdown,
+            |kind| matches!(kind, JobKind::DraftArticle { .. }),
+            |job| self.step(job),
+        );
+    }
+
+    fn step(&self, job: &mut Job) -> Option<Duration> {
+        let JobKind::DraftArticle { slug } = &job.kind else { return None };
+        job.attempts += 1;
+        match self.drafter.draft(slug) {
+            Ok(drafted) => {
+                log::info!("article {slug}: {drafted:?} in WeChat's draft box");
+                job.state = JobState::Drafted(drafted.media_id().to_string());
+                None
+            }
+            Err(DraftError::Failed { words, retry: true }) if job.attempts < MAX_ATTEMPTS => {
+                let wait = RETRY_FIRST * 2u32.pow(job.attempts - 1);
+                log::warn!("article {slug}: {words}; next try in {} s", wait.as_secs());
+                Some(wait)
+            }
+            Err(e) => {
+                log::warn!("article {slug} is not drafted in WeChat: {e}");
+                job.state = JobState::Failed(e.to_string());
+                None
+            }
+        }
+    }
+}
