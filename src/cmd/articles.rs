@@ -42,6 +42,13 @@ pub fn run(config: &Config, action: &ArticlesAction) -> Result<String, Failure> 
 }
 
 fn draft(config: &Config, store: Arc<Store>, slug: &str, publish: bool) -> Result<String, Failure> {
+    let settings = services::draft_settings(config);
+    // Unchanged and nothing to publish: not even a token is asked for.
+    let prepared = prepare(slug, &settings).map_err(|r| Failure::config(r.to_string()))?;
+    let record = store.article_draft(slug).map_err(|e| Failure::runtime(e.to_string()))?;
+    if let Some(record) = record.filter(|r| r.hash == prepared.hash && !publish) {
+        return Ok(format!("{slug}: unchanged since its draft {}; nothing sent", record.media_id));
+    }
     let Some(source) = TokenSource::from_config(&config.wechat) else {
         return Err(Failure::config(
             "drafts need the WeChat API: set wechat.app_id and wechat.app_secret",
@@ -51,7 +58,7 @@ fn draft(config: &Config, store: Arc<Store>, slug: &str, publish: bool) -> Resul
     let (owner, tokens) = TokenOwner::new(source, Some(store.clone()));
     let owner = services::spawn("token", move |shutdown| owner.run(&shutdown))
         .map_err(|e| Failure::runtime(format!("cannot start the token thread: {e}")))?;
-    let drafter = Drafter { store, api, tokens, settings: services::draft_settings(config) };
+    let drafter = Drafter { store, api, tokens, settings };
     let outcome = draft_and_publish(config, &drafter, slug, publish);
     owner.stop_until(Instant::now() + Duration::from_secs(5));
     outcome

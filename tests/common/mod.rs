@@ -8,6 +8,7 @@ pub mod chromium;
 pub mod ebook;
 pub mod fake_api;
 pub mod http_client;
+pub mod images;
 pub mod output;
 mod server;
 pub mod smtp;
