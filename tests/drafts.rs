@@ -505,3 +505,34 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn the_command_works_while_the_server_runs() {
+    let bx = rich_box("drafts-serving", true);
+    let config = bx.config(true, "");
+    let Box { dir, fake } = bx;
+    let server = Server::start_in(dir, &config);
+    let run = |args: &[&str]| {
+        let mut all = vec!["articles"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", "config.toml"]);
+        run_cli(server.dir.path(), &all)
+    };
+    let (status, out, err) = run(&["draft", "rich"]);
+    assert_eq!(status, 0, "{out}{err}\n{}", server.logs());
+    assert!(out.contains("drafted in WeChat's draft box"), "{out}");
+    assert_eq!(fake.drafts().len(), 1);
+    assert_eq!(fake.token_fetches(), 1, "the server's token did the work");
+    let (status, out, _) = run(&["draft", "rich"]);
+    assert_eq!(status, 0);
+    assert!(out.contains("unchanged"), "{out}");
+    let (status, listed, _) = run(&["list"]);
+    assert_eq!(status, 0);
+    assert!(listed.contains("rich\tdrafted ("), "{listed}");
+    let (status, _, err) = run(&["draft", "missing"]);
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("SLUG is the file name"), "{err}");
+    let (code, _, logs) = server.terminate();
+    assert!(code.success(), "{logs}");
+    assert!(!logs.contains("did not stop in time"), "{logs}");
+}

@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::token::{CallError, Tokens};
 use crate::articles::wechat::{prepare, LocalImage, Prepared, Refusal, Settings};
+use crate::articles::EXTENSION;
 use crate::clock::unix_now;
 use crate::jobs::NewJob;
 use crate::shutdown::Shutdown;
@@ -264,6 +265,72 @@ impl Drafter {
             }
         }
     }
+}
+
+/// How often `--publish` asks WeChat how the publication goes, and for how long.
+const PUBLISH_POLL: Duration = Duration::from_secs(1);
+const PUBLISH_GIVE_UP: Duration = Duration::from_secs(300);
+
+/// `zatan articles draft SLUG [--publish]`: what it prints. `verified` is
+/// `wechat.verified`.
+pub fn draft_report(
+    drafter: &Drafter,
+    verified: bool,
+    slug: &str,
+    publish: bool,
+) -> Result<String, DraftError> {
+    let drafted = drafter.draft(slug)?;
+    let mut out = match &drafted {
+        Drafted::Unchanged(id) => format!("{slug}: unchanged since its draft {id}; nothing sent"),
+        Drafted::Added(id) => format!("{slug}: drafted in WeChat's draft box, media_id {id}"),
+        Drafted::Updated(id) => format!("{slug}: draft {id} updated"),
+        Drafted::Readded(id) => format!(
+            "{slug}: the old draft was gone from the draft box; drafted anew, media_id {id}"
+        ),
+    };
+    if !publish {
+        return Ok(out);
+    }
+    if !verified {
+        return Err(DraftError::Refused(format!(
+            "{out}\nnot published: since July 2025 WeChat lets only verified accounts (认证) publish \
+             through the API, and wechat.verified = false. The draft is ready in the draft box \
+             (草稿箱): publish it by hand in the admin console (mp.weixin.qq.com)"
+        )));
+    }
+    match drafter.publish(slug, PUBLISH_POLL, PUBLISH_GIVE_UP)? {
+        Some(url) => out.push_str(&format!("\npublished: {url}")),
+        None => out.push_str("\npublished (WeChat gave no address; see 发表记录 in the console)"),
+    }
+    Ok(out)
+}
+
+/// `zatan articles list`: each article file with its draft state; no call made.
+pub fn list_report(store: &Store, settings: &Settings) -> Result<String, DraftError> {
+    let dir = &settings.articles_dir;
+    let files = crate::fsutil::list_files(dir).map_err(|e| {
+        DraftError::Refused(format!("cannot list articles.dir {}: {e}", dir.display()))
+    })?;
+    let mut lines = Vec::new();
+    for (name, _) in files {
+        let Some(slug) = name.strip_suffix(EXTENSION).filter(|s| !s.starts_with('.')) else {
+            continue;
+        };
+        let record = store.article_draft(slug)?;
+        let (hash, problem) = match prepare(slug, settings) {
+            Ok(prepared) => (Some(prepared.hash), None),
+            Err(refusal) => (None, Some(refusal.to_string())),
+        };
+        let mut line = format!("{slug}\t{}", draft_state(record.as_ref(), hash.as_deref()));
+        if let Some(problem) = problem {
+            line.push_str(&format!("\t(cannot be drafted: {problem})"));
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return Ok(format!("no articles in {}", dir.display()));
+    }
+    Ok(lines.join("\n"))
 }
 
 /// What `zatan articles list` shows of an article's draft.

@@ -4,6 +4,7 @@
 //! `zatan serve`, in dependency order.
 
 pub mod articles;
+pub mod control;
 pub mod crawler;
 pub mod drafts;
 pub mod jobs;

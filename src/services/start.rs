@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::articles::ArticleLibrary;
+use super::control::ControlService;
 use super::crawler::{CrawlerService, Quiet};
 use super::drafts::{DraftRequests, DraftService, Drafter};
 use super::jobs::JobRunner;
@@ -128,7 +129,14 @@ impl Starter<'_> {
             .then(|| JobQueue::new(self.store.clone(), runner, mailer, can_push));
         let catalog = self.start_library()?;
         self.start_crawler()?;
-        let drafts = self.start_drafts(api_for_drafts.as_ref())?;
+        let drafter = api_for_drafts.map(|api| Drafter {
+            store: self.store.clone(),
+            api: api.client,
+            tokens: api.tokens,
+            settings: draft_settings(config),
+        });
+        let drafts = self.start_drafts(drafter.as_ref())?;
+        self.start_control(drafter)?;
         let articles = self.start_articles(drafts)?;
         let rules = self.start_rules()?;
         let handles = Handles { pictures, catalog, articles, jobs, kindle, rules };
@@ -246,26 +254,46 @@ impl Starter<'_> {
 
     /// With `articles.sync_drafts`, the thread that drafts changed articles
     /// in WeChat, and how the articles service asks it to.
-    fn start_drafts(&mut self, api: Option<&Api>) -> Result<Option<DraftRequests>, StartError> {
+    fn start_drafts(
+        &mut self,
+        drafter: Option<&Drafter>,
+    ) -> Result<Option<DraftRequests>, StartError> {
         if !self.config.articles.sync_drafts {
             return Ok(None);
         }
-        let Some(api) = api else {
+        let Some(drafter) = drafter.cloned() else {
             return Err(StartError::Config(
                 "articles.sync_drafts = true needs the WeChat API: set wechat.app_id and wechat.app_secret"
                     .into(),
             ));
         };
-        let drafter = Drafter {
-            store: self.store.clone(),
-            api: api.client.clone(),
-            tokens: api.tokens.clone(),
-            settings: draft_settings(self.config),
-        };
         let (inbox_tx, inbox) = crossbeam_channel::unbounded();
         let service = DraftService { drafter: drafter.clone() };
         self.start("drafts", move |shutdown| service.run(inbox, &shutdown))?;
         Ok(Some(DraftRequests { drafter, inbox: inbox_tx }))
+    }
+
+    /// The socket through which `zatan articles` reaches this server, which
+    /// holds the store the commands need.
+    fn start_control(&mut self, drafter: Option<Drafter>) -> Result<(), StartError> {
+        if self.watcher.is_none() {
+            return Ok(());
+        }
+        let config = self.config;
+        let service = ControlService::bind(
+            &config.storage.data_dir,
+            self.store.clone(),
+            draft_settings(config),
+            drafter,
+            config.wechat.verified,
+        )
+        .map_err(|e| {
+            StartError::Runtime(format!(
+                "cannot open the control socket in {}: {e}",
+                config.storage.data_dir.display()
+            ))
+        })?;
+        self.start("control", move |shutdown| service.run(&shutdown))
     }
 
     /// The articles service needs no WeChat account: it always runs.
