@@ -9,17 +9,13 @@ use std::path::{Component, Path, PathBuf};
 use super::wechat_html::{self, ImageSource};
 use super::{front_matter, parse, LoadOptions, EXTENSION};
 use crate::digest::sha256_hex;
+use crate::wechat::api::{
+    ARTICLE_IMAGE_MAX_BYTES, AUTHOR_MAX_CHARS, CONTENT_MAX_BYTES, CONTENT_MAX_CHARS,
+    DIGEST_MAX_CHARS, TITLE_MAX_CHARS,
+};
 
-pub const TITLE_MAX_CHARS: usize = 32;
-pub const AUTHOR_MAX_CHARS: usize = 16;
-pub const DIGEST_MAX_CHARS: usize = 128;
-/// `content` must stay under both.
-pub const CONTENT_MAX_CHARS: usize = 20_000;
-pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
-/// `media/uploadimg`'s limit for an image inside an article.
-pub const IMAGE_MAX_BYTES: usize = 1024 * 1024;
 /// Permanent material's limit (the cover).
-pub const COVER_MAX_BYTES: usize = 10 * 1024 * 1024;
+const COVER_MAX_BYTES: usize = crate::wechat::api::IMAGE_MAX_BYTES;
 /// The length an uploaded image's URL is assumed to have when `content` is
 /// measured before the uploads (WeChat's are about 120 characters).
 const ASSUMED_URL_CHARS: usize = 160;
@@ -158,7 +154,7 @@ pub fn prepare(slug: &str, settings: &Settings) -> Result<Prepared, Refusal> {
                 })
             }
         };
-        images.push(read_image(dest, dir, &name, IMAGE_MAX_BYTES)?);
+        images.push(read_image(dest, dir, &name, ARTICLE_IMAGE_MAX_BYTES)?);
     }
     let cover = match &matter.cover {
         Some(name) => read_image(String::new(), &settings.pictures_dir, name, COVER_MAX_BYTES)?,

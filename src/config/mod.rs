@@ -174,6 +174,16 @@ impl Config {
                 "use 259200 (WeChat's 3 days) unless testing",
             ));
         }
+        if let Some(author) = &self.articles.author {
+            let chars = author.chars().count();
+            if chars > crate::wechat::api::AUTHOR_MAX_CHARS {
+                return Err(invalid(
+                    "articles.author",
+                    format!("{chars} characters is more than WeChat's 16 for an author"),
+                    "shorten it",
+                ));
+            }
+        }
         self.crawler.validate()?;
         self.mail.validate()?;
         self.rules.validate()?;
@@ -238,6 +248,8 @@ mod tests {
         let drafts = Config::parse("[articles]\nsync_drafts = true\nauthor = \"小明\"").unwrap();
         assert!(drafts.articles.sync_drafts);
         assert_eq!(drafts.articles.author.as_deref(), Some("小明"));
+        let long = Config::parse(&format!("[articles]\nauthor = \"{}\"", "名".repeat(17))).unwrap();
+        assert!(long.validate().unwrap_err().to_string().contains("articles.author"));
     }
 
     #[test]

@@ -10,6 +10,13 @@ use super::response::required_str;
 
 /// WeChat's limit for an image inside an article (`media/uploadimg`).
 pub const ARTICLE_IMAGE_MAX_BYTES: usize = 1024 * 1024;
+/// WeChat's limits for the fields of a draft's article.
+pub const TITLE_MAX_CHARS: usize = 32;
+pub const AUTHOR_MAX_CHARS: usize = 16;
+pub const DIGEST_MAX_CHARS: usize = 128;
+/// `content` must stay under both.
+pub const CONTENT_MAX_CHARS: usize = 20_000;
+pub const CONTENT_MAX_BYTES: usize = 1024 * 1024;
 
 /// One article of a draft, as `draft/add` and `draft/update` take it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

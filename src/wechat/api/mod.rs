@@ -20,7 +20,10 @@ mod transport;
 
 pub use client::ApiClient;
 pub use custom::{CustomContent, CustomMessage};
-pub use draft::{DraftArticle, PublishStatus, ARTICLE_IMAGE_MAX_BYTES};
+pub use draft::{
+    DraftArticle, PublishStatus, ARTICLE_IMAGE_MAX_BYTES, AUTHOR_MAX_CHARS, CONTENT_MAX_BYTES,
+    CONTENT_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS,
+};
 pub use error::{ApiError, ErrorAction};
 pub use media::{image_content_type, Material, MediaType, TempMedia, IMAGE_MAX_BYTES};
 pub use token::AccessToken;
