@@ -230,3 +230,57 @@ fn read_image(
     let hash = sha256_hex(&bytes);
     Ok(LocalImage { dest, name: name.to_string(), bytes, hash })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::temp_dir::TempDir;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    fn settings(tmp: &TempDir) -> Settings {
+        for dir in ["articles/img", "pictures"] {
+            std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+        }
+        Settings {
+            articles_dir: tmp.path().join("articles"),
+            pictures_dir: tmp.path().join("pictures"),
+            author: Some("杂谈".into()),
+            public_url: Some("https://box".into()),
+        }
+    }
+
+    #[test]
+    fn the_hash_follows_the_file_its_images_and_the_settings() {
+        let tmp = TempDir::new("wechat-prepare");
+        let mut settings = settings(&tmp);
+        std::fs::write(tmp.path().join("pictures/a.png"), PNG).unwrap();
+        std::fs::write(tmp.path().join("articles/img/b.png"), PNG).unwrap();
+        std::fs::write(tmp.path().join("articles/x.md"), "![a](a.png) ![b](img/b.png)").unwrap();
+        let first = prepare("x", &settings).unwrap();
+        assert_eq!(
+            (first.author.as_str(), first.cover.hash.as_str()),
+            ("杂谈", first.images[0].hash.as_str())
+        );
+        assert_eq!(first.content_source_url, "https://box/articles/x");
+        assert_eq!(prepare("x", &settings).unwrap().hash, first.hash, "nothing changed");
+        std::fs::write(tmp.path().join("articles/img/b.png"), [PNG, b"more"].concat()).unwrap();
+        let image_changed = prepare("x", &settings).unwrap().hash;
+        assert_ne!(image_changed, first.hash, "an image's content is part of the draft");
+        settings.author = Some("别人".into());
+        assert_ne!(prepare("x", &settings).unwrap().hash, image_changed, "so is the author");
+    }
+
+    #[test]
+    fn images_may_not_leave_their_directory() {
+        let tmp = TempDir::new("wechat-escape");
+        let settings = settings(&tmp);
+        std::fs::write(tmp.path().join("secret.png"), PNG).unwrap();
+        std::fs::write(tmp.path().join("articles/x.md"), "![s](../secret.png)").unwrap();
+        let refusal = prepare("x", &settings).unwrap_err();
+        assert!(refusal.to_string().contains("leaves its directory"), "{refusal}");
+        std::fs::write(tmp.path().join("articles/y.md"), "![s](missing.png)").unwrap();
+        let refusal = prepare("y", &settings).unwrap_err();
+        assert!(refusal.to_string().starts_with("image missing.png: cannot read"), "{refusal}");
+    }
+}

@@ -23,7 +23,9 @@ use crate::shutdown::Shutdown;
 use crate::store::{
     ArticleDraft, ArticleImage, Job, JobKind, JobState, PublishedArticle, Store, StoreError,
 };
-use crate::wechat::api::{ApiClient, ApiError, DraftArticle, ErrorAction, PublishStatus};
+use crate::wechat::api::{
+    ApiClient, ApiError, DraftArticle, ErrorAction, MediaType, PublishStatus,
+};
 
 const TOKEN_WAIT: Duration = Duration::from_secs(15);
 const RETRY_FIRST: Duration = Duration::from_secs(5);
@@ -197,12 +199,7 @@ impl Drafter {
         let wechat = if cover {
             self.tokens
                 .call(TOKEN_WAIT, |t| {
-                    self.api.add_material(
-                        t,
-                        crate::wechat::api::MediaType::Image,
-                        &image.name,
-                        &image.bytes,
-                    )
+                    self.api.add_material(t, MediaType::Image, &image.name, &image.bytes)
                 })
                 .map(|m| m.media_id)
                 .map_err(|e| api_failure(&format!("cover {}", image.name), e))?
