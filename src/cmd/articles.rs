@@ -51,7 +51,7 @@ fn draft(config: &Config, store: Arc<Store>, slug: &str, publish: bool) -> Resul
     let (owner, tokens) = TokenOwner::new(source, Some(store.clone()));
     let owner = services::spawn("token", move |shutdown| owner.run(&shutdown))
         .map_err(|e| Failure::runtime(format!("cannot start the token thread: {e}")))?;
-    let drafter = Drafter { store, api, tokens, settings };
+    let drafter = Drafter::new(store, api, tokens, settings);
     let outcome = draft_report(&drafter, config.wechat.verified, slug, publish).map_err(failure);
     owner.stop_until(Instant::now() + Duration::from_secs(5));
     outcome

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
-use super::drafts::DraftRequests;
+use super::draft_sync::DraftRequests;
 use super::watcher::FileEvent;
 use super::Service;
 use crate::articles::{self, Article, Articles, Index, LoadOptions};

@@ -1,35 +1,26 @@
 //! The owner's articles into WeChat's draft box: upload what the draft
 //! needs (images by content hash, so an edit uploads only new ones; the
 //! cover as permanent material), then `draft/add`, or `draft/update` of the
-//! draft made before. `zatan articles draft` calls [`Drafter`] directly; with
-//! `articles.sync_drafts` the articles service asks for a job per change and
-//! the drafts thread here does them through the job machinery.
+//! draft made before; publish it. `zatan articles` and the control socket
+//! call [`Drafter`] directly, sync mode (`draft_sync`) through jobs.
 //!
 //! Every upload and the draft record are each one store write, so a kill -9
 //! at any moment leaves a state the next attempt resumes from: uploads done
 //! are not repeated, and the draft is made once its images are all there.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use crossbeam_channel::{Receiver, Sender};
 
 use super::token::{CallError, Tokens};
 use crate::articles::wechat::{prepare, LocalImage, Prepared, Refusal, Settings};
 use crate::articles::EXTENSION;
 use crate::clock::unix_now;
-use crate::jobs::NewJob;
-use crate::shutdown::Shutdown;
-use crate::store::{
-    ArticleDraft, ArticleImage, Job, JobKind, JobState, PublishedArticle, Store, StoreError,
-};
+use crate::store::{ArticleDraft, ArticleImage, PublishedArticle, Store, StoreError};
 use crate::wechat::api::{
     ApiClient, ApiError, DraftArticle, ErrorAction, MediaType, PublishStatus,
 };
 
 const TOKEN_WAIT: Duration = Duration::from_secs(15);
-const RETRY_FIRST: Duration = Duration::from_secs(5);
-const MAX_ATTEMPTS: u32 = 8;
 
 /// What a draft run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,16 +103,24 @@ fn api_failure(what: &str, error: CallError) -> DraftError {
     }
 }
 
-/// Makes and updates drafts; one per CLI run, or owned by the drafts thread.
+/// Makes and updates drafts; one per CLI run, or shared by the drafts
+/// thread and the control socket in the server.
 #[derive(Clone)]
 pub struct Drafter {
     pub store: Arc<Store>,
     pub api: ApiClient,
     pub tokens: Tokens,
     pub settings: Settings,
+    /// One draft at a time: two at once of the same article would both find
+    /// no record and make two drafts.
+    one_at_a_time: Arc<Mutex<()>>,
 }
 
 impl Drafter {
+    pub fn new(store: Arc<Store>, api: ApiClient, tokens: Tokens, settings: Settings) -> Drafter {
+        Drafter { store, api, tokens, settings, one_at_a_time: Arc::default() }
+    }
+
     /// The article `slug` checked and read; no call made.
     pub fn prepare(&self, slug: &str) -> Result<Prepared, Refusal> {
         prepare(slug, &self.settings)
@@ -129,6 +128,7 @@ impl Drafter {
 
     /// Brings the draft of `slug` up to date.
     pub fn draft(&self, slug: &str) -> Result<Drafted, DraftError> {
+        let _alone = self.one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
         let prepared = self.prepare(slug)?;
         let before = self.store.article_draft(slug)?;
         if let Some(before) = before.as_ref().filter(|d| d.hash == prepared.hash) {
@@ -362,82 +362,5 @@ pub fn draft_state(record: Option<&ArticleDraft>, hash: Option<&str>) -> DraftSt
         }
         _ if current => DraftState::Drafted(record.media_id.clone()),
         _ => DraftState::ChangedSince(record.media_id.clone()),
-    }
-}
-
-/// How the articles service asks for drafts in sync mode: a job per change
-/// (keyed by the article and its draft hash, so a change is drafted once,
-/// even when seen again after a restart).
-#[derive(Clone)]
-pub struct DraftRequests {
-    pub drafter: Drafter,
-    pub inbox: Sender<NewJob>,
-}
-
-impl DraftRequests {
-    /// Asks for a draft of `slug` when it differs from its recorded draft.
-    pub fn changed(&self, slug: &str) {
-        let prepared = match self.drafter.prepare(slug) {
-            Ok(prepared) => prepared,
-            Err(refusal) => {
-                return log::warn!("article {slug} is not drafted in WeChat: {refusal}")
-            }
-        };
-        let store = &self.drafter.store;
-        match store.article_draft(slug) {
-            Ok(Some(record)) if record.hash == prepared.hash => return,
-            Ok(_) => {}
-            Err(e) => return log::error!("cannot read the draft record of {slug}: {e}"),
-        }
-        let key = format!("draft|{slug}|{}", prepared.hash);
-        let kind = JobKind::DraftArticle { slug: slug.to_string() };
-        match store.create_job(&key, kind, "", unix_now()) {
-            Ok((job, true)) => {
-                log::info!("article {slug} changed: draft job {} queued", job.id);
-                let _ = self.inbox.send(NewJob(job.id));
-            }
-            Ok((_, false)) => {}
-            Err(e) => log::error!("cannot queue the draft of {slug}: {e}"),
-        }
-    }
-}
-
-/// The drafts thread of sync mode: does the draft jobs, retrying with back-off.
-pub struct DraftService {
-    pub drafter: Drafter,
-}
-
-impl DraftService {
-    pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
-        let store = self.drafter.store.clone();
-        super::jobs::drive(
-            &store,
-            inbox,
-            shutdown,
-            |kind| matches!(kind, JobKind::DraftArticle { .. }),
-            |job| self.step(job),
-        );
-    }
-
-    fn step(&self, job: &mut Job) -> Option<Duration> {
-        let JobKind::DraftArticle { slug } = &job.kind else { return None };
-        job.attempts += 1;
-        match self.drafter.draft(slug) {
-            Ok(drafted) => {
-                log::info!("article {slug}: {drafted:?} in WeChat's draft box");
-                job.state = JobState::Drafted(drafted.media_id().to_string());
-                None
-            }
-            Err(DraftError::Failed { words, retry: true }) if job.attempts < MAX_ATTEMPTS => {
-                let wait = RETRY_FIRST * 2u32.pow(job.attempts - 1);
-                log::warn!("article {slug}: {words}; next try in {} s", wait.as_secs());
-                Some(wait)
-            }
-            Err(e) => {
-                log::warn!("article {slug} is not drafted in WeChat: {e}");
-                job.state = JobState::Failed(e.to_string());
-                None
-            }
-        }
     }
 }

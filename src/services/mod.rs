@@ -6,6 +6,7 @@
 pub mod articles;
 pub mod control;
 pub mod crawler;
+pub mod draft_sync;
 pub mod drafts;
 pub mod jobs;
 pub mod library;

@@ -13,7 +13,8 @@ use crossbeam_channel::{Receiver, Sender};
 use super::articles::ArticleLibrary;
 use super::control::ControlService;
 use super::crawler::{CrawlerService, Quiet};
-use super::drafts::{DraftRequests, DraftService, Drafter};
+use super::draft_sync::{DraftRequests, DraftService};
+use super::drafts::Drafter;
 use super::jobs::JobRunner;
 use super::library::LibraryService;
 use super::mailer::{MailerService, Notifier};
@@ -129,11 +130,8 @@ impl Starter<'_> {
             .then(|| JobQueue::new(self.store.clone(), runner, mailer, can_push));
         let catalog = self.start_library()?;
         self.start_crawler()?;
-        let drafter = api_for_drafts.map(|api| Drafter {
-            store: self.store.clone(),
-            api: api.client,
-            tokens: api.tokens,
-            settings: draft_settings(config),
+        let drafter = api_for_drafts.map(|api| {
+            Drafter::new(self.store.clone(), api.client, api.tokens, draft_settings(config))
         });
         let drafts = self.start_drafts(drafter.as_ref())?;
         self.start_control(drafter)?;
