@@ -604,6 +604,11 @@ impl Store {
         self.put(if cover { ARTICLE_COVERS } else { ARTICLE_IMAGES }, hash, image)
     }
 
+    pub fn forget_article_image(&self, hash: &str, cover: bool) -> Result<(), StoreError> {
+        let table = if cover { ARTICLE_COVERS } else { ARTICLE_IMAGES };
+        self.write(|tx| Ok(tx.open_table(table)?.remove(hash).map(drop)?))
+    }
+
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
         self.write(|tx| {
             Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?)
@@ -939,6 +944,8 @@ mod tests {
         assert_eq!(store.article_drafts().unwrap(), vec![("rain".to_string(), draft)]);
         assert_eq!(store.article_image("ab", false).unwrap(), Some(image));
         assert_eq!(store.article_image("ab", true).unwrap(), None, "covers are kept apart");
+        store.forget_article_image("ab", false).unwrap();
+        assert_eq!(store.article_image("ab", false).unwrap(), None);
     }
 
     #[test]

@@ -225,6 +225,21 @@ fn a_rich_article_becomes_a_draft_wechat_accepts() {
 }
 
 #[test]
+fn a_cover_deleted_in_the_console_is_uploaded_again() {
+    let bx = rich_box("drafts-cover", true);
+    assert_eq!(bx.draft("rich").0, 0);
+    let (media_id, article) = bx.only_draft();
+    bx.fake.delete_material(article["thumb_media_id"].as_str().unwrap());
+    bx.fake.delete_draft(&media_id);
+    bx.write("articles/rich.md", RICH.replace("第一段", "新的第一段"));
+    let (status, out, err) = bx.draft("rich");
+    assert_eq!(status, 0, "{out}{err}");
+    assert_eq!(bx.fake.calls(Endpoint::AddMaterial), 2, "the cover went up again");
+    let (_, article) = bx.only_draft();
+    assert!(article["content"].as_str().unwrap().contains("新的第一段"));
+}
+
+#[test]
 fn publishing_needs_a_verified_account() {
     let bx = rich_box("drafts-publish", true);
     let (status, out, err) = bx.articles(&["draft", "rich", "--publish"]);

@@ -145,7 +145,7 @@ impl Drafter {
                 .map(|(_, u)| u.clone())
                 .unwrap_or_default()
         };
-        let article = DraftArticle {
+        let mut article = DraftArticle {
             title: prepared.title.clone(),
             author: prepared.author.clone(),
             digest: prepared.digest.clone(),
@@ -155,13 +155,8 @@ impl Drafter {
             need_open_comment: u8::from(prepared.need_open_comment),
             only_fans_can_comment: 0,
         };
-        let add = || {
-            self.tokens
-                .call(TOKEN_WAIT, |t| self.api.draft_add(t, &article))
-                .map_err(|e| api_failure("draft/add", e))
-        };
         let drafted = match &before {
-            None => Drafted::Added(add()?),
+            None => Drafted::Added(self.add(&prepared, &mut article)?),
             Some(before) => {
                 match self
                     .tokens
@@ -173,20 +168,39 @@ impl Drafter {
                             "the draft of {slug} ({}) is gone from WeChat's draft box (40007); making a new one",
                             before.media_id
                         );
-                        Drafted::Readded(add()?)
+                        Drafted::Readded(self.add(&prepared, &mut article)?)
                     }
                     Err(e) => return Err(api_failure("draft/update", e)),
                 }
             }
         };
         let record = ArticleDraft {
-            hash: prepared.hash,
+            hash: prepared.hash.clone(),
             media_id: drafted.media_id().to_string(),
             drafted_at: unix_now(),
             published: None,
         };
         self.store.save_article_draft(slug, &record)?;
         Ok(drafted)
+    }
+
+    /// `draft/add`. A 40007 then means WeChat no longer has the cover
+    /// material (deleted in the console): it is uploaded again, once.
+    fn add(&self, prepared: &Prepared, article: &mut DraftArticle) -> Result<String, DraftError> {
+        match self.tokens.call(TOKEN_WAIT, |t| self.api.draft_add(t, article)) {
+            Err(CallError::Api(ApiError::Wechat { code: 40007, .. })) => {
+                log::info!(
+                    "WeChat no longer has the cover of {} (40007); uploading it again",
+                    prepared.slug
+                );
+                self.store.forget_article_image(&prepared.cover.hash, true)?;
+                article.thumb_media_id = self.uploaded(&prepared.cover, true)?;
+                self.tokens
+                    .call(TOKEN_WAIT, |t| self.api.draft_add(t, article))
+                    .map_err(|e| api_failure("draft/add", e))
+            }
+            other => other.map_err(|e| api_failure("draft/add", e)),
+        }
     }
 
     /// The WeChat URL (an article image) or media_id (the cover) of `image`,

@@ -257,6 +257,11 @@ impl FakeApi {
         self.state().drafts.remove(media_id);
     }
 
+    /// Deletes permanent material, as the owner can in the admin console.
+    pub fn delete_material(&self, media_id: &str) {
+        self.state().media_expiry.remove(media_id);
+    }
+
     /// The image URLs `uploadimg` gave out.
     pub fn article_image_urls(&self) -> Vec<String> {
         self.state().image_urls.iter().cloned().collect()
