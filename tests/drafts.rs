@@ -551,3 +551,27 @@ fn the_command_works_while_the_server_runs() {
     assert!(code.success(), "{logs}");
     assert!(!logs.contains("did not stop in time"), "{logs}");
 }
+
+#[test]
+fn wechats_errors_come_in_words() {
+    let bx = rich_box("drafts-errors", true);
+    bx.fake.fail_next(Endpoint::UploadImg, 45009);
+    let (status, _, err) = bx.draft("rich");
+    assert_eq!(status, 1, "{err}");
+    assert!(err.contains("daily quota") && err.contains("tomorrow"), "{err}");
+    bx.fake.fail_next(Endpoint::AddMaterial, 48001);
+    let (status, _, err) = bx.draft("rich");
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("48001") && err.contains("verified"), "{err}");
+    bx.fake.fail_next(Endpoint::DraftAdd, 40164);
+    let (status, _, err) = bx.draft("rich");
+    assert_eq!(status, 2, "{err}");
+    assert!(err.contains("add 127.0.0.1 to the IP whitelist"), "{err}");
+    let (status, out, err) = bx.draft("rich");
+    assert_eq!(status, 0, "{out}{err}");
+    assert_eq!(
+        bx.fake.uploaded().iter().filter(|u| !u.permanent).count(),
+        2,
+        "each image went up once"
+    );
+}
