@@ -320,6 +320,13 @@ fn each_limit_is_refused_before_any_call() {
         assert!(err.contains(needle), "{slug}: {err}");
     }
     assert_eq!(bx.fake.total_calls(), 0, "nothing was sent for any of them");
+    bx.write_config(true, "sync_drafts = true");
+    let (_, out, err) = run_cli(bx.dir.path(), &["check", "--config", "config.toml"]);
+    assert!(
+        out.contains("articles.sync_drafts = true") && out.contains("articles.author = 杂谈"),
+        "{out}{err}"
+    );
+    assert!(out.contains("drafted in WeChat by the server"), "{out}");
 }
 
 /// The fake's own rules, as WeChat enforces them, with the real client.
