@@ -139,6 +139,8 @@ for shell in busybox dash; do
     set_opt main.data_dir "$hostile_dir"
     set_opt main.callback_path '/we"chat\'
     set_opt main.verified yes
+    set_opt main.articles_author '小明 "X"'
+    set_opt main.sync_drafts 1
     if [ "$(uci get zatan.main.welcome)" != "$hostile_welcome" ]; then
         flunk "$shell: uci did not keep the hostile welcome (test setup)"
     fi
@@ -151,6 +153,8 @@ for shell in busybox dash; do
     expect_value "$shell" "$work/hostile.toml" storage.data_dir "$(py_repr "$hostile_dir")"
     expect_value "$shell" "$work/hostile.toml" books.dir "$(py_repr "$hostile_dir/books")"
     expect_value "$shell" "$work/hostile.toml" wechat.verified True
+    expect_value "$shell" "$work/hostile.toml" articles.author "$(py_repr '小明 "X"')"
+    expect_value "$shell" "$work/hostile.toml" articles.sync_drafts True
     if [ -e "$work/pwned" ] || [ -e "$work/pwned2" ]; then flunk "$shell: a value was run as a command"; else pass "$shell: no value was run as a command"; fi
     zatan_accepts "$shell" "$work/hostile.toml" "the hostile values"
     no_leak "$shell" Tok3nValue "$hostile_secret" "$aes_key"

@@ -20,6 +20,9 @@ USAGE:
     zatan books list | add FILE | remove ID | scan | revoke-links [--config FILE]
                                                    show or change the e-book library; revoke-links
                                                    ends every download link given so far
+    zatan articles draft SLUG [--publish] | list [--config FILE]
+                                                   put an article into WeChat's draft box (and publish it),
+                                                   or show each article's draft state
     zatan crawl    [--config FILE] [--source NAME] [--once]
                                                    fill the library from the configured OPDS catalogs
     zatan --version                                print the version
@@ -35,6 +38,7 @@ pub enum Cli {
     Convert { input: PathBuf, output: PathBuf, options: ConvertOptions },
     Menu { config: Option<PathBuf>, action: MenuAction },
     Books { config: Option<PathBuf>, action: BooksAction },
+    Articles { config: Option<PathBuf>, action: ArticlesAction },
     Crawl { config: Option<PathBuf>, source: Option<String>, once: bool },
     Version,
     Help,
@@ -56,6 +60,13 @@ pub enum BooksAction {
     Scan,
     /// A new key for download links: every link given before stops working.
     RevokeLinks,
+}
+
+/// What `zatan articles` is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticlesAction {
+    Draft { slug: String, publish: bool },
+    List,
 }
 
 /// A usage error: what was wrong, worded for the person at the terminal.
@@ -135,6 +146,24 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
             };
             Cli::Books { config, action }
         }
+        "articles" => {
+            let config = flags.take_path("--config")?;
+            let publish = flags.take_switch("--publish")?;
+            let words = std::mem::take(&mut flags.positional);
+            let action = match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+                ["draft", slug] => ArticlesAction::Draft {
+                    slug: slug.strip_suffix(".md").unwrap_or(slug).to_string(),
+                    publish,
+                },
+                ["list"] if !publish => ArticlesAction::List,
+                _ => {
+                    return Err(UsageError(
+                        "articles needs `draft SLUG [--publish]` or `list`".into(),
+                    ))
+                }
+            };
+            Cli::Articles { config, action }
+        }
         "crawl" => Cli::Crawl {
             config: flags.take_path("--config")?,
             source: flags.take("--source")?,
@@ -149,7 +178,7 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
 }
 
 /// Flags that take no value.
-const SWITCHES: [&str; 1] = ["--once"];
+const SWITCHES: [&str; 2] = ["--once", "--publish"];
 
 /// `--name value` pairs and positional words, taken out one by one so that
 /// anything left over is reported instead of ignored.
@@ -267,6 +296,19 @@ mod tests {
             parse_words("books scan"),
             Ok(Cli::Books { action: BooksAction::Scan, .. })
         ));
+        assert_eq!(
+            match parse_words("articles draft rain.md --publish --config c") {
+                Ok(Cli::Articles { action, config: Some(_) }) => Some(action),
+                _ => None,
+            },
+            Some(ArticlesAction::Draft { slug: "rain".into(), publish: true })
+        );
+        assert!(matches!(
+            parse_words("articles list"),
+            Ok(Cli::Articles { action: ArticlesAction::List, config: None })
+        ));
+        assert!(parse_words("articles draft").is_err());
+        assert!(parse_words("articles list --publish").is_err());
         assert!(matches!(
             parse_words("crawl"),
             Ok(Cli::Crawl { config: None, source: None, once: false })

@@ -48,6 +48,9 @@ impl JobQueue {
         match kind {
             JobKind::SendPicture => self.runner.as_ref(),
             JobKind::PushBook { .. } => self.mailer.as_ref(),
+            // The owner's articles, not a follower's request: the drafts
+            // service takes these from the articles service directly.
+            JobKind::DraftArticle { .. } => None,
         }
     }
 

@@ -58,6 +58,12 @@ fn run(command: Cli) -> Result<(), Failure> {
             println!("{}", zatan::cmd::books::run(&config, &action)?);
             Ok(())
         }
+        Cli::Articles { config, action } => {
+            let config = load(config.as_deref())?;
+            logging::init(&config.log).map_err(Failure::config)?;
+            println!("{}", zatan::cmd::articles::run(&config, &action)?);
+            Ok(())
+        }
         Cli::Crawl { config, source, once } => {
             let config = load(config.as_deref())?;
             logging::init(&config.log).map_err(Failure::config)?;

@@ -53,6 +53,13 @@ const LINK_KEY: TableDefinition<&str, &[u8]> = TableDefinition::new("link_key");
 const LINK_KEY_CURRENT: &str = "current";
 /// follower openid -> [`DownloadLinks`]: links given today, for the daily cap.
 const DOWNLOAD_LINKS: RecordTable = TableDefinition::new("download_links");
+/// article slug -> [`ArticleDraft`]: the article's draft in WeChat's draft box.
+const ARTICLE_DRAFTS: RecordTable = TableDefinition::new("article_drafts");
+/// content hash of an image -> [`ArticleImage`]: uploaded once (`media/uploadimg`)
+/// however many articles or edits show it.
+const ARTICLE_IMAGES: RecordTable = TableDefinition::new("article_images");
+/// content hash of a cover image -> [`ArticleImage`] (permanent material).
+const ARTICLE_COVERS: RecordTable = TableDefinition::new("article_covers");
 
 /// Work slower than the reply budget, done later by the job runner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +81,8 @@ pub enum JobKind {
     /// Mail a book to the follower's Kindle address (the address as it was
     /// when they asked, so a later rebind does not redirect a queued book).
     PushBook { book_id: String, title: String, address: String },
+    /// Bring an article's WeChat draft up to date (`articles.sync_drafts`).
+    DraftArticle { slug: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +95,9 @@ pub enum JobState {
     Sending,
     /// Delivered by customer-service message.
     Delivered,
+    /// An article's draft is in WeChat's draft box (this media_id) or was
+    /// already up to date.
+    Drafted(String),
     /// Accepted by the SMTP server.
     Sent,
     /// Done, but the follower must ask (`status`): no customer-service message possible.
@@ -209,6 +221,37 @@ pub struct StoredToken {
     pub value: String,
     /// Unix seconds.
     pub expires_at: u64,
+}
+
+/// An article in WeChat's draft box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleDraft {
+    /// What the draft was made from (the file, its images, the settings).
+    pub hash: String,
+    pub media_id: String,
+    /// Unix seconds.
+    pub drafted_at: u64,
+    /// Set when published through the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishedArticle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedArticle {
+    /// The draft hash that was published.
+    pub hash: String,
+    pub url: Option<String>,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// An image of an article as WeChat has it: the URL (`uploadimg`) or the
+/// media_id (cover material).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleImage {
+    pub wechat: String,
+    /// Unix seconds.
+    pub uploaded_at: u64,
 }
 
 /// A picture as WeChat knows it.
@@ -591,6 +634,41 @@ impl Store {
         })
     }
 
+    pub fn article_draft(&self, slug: &str) -> Result<Option<ArticleDraft>, StoreError> {
+        self.get(ARTICLE_DRAFTS, slug)
+    }
+
+    pub fn article_drafts(&self) -> Result<Vec<(String, ArticleDraft)>, StoreError> {
+        self.all(ARTICLE_DRAFTS)
+    }
+
+    pub fn save_article_draft(&self, slug: &str, draft: &ArticleDraft) -> Result<(), StoreError> {
+        self.put(ARTICLE_DRAFTS, slug, draft)
+    }
+
+    /// The uploaded image with this content hash; `cover` for cover material.
+    pub fn article_image(
+        &self,
+        hash: &str,
+        cover: bool,
+    ) -> Result<Option<ArticleImage>, StoreError> {
+        self.get(if cover { ARTICLE_COVERS } else { ARTICLE_IMAGES }, hash)
+    }
+
+    pub fn save_article_image(
+        &self,
+        hash: &str,
+        cover: bool,
+        image: &ArticleImage,
+    ) -> Result<(), StoreError> {
+        self.put(if cover { ARTICLE_COVERS } else { ARTICLE_IMAGES }, hash, image)
+    }
+
+    pub fn forget_article_image(&self, hash: &str, cover: bool) -> Result<(), StoreError> {
+        let table = if cover { ARTICLE_COVERS } else { ARTICLE_IMAGES };
+        self.write(|tx| Ok(tx.open_table(table)?.remove(hash).map(drop)?))
+    }
+
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
         self.write(|tx| {
             Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?)
@@ -922,6 +1000,31 @@ mod tests {
         assert_eq!(store.take_download_link("o1", 100, 2).unwrap(), Err(2));
         assert_eq!(store.take_download_link("o2", 100, 2).unwrap(), Ok(1), "per follower");
         assert_eq!(store.take_download_link("o1", 200, 2).unwrap(), Ok(1), "a new day");
+    }
+
+    #[test]
+    fn article_drafts_and_their_images_survive_a_reopen() {
+        let (_tmp, dir) = temp_dir("drafts");
+        let draft = ArticleDraft {
+            hash: "h1".into(),
+            media_id: "DRAFT1".into(),
+            drafted_at: 3,
+            published: None,
+        };
+        let image = ArticleImage { wechat: "http://mmbiz.qpic.cn/a".into(), uploaded_at: 2 };
+        {
+            let store = Store::open(&dir).unwrap();
+            assert_eq!(store.article_draft("rain").unwrap(), None);
+            store.save_article_draft("rain", &draft).unwrap();
+            store.save_article_image("ab", false, &image).unwrap();
+        }
+        let store = Store::open(&dir).unwrap();
+        assert_eq!(store.article_draft("rain").unwrap(), Some(draft.clone()));
+        assert_eq!(store.article_drafts().unwrap(), vec![("rain".to_string(), draft)]);
+        assert_eq!(store.article_image("ab", false).unwrap(), Some(image));
+        assert_eq!(store.article_image("ab", true).unwrap(), None, "covers are kept apart");
+        store.forget_article_image("ab", false).unwrap();
+        assert_eq!(store.article_image("ab", false).unwrap(), None);
     }
 
     #[test]

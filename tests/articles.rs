@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::http_client::{read_head_response, request, Response};
-use common::png::{png, png_size};
+use common::images::{png, png_size};
 use common::wechat::say;
 use common::{chromium, Server, TempDir};
 use serde_json::json;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::ebook::epub_with_cover;
 use common::http_client::{request, Response};
-use common::png::{png, png_size};
+use common::images::{png, png_size};
 use common::wechat::say;
 use common::{chromium, run_cli, wait_until, Server, TempDir};
 

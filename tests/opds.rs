@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::ebook::epub_with_cover;
 use common::http_client::{request, Response};
-use common::png::png;
+use common::images::png;
 use common::{run_cli, wait_until, Server, TempDir};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

@@ -8,6 +8,8 @@
 //! summary: 一句话介绍
 //! cover: rain.jpg
 //! draft: false
+//! author: 小明
+//! comments: true
 //! ---
 //! ```
 
@@ -91,9 +93,13 @@ pub struct FrontMatter {
     /// A file name in `pictures.dir`.
     pub cover: Option<String>,
     pub draft: bool,
+    /// The author WeChat shows on the draft (else `articles.author`).
+    pub author: Option<String>,
+    /// Open the WeChat article to comments (`need_open_comment`).
+    pub comments: bool,
 }
 
-pub const KEYS: &str = "title, date, summary, cover, draft";
+pub const KEYS: &str = "title, date, summary, cover, draft, author, comments";
 
 /// Splits `text` into its front matter and the markdown after it. A file
 /// without a `---` first line has no front matter. The error names the line.
@@ -146,15 +152,21 @@ pub fn split(text: &str) -> Result<(FrontMatter, &str), String> {
                 }
                 matter.cover = text_value();
             }
-            "draft" => {
-                matter.draft = match value.to_ascii_lowercase().as_str() {
+            "author" => matter.author = text_value(),
+            "draft" | "comments" => {
+                let yes = match value.to_ascii_lowercase().as_str() {
                     "true" | "yes" => true,
                     "false" | "no" | "" => false,
                     _ => {
                         return Err(format!(
-                            "front matter line {number}: draft {value:?} is not true or false"
+                            "front matter line {number}: {key} {value:?} is not true or false"
                         ))
                     }
+                };
+                if key == "draft" {
+                    matter.draft = yes;
+                } else {
+                    matter.comments = yes;
                 }
             }
             _ => {
@@ -192,13 +204,15 @@ mod tests {
 
     #[test]
     fn all_keys_and_the_body_after() {
-        let text = "---\ntitle: 春雨\ndate: 2024-03-21\nsummary: \"一句话: 介绍\"\ncover: rain.jpg\ndraft: yes\n---\n# 正文\n";
+        let text = "---\ntitle: 春雨\ndate: 2024-03-21\nsummary: \"一句话: 介绍\"\ncover: rain.jpg\ndraft: yes\nauthor: 小明\ncomments: true\n---\n# 正文\n";
         let (matter, body) = split(text).unwrap();
         assert_eq!(matter.title.as_deref(), Some("春雨"));
         assert_eq!(matter.date, Some(Date { year: 2024, month: 3, day: 21 }));
         assert_eq!(matter.summary.as_deref(), Some("一句话: 介绍"));
         assert_eq!(matter.cover.as_deref(), Some("rain.jpg"));
         assert!(matter.draft);
+        assert_eq!(matter.author.as_deref(), Some("小明"));
+        assert!(matter.comments);
         assert_eq!(body, "# 正文\n");
     }
 
@@ -220,6 +234,7 @@ mod tests {
             ("---\ndate: 24-1-1\n---\n", "YYYY-MM-DD"),
             ("---\ncover: ../secret.jpg\n---\n", "without a path"),
             ("---\ndraft: maybe\n---\n", "draft"),
+            ("---\ncomments: often\n---\n", "comments \"often\" is not true or false"),
             ("---\njust words\n---\n", "key: value"),
             ("---\ntitle: a\ntitle: b\n---\n", "twice"),
         ] {

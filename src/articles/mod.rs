@@ -6,6 +6,8 @@
 pub mod front_matter;
 pub mod page;
 mod render;
+pub mod wechat;
+pub mod wechat_html;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -121,7 +123,7 @@ pub fn parse(
     options: LoadOptions,
 ) -> Result<Article, String> {
     let (matter, markdown) = front_matter::split(text)?;
-    let rendered = render::render(markdown, options.raw_html);
+    let rendered = render::render(markdown, options.raw_html, matter.title.as_deref());
     let summary = matter.summary.unwrap_or_else(|| {
         let mut chars = rendered.first_paragraph.chars();
         let mut summary: String = chars.by_ref().take(SUMMARY_CHARS).collect();
@@ -221,6 +223,13 @@ mod tests {
     fn title_falls_back_to_heading_then_slug_and_date_to_mtime() {
         let a = article("rain", "---\ntitle: 春雨\ndate: 2024-03-21\n---\n# 别的\n\n正文", 0);
         assert_eq!((a.title.as_str(), a.date.to_string()), ("春雨", "2024-03-21".to_string()));
+        assert!(a.page.html.contains("<h1>别的</h1>"), "a heading that is not the title stays");
+        let same = article("rain", "---\ntitle: 春雨\n---\n# 春雨\n\n正文", 0);
+        assert_eq!(
+            same.page.html.matches("春雨").count(),
+            2,
+            "in <title> and the page's <h1> only"
+        );
         let b = article("rain", "# 标题来自正文\n\n正文", 1_710_950_400);
         assert_eq!(
             (b.title.as_str(), b.date.to_string()),

@@ -11,32 +11,47 @@ use super::pictures_url;
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rendered {
     pub html: String,
-    /// The text of a `#` heading that opened the document; it is left out of
-    /// `html`, since the page shows the title itself.
+    /// The text of a `#` heading that opened the document. It is left out of
+    /// `html` only when it is the title (the page shows the title itself).
     pub heading: Option<String>,
     /// The plain text of the first paragraph.
     pub first_paragraph: String,
 }
 
-pub fn render(markdown: &str, raw_html: bool) -> Rendered {
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_TASKLISTS;
-    let mut events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+/// The markdown extensions both renderers (pages, WeChat drafts) read.
+pub(super) const OPTIONS: Options = Options::ENABLE_TABLES
+    .union(Options::ENABLE_STRIKETHROUGH)
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_TASKLISTS);
 
+/// The events of `markdown` and the text of a `#` heading that opens it.
+/// That heading leaves the events only when it repeats `title`, or when
+/// there is no `title` (it becomes the title): nothing the owner wrote is lost.
+pub(super) fn body_events<'a>(
+    markdown: &'a str,
+    title: Option<&str>,
+) -> (Vec<Event<'a>>, Option<String>) {
+    let mut events: Vec<Event> = Parser::new_ext(markdown, OPTIONS).collect();
     let heading = match events.first() {
         Some(Event::Start(Tag::Heading { level: HeadingLevel::H1, .. })) => {
             let end = events
                 .iter()
                 .position(|e| matches!(e, Event::End(TagEnd::Heading(_))))
                 .unwrap_or(0);
-            let title = plain_text(&events[1..end]);
-            events.drain(..=end);
-            Some(title).filter(|t| !t.is_empty())
+            let text = plain_text(&events[1..end]);
+            if title.is_none_or(|t| t.trim() == text) {
+                events.drain(..=end);
+            }
+            Some(text).filter(|t| !t.is_empty())
         }
         _ => None,
     };
+    (events, heading)
+}
+
+/// The page HTML of `markdown`; `title` is the front matter's.
+pub fn render(markdown: &str, raw_html: bool, title: Option<&str>) -> Rendered {
+    let (events, heading) = body_events(markdown, title);
     let first_paragraph = events
         .iter()
         .position(|e| matches!(e, Event::Start(Tag::Paragraph)))
@@ -54,7 +69,7 @@ pub fn render(markdown: &str, raw_html: bool) -> Rendered {
             Event::Start(Tag::Link { link_type, dest_url: safe_url(dest_url), title, id })
         }
         Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
-            let dest_url = if is_plain_file_name(&dest_url) && !dest_url.contains([':', '?', '#']) {
+            let dest_url = if is_picture_name(&dest_url) {
                 CowStr::from(pictures_url(&dest_url))
             } else {
                 safe_url(dest_url)
@@ -72,8 +87,13 @@ pub fn render(markdown: &str, raw_html: bool) -> Rendered {
     Rendered { html: out, heading, first_paragraph }
 }
 
+/// An image address that is a bare file name: a picture of `pictures.dir`.
+pub(super) fn is_picture_name(dest_url: &str) -> bool {
+    is_plain_file_name(dest_url) && !dest_url.contains([':', '?', '#'])
+}
+
 /// The text a reader sees in `events`, markup dropped.
-fn plain_text(events: &[Event]) -> String {
+pub(super) fn plain_text(events: &[Event]) -> String {
     let mut text = String::new();
     for event in events {
         match event {
@@ -93,7 +113,7 @@ fn plain_text(events: &[Event]) -> String {
 /// `url` if a browser can only navigate with it, else `#`. Browsers drop tabs
 /// and newlines inside a scheme (`java\tscript:`), so those are removed
 /// before the scheme is read.
-fn safe_url(url: CowStr) -> CowStr {
+pub(super) fn safe_url(url: CowStr) -> CowStr {
     let squeezed: String =
         url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect();
     let scheme = squeezed
@@ -116,6 +136,7 @@ mod tests {
         let r = render(
             "第一段，*强调*。\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode <x>\n```\n",
             false,
+            None,
         );
         assert!(r.html.contains("<p>第一段，<em>强调</em>。</p>"), "{}", r.html);
         assert!(r.html.contains("<table>"), "{}", r.html);
@@ -126,22 +147,32 @@ mod tests {
 
     #[test]
     fn a_leading_h1_is_the_heading_and_leaves_the_body() {
-        let r = render("# 标题 `x`\n\n第一行\n第二行\n\n# Later\n", false);
+        let r = render("# 标题 `x`\n\n第一行\n第二行\n\n# Later\n", false, None);
         assert_eq!(r.heading.as_deref(), Some("标题 x"));
         assert!(!r.html.contains("标题"), "{}", r.html);
         assert!(r.html.contains("<h1>Later</h1>"), "{}", r.html);
         assert_eq!(r.first_paragraph, "第一行第二行");
-        assert_eq!(render("one\ntwo", false).first_paragraph, "one two");
+        assert_eq!(render("one\ntwo", false, None).first_paragraph, "one two");
+    }
+
+    #[test]
+    fn a_leading_h1_stays_unless_it_repeats_the_title() {
+        let same = render("# 春雨\n\n正文", false, Some("春雨"));
+        assert_eq!(same.heading.as_deref(), Some("春雨"));
+        assert!(!same.html.contains("春雨"), "{}", same.html);
+        let other = render("# 另一个标题\n\n正文", false, Some("春雨"));
+        assert!(other.html.contains("<h1>另一个标题</h1>"), "{}", other.html);
+        assert!(other.html.contains("<p>正文</p>"), "{}", other.html);
     }
 
     #[test]
     fn raw_html_is_text_unless_allowed() {
         let md = "<script>alert(1)</script>\n\nhi <img src=x onerror=alert(2)> there\n";
-        let safe = render(md, false).html;
+        let safe = render(md, false, None).html;
         assert!(!safe.contains("<script"), "{safe}");
         assert!(!safe.contains("<img"), "{safe}");
         assert!(safe.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{safe}");
-        let raw = render(md, true).html;
+        let raw = render(md, true, None).html;
         assert!(raw.contains("<script>alert(1)</script>"), "{raw}");
     }
 
@@ -154,7 +185,7 @@ mod tests {
             " data:text/html,x",
             "vbscript:x",
         ] {
-            let html = render(&format!("[a](<{bad}>) ![b](<{bad}>)"), true).html;
+            let html = render(&format!("[a](<{bad}>) ![b](<{bad}>)"), true, None).html;
             assert!(html.contains("href=\"#\""), "{bad}: {html}");
             assert!(html.contains("src=\"#\""), "{bad}: {html}");
         }
@@ -166,7 +197,7 @@ mod tests {
             "#top",
             "./a:b",
         ] {
-            let html = render(&format!("[a]({good})"), false).html;
+            let html = render(&format!("[a]({good})"), false, None).html;
             assert!(!html.contains("href=\"#\"") || good == "#top", "{good}: {html}");
         }
     }
@@ -176,6 +207,7 @@ mod tests {
         let html = render(
             "![海](sea.png) ![春 天](<春 天.jpg>) ![x](https://e.com/a.png) ![y](sub/a.png)",
             false,
+            None,
         )
         .html;
         assert!(html.contains("src=\"/pictures/sea.png\""), "{html}");

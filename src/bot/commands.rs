@@ -393,12 +393,14 @@ fn status(bot: &Bot, request: &Request) -> Reply {
             let what = match &job.kind {
                 JobKind::SendPicture => "图片".to_string(),
                 JobKind::PushBook { title, address, .. } => format!("推送《{title}》到 {address}"),
+                JobKind::DraftArticle { slug } => format!("文章 {slug} 的草稿"),
             };
             let state = match &job.state {
                 JobState::Queued => "排队中".to_string(),
                 JobState::Preparing => "准备中".to_string(),
                 JobState::Sending => "发送中".to_string(),
                 JobState::Delivered => "已发送".to_string(),
+                JobState::Drafted(_) => "已在草稿箱".to_string(),
                 JobState::Sent => "已寄出（Kindle 通常几分钟内收到）".to_string(),
                 JobState::Ready(text) => text.clone(),
                 JobState::Failed(reason) => format!("失败：{reason}"),

@@ -48,7 +48,12 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
         None => "no chat links (needs server.public_url)".into(),
     };
     let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };
-    println!("  articles: on (pages at /articles/, {raw}, {links})");
+    let drafts = if config.articles.sync_drafts {
+        "new and changed ones drafted in WeChat by the server"
+    } else {
+        "WeChat drafts by `zatan articles draft`"
+    };
+    println!("  articles: on (pages at /articles/, {raw}, {links}; {drafts})");
     match &config.server.public_url {
         Some(url) => println!(
             "  e-book downloads: links to {}/books/ID (valid {} s, {} a day per follower)",
@@ -196,6 +201,8 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("books.daily_downloads_per_user = {}", config.books.daily_downloads_per_user),
         format!("articles.dir = {}", config.articles.dir.display()),
         format!("articles.raw_html = {}", config.articles.raw_html),
+        format!("articles.author = {}", opt(&config.articles.author)),
+        format!("articles.sync_drafts = {}", config.articles.sync_drafts),
         format!("crawler.user_agent = {}", config.crawler.user_agent),
         format!("crawler.per_host_delay_ms = {}", config.crawler.per_host_delay_ms),
         format!("crawler.max_book_bytes = {}", config.crawler.max_book_bytes),

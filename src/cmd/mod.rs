@@ -1,5 +1,6 @@
 //! The subcommands, one file each, and how a subcommand fails.
 
+pub mod articles;
 pub mod books;
 pub mod check;
 pub mod convert;

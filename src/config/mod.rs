@@ -88,11 +88,15 @@ pub struct ArticlesConfig {
     pub dir: PathBuf,
     /// Let raw HTML in the markdown through instead of showing it as text.
     pub raw_html: bool,
+    /// The author of WeChat drafts whose front matter names none.
+    pub author: Option<String>,
+    /// The server keeps each article's WeChat draft up to date by itself.
+    pub sync_drafts: bool,
 }
 
 impl Default for ArticlesConfig {
     fn default() -> Self {
-        ArticlesConfig { dir: "articles".into(), raw_html: false }
+        ArticlesConfig { dir: "articles".into(), raw_html: false, author: None, sync_drafts: false }
     }
 }
 
@@ -184,6 +188,16 @@ impl Config {
                 "use 1 or more seconds (default 86400, a day)",
             ));
         }
+        if let Some(author) = &self.articles.author {
+            let chars = author.chars().count();
+            if chars > crate::wechat::api::AUTHOR_MAX_CHARS {
+                return Err(invalid(
+                    "articles.author",
+                    format!("{chars} characters is more than WeChat's 16 for an author"),
+                    "shorten it",
+                ));
+            }
+        }
         self.crawler.validate()?;
         self.mail.validate()?;
         self.opds.validate()?;
@@ -245,6 +259,12 @@ mod tests {
         assert!(!c.articles.raw_html);
         assert_eq!(c.rules.file, PathBuf::from("rules.toml"));
         assert!(Config::parse("[articles]\nraw_html = true").unwrap().articles.raw_html);
+        assert!(!c.articles.sync_drafts && c.articles.author.is_none());
+        let drafts = Config::parse("[articles]\nsync_drafts = true\nauthor = \"小明\"").unwrap();
+        assert!(drafts.articles.sync_drafts);
+        assert_eq!(drafts.articles.author.as_deref(), Some("小明"));
+        let long = Config::parse(&format!("[articles]\nauthor = \"{}\"", "名".repeat(17))).unwrap();
+        assert!(long.validate().unwrap_err().to_string().contains("articles.author"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
+use super::draft_sync::DraftRequests;
 use super::watcher::FileEvent;
 use super::Service;
 use crate::articles::{self, Article, Articles, Index, LoadOptions};
@@ -20,16 +21,32 @@ pub struct ArticleLibrary {
     published: Articles,
     /// Every article file by name, drafts included; the index leaves drafts out.
     files: BTreeMap<String, Arc<Article>>,
+    /// `articles.sync_drafts`: each new or changed article goes to WeChat's draft box.
+    drafts: Option<DraftRequests>,
 }
 
 impl ArticleLibrary {
     /// Reads the whole directory and publishes it, so the first request after
     /// start already finds every article.
-    pub fn start(dir: PathBuf, raw_html: bool, published: Articles) -> ArticleLibrary {
+    pub fn start(
+        dir: PathBuf,
+        raw_html: bool,
+        published: Articles,
+        drafts: Option<DraftRequests>,
+    ) -> ArticleLibrary {
         let options = LoadOptions { raw_html, not_before: unix_now() };
-        let mut library = ArticleLibrary { dir, options, published, files: BTreeMap::new() };
+        let mut library =
+            ArticleLibrary { dir, options, published, files: BTreeMap::new(), drafts };
         library.rescan();
         library
+    }
+
+    /// In sync mode, asks for a WeChat draft of an article that is not a
+    /// `draft: true` one (those are not finished).
+    fn sync(&self, article: &Article) {
+        if let Some(drafts) = self.drafts.as_ref().filter(|_| !article.draft) {
+            drafts.changed(&article.slug);
+        }
     }
 
     pub fn run(mut self, inbox: Receiver<FileEvent>, shutdown: &Shutdown) {
@@ -46,9 +63,11 @@ impl ArticleLibrary {
                     article.title,
                     if article.draft { " (draft)" } else { "" }
                 );
-                self.files.insert(name, Arc::new(article));
+                let article = Arc::new(article);
+                self.files.insert(name, article.clone());
                 self.publish();
                 log::info!("{line}");
+                self.sync(&article);
             }
             Err(e) => {
                 self.files.remove(&name);
@@ -64,6 +83,9 @@ impl ArticleLibrary {
         let drafts = self.files.values().filter(|a| a.draft).count();
         let dir = self.dir.display();
         log::info!("articles: {} in {dir} ({drafts} drafts)", self.files.len() - drafts);
+        for article in self.files.values() {
+            self.sync(article);
+        }
     }
 
     fn publish(&self) {

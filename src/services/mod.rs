@@ -4,7 +4,10 @@
 //! `zatan serve`, in dependency order.
 
 pub mod articles;
+pub mod control;
 pub mod crawler;
+pub mod draft_sync;
+pub mod drafts;
 pub mod jobs;
 pub mod library;
 pub mod mailer;
@@ -18,7 +21,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{after, never, select, Receiver};
 
-pub use start::{bot_without_services, start, Services, StartError};
+pub use start::{bot_without_services, draft_settings, start, Services, StartError};
 
 use crate::shutdown::{self, Shutdown, Trigger};
 

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::articles::ArticleLibrary;
+use super::control::ControlService;
 use super::crawler::{CrawlerService, Quiet};
+use super::draft_sync::{DraftRequests, DraftService};
+use super::drafts::Drafter;
 use super::jobs::JobRunner;
 use super::library::LibraryService;
 use super::mailer::{MailerService, Notifier};
@@ -116,6 +119,8 @@ impl Starter<'_> {
         let runner = api.as_ref().map(|api| self.start_job_runner(api, &pictures)).transpose()?;
         // Results go out by customer-service message only on verified accounts.
         let can_push = config.wechat.verified && api.is_some();
+        let api_for_drafts =
+            api.as_ref().map(|api| Api { client: api.client.clone(), tokens: api.tokens.clone() });
         let notifier =
             api.filter(|_| can_push).map(|api| Notifier { api: api.client, tokens: api.tokens });
         let (kindle, mailer) = match self.start_mailer(notifier)? {
@@ -126,7 +131,12 @@ impl Starter<'_> {
             .then(|| JobQueue::new(self.store.clone(), runner, mailer, can_push));
         let catalog = self.start_library()?;
         self.start_crawler()?;
-        let articles = self.start_articles()?;
+        let drafter = api_for_drafts.map(|api| {
+            Drafter::new(self.store.clone(), api.client, api.tokens, draft_settings(config))
+        });
+        let drafts = self.start_drafts(drafter.as_ref())?;
+        self.start_control(drafter)?;
+        let articles = self.start_articles(drafts)?;
         let rules = self.start_rules()?;
         let signer = LinkSigner::from_store(self.store, config.books.link_ttl_secs)
             .map_err(StartError::Runtime)?;
@@ -248,12 +258,59 @@ impl Starter<'_> {
         self.start("crawler", move |shutdown| service.run(&shutdown, &mut Quiet))
     }
 
+    /// With `articles.sync_drafts`, the thread that drafts changed articles
+    /// in WeChat, and how the articles service asks it to.
+    fn start_drafts(
+        &mut self,
+        drafter: Option<&Drafter>,
+    ) -> Result<Option<DraftRequests>, StartError> {
+        if !self.config.articles.sync_drafts {
+            return Ok(None);
+        }
+        let Some(drafter) = drafter.cloned() else {
+            return Err(StartError::Config(
+                "articles.sync_drafts = true needs the WeChat API: set wechat.app_id and wechat.app_secret"
+                    .into(),
+            ));
+        };
+        let (inbox_tx, inbox) = crossbeam_channel::unbounded();
+        let service = DraftService { drafter: drafter.clone() };
+        self.start("drafts", move |shutdown| service.run(inbox, &shutdown))?;
+        Ok(Some(DraftRequests { drafter, inbox: inbox_tx }))
+    }
+
+    /// The socket through which `zatan articles` reaches this server, which
+    /// holds the store the commands need.
+    fn start_control(&mut self, drafter: Option<Drafter>) -> Result<(), StartError> {
+        if self.watcher.is_none() {
+            return Ok(());
+        }
+        let config = self.config;
+        let service = ControlService::bind(
+            &config.storage.data_dir,
+            self.store.clone(),
+            draft_settings(config),
+            drafter,
+            config.wechat.verified,
+        )
+        .map_err(|e| {
+            StartError::Runtime(format!(
+                "cannot open the control socket in {}: {e}",
+                config.storage.data_dir.display()
+            ))
+        })?;
+        self.start("control", move |shutdown| service.run(&shutdown))
+    }
+
     /// The articles service needs no WeChat account: it always runs.
-    fn start_articles(&mut self) -> Result<Articles, StartError> {
+    fn start_articles(&mut self, drafts: Option<DraftRequests>) -> Result<Articles, StartError> {
         let articles = Articles::default();
         let dir = self.config.articles.dir.clone();
         let inbox = self.watched_inbox("articles.dir", &dir)?;
-        let library = ArticleLibrary::start(dir, self.config.articles.raw_html, articles.clone());
+        // simulate starts no thread: nobody would do the draft jobs.
+        let drafts = drafts.filter(|_| self.watcher.is_some());
+        let library =
+            ArticleLibrary::start(dir, self.config.articles.raw_html, articles.clone(), drafts);
         self.start("articles", move |shutdown| library.run(inbox, &shutdown))?;
         Ok(articles)
     }
@@ -304,6 +361,16 @@ impl Starter<'_> {
             self.running.push(start_thread(name, body)?);
         }
         Ok(())
+    }
+}
+
+/// Where drafts find the articles and what the config adds to them.
+pub fn draft_settings(config: &Config) -> crate::articles::wechat::Settings {
+    crate::articles::wechat::Settings {
+        articles_dir: config.articles.dir.clone(),
+        pictures_dir: config.pictures.dir.clone(),
+        author: config.articles.author.clone(),
+        public_url: config.server.public_url.as_ref().map(|u| u.trim_end_matches('/').to_string()),
     }
 }
 

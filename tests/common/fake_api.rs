@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 
 /// WeChat's limit for an image upload.
 const IMAGE_MAX_BYTES: usize = 10 * 1024 * 1024;
+/// WeChat's limit for an image inside an article (`media/uploadimg`).
+const ARTICLE_IMAGE_MAX_BYTES: usize = 1024 * 1024;
+/// Where the fake's `uploadimg` URLs point, like WeChat's image host.
+const IMAGE_HOST: &str = "http://mmbiz.qpic.cn/fake_article/";
 const HEAD_MAX_BYTES: usize = 64 * 1024;
 const BODY_MAX_BYTES: usize = 16 * 1024 * 1024;
 
@@ -62,10 +66,15 @@ pub enum Endpoint {
     MenuCreate,
     MenuGet,
     MenuDelete,
+    UploadImg,
+    DraftAdd,
+    DraftUpdate,
+    PublishSubmit,
+    PublishGet,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 8] = [
+    const ALL: [Endpoint; 13] = [
         Endpoint::StableToken,
         Endpoint::Token,
         Endpoint::MediaUpload,
@@ -74,6 +83,11 @@ impl Endpoint {
         Endpoint::MenuCreate,
         Endpoint::MenuGet,
         Endpoint::MenuDelete,
+        Endpoint::UploadImg,
+        Endpoint::DraftAdd,
+        Endpoint::DraftUpdate,
+        Endpoint::PublishSubmit,
+        Endpoint::PublishGet,
     ];
 
     pub fn path(self) -> &'static str {
@@ -86,6 +100,11 @@ impl Endpoint {
             Endpoint::MenuCreate => "/cgi-bin/menu/create",
             Endpoint::MenuGet => "/cgi-bin/menu/get",
             Endpoint::MenuDelete => "/cgi-bin/menu/delete",
+            Endpoint::UploadImg => "/cgi-bin/media/uploadimg",
+            Endpoint::DraftAdd => "/cgi-bin/draft/add",
+            Endpoint::DraftUpdate => "/cgi-bin/draft/update",
+            Endpoint::PublishSubmit => "/cgi-bin/freepublish/submit",
+            Endpoint::PublishGet => "/cgi-bin/freepublish/get",
         }
     }
 
@@ -102,6 +121,8 @@ impl Endpoint {
                 | Endpoint::MenuCreate
                 | Endpoint::MenuGet
                 | Endpoint::MenuDelete
+                | Endpoint::PublishSubmit
+                | Endpoint::PublishGet
         )
     }
 
@@ -113,6 +134,11 @@ impl Endpoint {
                 | Endpoint::AddMaterial
                 | Endpoint::CustomSend
                 | Endpoint::MenuCreate
+                | Endpoint::UploadImg
+                | Endpoint::DraftAdd
+                | Endpoint::DraftUpdate
+                | Endpoint::PublishSubmit
+                | Endpoint::PublishGet
         )
     }
 }
@@ -195,6 +221,11 @@ impl FakeApi {
         self.calls(Endpoint::CustomSend)
     }
 
+    /// Calls of every endpoint, failed ones too.
+    pub fn total_calls(&self) -> usize {
+        self.state().calls.values().sum()
+    }
+
     pub fn calls(&self, endpoint: Endpoint) -> usize {
         self.state().calls.get(&endpoint).copied().unwrap_or(0)
     }
@@ -211,6 +242,40 @@ impl FakeApi {
 
     pub fn menu(&self) -> Option<Value> {
         self.state().menu.clone()
+    }
+
+    /// The drafts in the draft box: media_id and the article as WeChat keeps it.
+    pub fn drafts(&self) -> Vec<(String, Value)> {
+        let mut drafts: Vec<(String, Value)> =
+            self.state().drafts.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        drafts.sort_by(|a, b| a.0.cmp(&b.0));
+        drafts
+    }
+
+    /// Deletes a draft, as the owner can in the admin console.
+    pub fn delete_draft(&self, media_id: &str) {
+        self.state().drafts.remove(media_id);
+    }
+
+    /// Deletes permanent material, as the owner can in the admin console.
+    pub fn delete_material(&self, media_id: &str) {
+        self.state().media_expiry.remove(media_id);
+    }
+
+    /// The image URLs `uploadimg` gave out.
+    pub fn article_image_urls(&self) -> Vec<String> {
+        self.state().image_urls.iter().cloned().collect()
+    }
+
+    /// The next call of `endpoint` is held unanswered until the fake stops
+    /// (a stalled upload, for a kill -9 in the middle of one).
+    pub fn stall_next(&self, endpoint: Endpoint) {
+        self.state().stall.insert(endpoint);
+    }
+
+    /// How many calls are being held now.
+    pub fn stalled(&self) -> usize {
+        self.state().stalled
     }
 
     /// Whether a call with this token would pass the token check now.
@@ -299,6 +364,12 @@ struct State {
     media_expiry: HashMap<String, Option<Instant>>,
     messages: Vec<SentMessage>,
     menu: Option<Value>,
+    image_urls: HashSet<String>,
+    drafts: HashMap<String, Value>,
+    /// publish_id -> (draft media_id, how often its status was asked).
+    publishes: HashMap<String, (String, u32)>,
+    stall: HashSet<Endpoint>,
+    stalled: usize,
 }
 
 impl State {
@@ -317,6 +388,11 @@ impl State {
             media_expiry: HashMap::new(),
             messages: Vec::new(),
             menu: None,
+            image_urls: HashSet::new(),
+            drafts: HashMap::new(),
+            publishes: HashMap::new(),
+            stall: HashSet::new(),
+            stalled: 0,
         }
     }
 
@@ -354,6 +430,11 @@ impl State {
             Endpoint::MenuCreate => self.menu_create(request),
             Endpoint::MenuGet => self.menu_get(request),
             Endpoint::MenuDelete => self.menu_delete(request),
+            Endpoint::UploadImg => self.upload_article_image(request),
+            Endpoint::DraftAdd => self.draft_add(request),
+            Endpoint::DraftUpdate => self.draft_update(request),
+            Endpoint::PublishSubmit => self.publish_submit(request),
+            Endpoint::PublishGet => self.publish_get(request),
         }
     }
 
@@ -506,6 +587,154 @@ impl State {
         }
     }
 
+    // --- articles: images, drafts, publishing ---------------------------------
+
+    /// `media/uploadimg`: JPEG or PNG only, at most 1 MB, field `media`; no
+    /// `type` parameter.
+    fn upload_article_image(&mut self, request: &Request) -> Result<Value, WxError> {
+        self.authorize(request)?;
+        let boundary =
+            request.header("content-type").and_then(multipart_boundary).ok_or_else(|| wx(41005))?;
+        let parts = parse_multipart(&request.body, &boundary).ok_or_else(|| wx(41005))?;
+        let media = parts.into_iter().find(|p| p.name == "media").ok_or_else(|| wx(41005))?;
+        let file_name = media.file_name.ok_or_else(|| wx(41005))?;
+        if media.data.is_empty() {
+            return Err(wx(40006));
+        }
+        let jpeg_or_png = media.data.starts_with(&[0xFF, 0xD8, 0xFF])
+            || media.data.starts_with(b"\x89PNG\r\n\x1a\n");
+        if !jpeg_or_png || !has_image_extension(&file_name) || file_name.ends_with(".gif") {
+            return Err(wx(40005));
+        }
+        if media.data.len() > ARTICLE_IMAGE_MAX_BYTES {
+            return Err(wx(40009));
+        }
+        let url = format!("{IMAGE_HOST}{}/0?wx_fmt=png", self.next_id("IMG"));
+        self.image_urls.insert(url.clone());
+        self.uploads.push(Upload {
+            file_name,
+            content_type: media.content_type.unwrap_or_default(),
+            sha256_hex: sha256_hex(&media.data),
+            size: media.data.len(),
+            media_id: url.clone(),
+            permanent: false,
+            at: SystemTime::now(),
+        });
+        Ok(json!({ "url": url }))
+    }
+
+    /// WeChat's rules for one article of a draft.
+    fn check_article(&self, article: &Value) -> Result<(), WxError> {
+        let text = |field: &str| article[field].as_str().unwrap_or("");
+        let chars = |field: &str| text(field).chars().count();
+        if text("title").is_empty() {
+            return Err(wx(44003));
+        }
+        if chars("title") > 32 {
+            return Err(wx(45003));
+        }
+        if chars("author") > 16 {
+            return Err(wx(45110));
+        }
+        if chars("digest") > 128 {
+            return Err(wx(45004));
+        }
+        let content = text("content");
+        if content.is_empty() {
+            return Err(wx(44004));
+        }
+        if content.chars().count() >= 20_000 || content.len() >= 1024 * 1024 {
+            return Err(wx(45002));
+        }
+        let thumb = text("thumb_media_id");
+        if thumb.is_empty() || self.media_expiry.get(thumb) != Some(&None) {
+            return Err(wx(40007));
+        }
+        let lower = content.to_ascii_lowercase();
+        for stripped in ["<style", "<script", " class=", " id="] {
+            if lower.contains(stripped) {
+                return Err((
+                    45166,
+                    format!("invalid content: WeChat strips {stripped} rid: fake-45166"),
+                ));
+            }
+        }
+        for src in content.split("<img").skip(1).map(|tag| attribute(tag, "src")) {
+            if !src.as_deref().is_some_and(|s| self.image_urls.contains(s)) {
+                return Err((
+                    45166,
+                    format!("invalid content: image {src:?} is not from uploadimg rid: fake-45166"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn draft_add(&mut self, request: &Request) -> Result<Value, WxError> {
+        self.authorize(request)?;
+        let body: Value = serde_json::from_slice(&request.body).map_err(|_| wx(47001))?;
+        let articles =
+            body["articles"].as_array().filter(|a| !a.is_empty()).ok_or_else(|| wx(44003))?;
+        for article in articles {
+            self.check_article(article)?;
+        }
+        let media_id = self.next_id("DRAFT");
+        self.drafts.insert(media_id.clone(), articles[0].clone());
+        Ok(json!({ "media_id": media_id }))
+    }
+
+    fn draft_update(&mut self, request: &Request) -> Result<Value, WxError> {
+        self.authorize(request)?;
+        let body: Value = serde_json::from_slice(&request.body).map_err(|_| wx(47001))?;
+        let media_id = body["media_id"].as_str().ok_or_else(|| wx(40007))?.to_owned();
+        if !self.drafts.contains_key(&media_id) {
+            return Err(wx(40007));
+        }
+        if body["index"].as_u64() != Some(0) {
+            return Err(wx(47001));
+        }
+        let article = &body["articles"];
+        if !article.is_object() {
+            return Err(wx(47001));
+        }
+        self.check_article(article)?;
+        self.drafts.insert(media_id, article.clone());
+        Ok(ok())
+    }
+
+    fn publish_submit(&mut self, request: &Request) -> Result<Value, WxError> {
+        self.authorize(request)?;
+        let body: Value = serde_json::from_slice(&request.body).map_err(|_| wx(47001))?;
+        let media_id = body["media_id"].as_str().ok_or_else(|| wx(40007))?.to_owned();
+        if !self.drafts.contains_key(&media_id) {
+            return Err(wx(40007));
+        }
+        self.serial += 1;
+        let publish_id = format!("{}", 2_247_000_000u64 + self.serial);
+        self.publishes.insert(publish_id.clone(), (media_id, 0));
+        Ok(json!({"errcode": 0, "errmsg": "ok", "publish_id": publish_id}))
+    }
+
+    /// Publishing takes a moment: the first question answers "publishing".
+    fn publish_get(&mut self, request: &Request) -> Result<Value, WxError> {
+        self.authorize(request)?;
+        let body: Value = serde_json::from_slice(&request.body).map_err(|_| wx(47001))?;
+        let publish_id = body["publish_id"].as_str().ok_or_else(|| wx(47001))?.to_owned();
+        let (media_id, asked) = self.publishes.get_mut(&publish_id).ok_or_else(|| wx(48005))?;
+        *asked += 1;
+        if *asked == 1 {
+            return Ok(json!({"publish_id": publish_id, "publish_status": 1}));
+        }
+        let url = format!("https://mp.weixin.qq.com/s/FAKE_{media_id}");
+        Ok(json!({
+            "publish_id": publish_id,
+            "publish_status": 0,
+            "article_id": format!("ARTICLE_{media_id}"),
+            "article_detail": {"count": 1, "item": [{"idx": 1, "article_url": url}]},
+            "fail_idx": []
+        }))
+    }
+
     // --- customer-service messages --------------------------------------------
 
     fn custom_send(&mut self, request: &Request) -> Result<Value, WxError> {
@@ -601,7 +830,12 @@ fn wx(code: i64) -> WxError {
         43002 => "require POST method",
         44003 => "empty news data",
         44004 => "empty content",
+        45002 => "content size out of limit",
+        45003 => "title size out of limit",
+        45004 => "description size out of limit",
         45008 => "article size out of limit",
+        45110 => "author size out of limit",
+        48005 => "api forbidden for publish_id",
         45009 => "reach max api daily quota limit",
         45011 => "api minute-quota reach limit  mustslower  retry next minute",
         45015 => "response out of time limit or subscription is canceled",
@@ -624,6 +858,14 @@ fn not_whitelisted(peer: IpAddr) -> WxError {
         IpAddr::V6(ip) => ip.to_string(),
     };
     (40164, format!("invalid ip {v4} ipv6 {v6}, not in whitelist rid: fake-40164"))
+}
+
+/// The value of `name="…"` in the rest of a tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].replace("&amp;", "&"))
 }
 
 fn has_image_extension(file_name: &str) -> bool {
@@ -656,11 +898,12 @@ fn accept_loop(listener: TcpListener, shared: Arc<Mutex<State>>, stopping: Arc<A
         }
         let Ok(stream) = stream else { continue };
         let shared = shared.clone();
-        thread::spawn(move || serve_connection(stream, &shared));
+        let stopping = stopping.clone();
+        thread::spawn(move || serve_connection(stream, &shared, &stopping));
     }
 }
 
-fn serve_connection(mut stream: TcpStream, shared: &Mutex<State>) {
+fn serve_connection(mut stream: TcpStream, shared: &Mutex<State>, stopping: &AtomicBool) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Ok(peer) = stream.peer_addr() else { return };
     let request = match read_request(&mut stream) {
@@ -671,6 +914,19 @@ fn serve_connection(mut stream: TcpStream, shared: &Mutex<State>) {
     let Some(endpoint) = Endpoint::from_path(&request.path) else {
         return write_response(&mut stream, 404, "text/html", b"<html>404 Not Found</html>");
     };
+    let stall = {
+        let mut state = shared.lock().unwrap();
+        let stall = state.stall.remove(&endpoint);
+        state.stalled += usize::from(stall);
+        stall
+    };
+    if stall {
+        // Held, never processed: what a client killed meanwhile leaves behind.
+        while !stopping.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(20));
+        }
+        return;
+    }
     let (answer, delay) = {
         let mut state = shared.lock().unwrap();
         let answer = state

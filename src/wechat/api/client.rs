@@ -5,9 +5,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::custom::CustomMessage;
+use super::draft::{
+    add_body, parse_image_url, parse_media_id, parse_publish_id, parse_publish_status, update_body,
+    DraftArticle, PublishStatus, ARTICLE_IMAGE_MAX_BYTES,
+};
 use super::error::ApiError;
 use super::media::{
-    parse_material, parse_temp_media, prepare_image, Material, MediaType, TempMedia,
+    parse_material, parse_temp_media, prepare_article_image, prepare_image, Material, MediaType,
+    TempMedia,
 };
 use super::multipart::{form_data, FilePart};
 use super::token::{parse_token, stable_token_body, AccessToken};
@@ -21,6 +26,11 @@ const CUSTOM_SEND: &str = "/cgi-bin/message/custom/send";
 const MENU_CREATE: &str = "/cgi-bin/menu/create";
 const MENU_GET: &str = "/cgi-bin/menu/get";
 const MENU_DELETE: &str = "/cgi-bin/menu/delete";
+const UPLOAD_IMG: &str = "/cgi-bin/media/uploadimg";
+const DRAFT_ADD: &str = "/cgi-bin/draft/add";
+const DRAFT_UPDATE: &str = "/cgi-bin/draft/update";
+const PUBLISH_SUBMIT: &str = "/cgi-bin/freepublish/submit";
+const PUBLISH_GET: &str = "/cgi-bin/freepublish/get";
 
 /// The least time an upload gets: up to 10 MB over a router's uplink.
 const MIN_UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -140,6 +150,72 @@ impl ApiClient {
         Ok(())
     }
 
+    /// An image for inside an article (`media/uploadimg`): its URL on
+    /// WeChat's image host, the only place images of an article may come
+    /// from. A file that is not a JPEG or PNG, is empty or is over
+    /// `ARTICLE_IMAGE_MAX_BYTES` is refused unsent.
+    pub fn upload_article_image(
+        &self,
+        token: &AccessToken,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<String, ApiError> {
+        let (format, name) = prepare_article_image(file_name, bytes, ARTICLE_IMAGE_MAX_BYTES)?;
+        let part =
+            FilePart { field: "media", file_name: &name, content_type: format.content_type, bytes };
+        parse_image_url(&self.send_file(UPLOAD_IMG, token, &[], &part)?)
+    }
+
+    /// A new draft of one article; its media_id.
+    pub fn draft_add(
+        &self,
+        token: &AccessToken,
+        article: &DraftArticle,
+    ) -> Result<String, ApiError> {
+        let body = Body::json(add_body(article));
+        parse_media_id(&self.call_with_token(Verb::Post, DRAFT_ADD, token, &[], Some(body))?)
+    }
+
+    /// Replaces the article of the draft `media_id`; 40007 when that draft is gone.
+    pub fn draft_update(
+        &self,
+        token: &AccessToken,
+        media_id: &str,
+        article: &DraftArticle,
+    ) -> Result<(), ApiError> {
+        let body = Body::json(update_body(media_id, article));
+        self.call_with_token(Verb::Post, DRAFT_UPDATE, token, &[], Some(body))?;
+        Ok(())
+    }
+
+    /// Publishes the draft `media_id` (verified accounts); the publish_id to
+    /// follow with [`ApiClient::publish_status`].
+    pub fn publish_submit(&self, token: &AccessToken, media_id: &str) -> Result<String, ApiError> {
+        let body = Body::json(serde_json::json!({ "media_id": media_id }).to_string());
+        parse_publish_id(&self.call_with_token(
+            Verb::Post,
+            PUBLISH_SUBMIT,
+            token,
+            &[],
+            Some(body),
+        )?)
+    }
+
+    pub fn publish_status(
+        &self,
+        token: &AccessToken,
+        publish_id: &str,
+    ) -> Result<PublishStatus, ApiError> {
+        let body = Body::json(serde_json::json!({ "publish_id": publish_id }).to_string());
+        parse_publish_status(&self.call_with_token(
+            Verb::Post,
+            PUBLISH_GET,
+            token,
+            &[],
+            Some(body),
+        )?)
+    }
+
     fn upload(
         &self,
         path: &'static str,
@@ -153,8 +229,19 @@ impl ApiClient {
         };
         let part =
             FilePart { field: "media", file_name: &name, content_type: format.content_type, bytes };
-        let (bytes, content_type) = form_data(&part);
-        let query = [("access_token", token.value()), ("type", kind.as_param())];
+        self.send_file(path, token, &[("type", kind.as_param())], &part)
+    }
+
+    fn send_file(
+        &self,
+        path: &'static str,
+        token: &AccessToken,
+        extra_query: &[(&str, &str)],
+        part: &FilePart,
+    ) -> Result<Value, ApiError> {
+        let (bytes, content_type) = form_data(part);
+        let mut query = vec![("access_token", token.value())];
+        query.extend_from_slice(extra_query);
         let call = Call {
             verb: Verb::Post,
             path,

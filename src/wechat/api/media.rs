@@ -81,16 +81,37 @@ pub(super) fn prepare_image(
     let format = image_format(file_name, bytes).ok_or_else(|| {
         ApiError::Invalid(format!("{file_name:?} is not a JPEG, PNG or GIF image"))
     })?;
+    check_size(file_name, bytes, IMAGE_MAX_BYTES)?;
+    Ok((format, upload_name(file_name, format)))
+}
+
+/// Checks an image for inside an article: JPEG or PNG only (by content when
+/// it can be told), at most `max_bytes`.
+pub(super) fn prepare_article_image(
+    file_name: &str,
+    bytes: &[u8],
+    max_bytes: usize,
+) -> Result<(ImageFormat, String), ApiError> {
+    let format = image_format(file_name, bytes).filter(|f| *f != GIF).ok_or_else(|| {
+        ApiError::Invalid(format!(
+            "{file_name:?} is not a JPEG or PNG image (WeChat takes only those inside an article)"
+        ))
+    })?;
+    check_size(file_name, bytes, max_bytes)?;
+    Ok((format, upload_name(file_name, format)))
+}
+
+fn check_size(file_name: &str, bytes: &[u8], max_bytes: usize) -> Result<(), ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::Invalid(format!("{file_name:?} is empty")));
     }
-    if bytes.len() > IMAGE_MAX_BYTES {
+    if bytes.len() > max_bytes {
         return Err(ApiError::Invalid(format!(
-            "{file_name:?} has {} bytes, WeChat takes images up to {IMAGE_MAX_BYTES}",
+            "{file_name:?} has {} bytes, WeChat takes images up to {max_bytes}",
             bytes.len()
         )));
     }
-    Ok((format, upload_name(file_name, format)))
+    Ok(())
 }
 
 /// WeChat judges the file type by the file name too (40005 when it has no
@@ -163,6 +184,17 @@ mod tests {
         assert!(matches!(prepare_image("a.png", &big), Err(ApiError::Invalid(_))));
         big.truncate(IMAGE_MAX_BYTES);
         assert!(prepare_image("a.png", &big).is_ok());
+    }
+
+    #[test]
+    fn article_images_are_jpeg_or_png_up_to_the_limit() {
+        assert!(prepare_article_image("a.png", PNG_BYTES, 100).is_ok());
+        assert!(prepare_article_image("a.gif", b"GIF89a...", 100).is_err());
+        assert!(prepare_article_image("a.png", b"GIF89a...", 100).is_err(), "by content first");
+        assert!(prepare_article_image("a.webp", b"RIFF\0\0\0\0WEBPVP8 ", 100).is_err());
+        let err =
+            prepare_article_image("a.png", &[PNG_BYTES, &[0; 100]].concat(), 100).unwrap_err();
+        assert!(err.to_string().contains("up to 100"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The WeChat Official Account API client: tokens, media uploads,
-//! customer-service messages and the menu (protocol sheet, section 5).
+//! customer-service messages, the menu (protocol sheet, section 5), and
+//! articles in the draft box (section 7).
 //!
 //! Blocking calls over minreq (rustls with ring), meant for service threads.
 //! The client never caches a token: the token owner thread fetches them and
@@ -9,6 +10,7 @@
 
 mod client;
 mod custom;
+mod draft;
 mod error;
 mod media;
 mod multipart;
@@ -18,6 +20,10 @@ mod transport;
 
 pub use client::ApiClient;
 pub use custom::{CustomContent, CustomMessage};
+pub use draft::{
+    DraftArticle, PublishStatus, ARTICLE_IMAGE_MAX_BYTES, AUTHOR_MAX_CHARS, CONTENT_MAX_BYTES,
+    CONTENT_MAX_CHARS, DIGEST_MAX_CHARS, TITLE_MAX_CHARS,
+};
 pub use error::{ApiError, ErrorAction};
 pub use media::{image_content_type, Material, MediaType, TempMedia, IMAGE_MAX_BYTES};
 pub use token::AccessToken;

@@ -1,4 +1,4 @@
-//! PNG pictures for tests: made by hand (no image crate), and their size read back.
+//! Images made by hand for the tests: PNGs of a chosen size, and reading one's size back.
 
 /// A `width` x `height` RGB PNG, written by hand (stored deflate blocks).
 pub fn png(width: u32, height: u32) -> Vec<u8> {
