@@ -314,3 +314,30 @@ fn compatible_mode_and_the_previous_key() {
         safe_mode(TOKEN, "wxSomeoneElse", KEY, &text_message("o_other", 34, "help"));
     assert_eq!(server.post(&format!("/wechat?{query}"), body.as_bytes()).status, 403);
 }
+
+#[test]
+fn forged_and_malformed_floods_write_a_few_summary_lines_not_a_line_each() {
+    let server = plain_server("flood");
+    let before = server.logs().lines().count();
+    let xml = text_message("o_attacker", 1, "help");
+    let forged_target = format!("/wechat?{}", signed_query("guessedToken"));
+    for _ in 0..3000 {
+        assert_eq!(server.post(&forged_target, xml.as_bytes()).status, 403);
+    }
+    for _ in 0..300 {
+        assert_eq!(post_plain(&server, "<xml><ToUserName>broken").status, 400);
+    }
+    // The summaries of what was held back come at the latest when it stops.
+    let (status, _, logs) = server.terminate();
+    assert!(status.success());
+    let written: Vec<&str> = logs.lines().skip(before).collect();
+    assert!(written.len() <= 30, "{} lines:\n{}", written.len(), written.join("\n"));
+    let one_by_one = written.iter().filter(|l| l.contains("refused POST /wechat")).count();
+    assert_eq!(one_by_one, 5, "{logs}");
+    assert!(
+        logs.contains("callback: refused requests (forged or missing signature): 2995 more")
+            && logs.contains("most from 127.0.0.1 (2995)"),
+        "{logs}"
+    );
+    assert!(logs.contains("callback: bad requests (malformed XML or query): 295 more"), "{logs}");
+}

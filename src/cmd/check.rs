@@ -177,6 +177,8 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("server.public_url = {}", opt(&s.public_url)),
         format!("server.body_limit_bytes = {}", s.body_limit_bytes),
         format!("server.max_connections = {}", s.max_connections),
+        format!("server.max_connections_per_ip = {}", s.max_connections_per_ip),
+        format!("server.trusted_proxies = {:?}", s.trusted_proxies),
         format!("wechat.token = {}", w.token),
         format!("wechat.app_id = {}", opt(&w.app_id)),
         format!("wechat.app_secret = {}", opt(&w.app_secret)),
@@ -304,5 +306,22 @@ mod tests {
             shown.contains("mail.host = smtp.example.com") && shown.contains("mail.port = 587"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn connection_caps_are_described_with_their_defaults() {
+        let defaults = describe(&Config::parse("").unwrap()).join("\n");
+        assert!(defaults.contains("server.max_connections = 2048"), "{defaults}");
+        assert!(defaults.contains("server.max_connections_per_ip = 32"), "{defaults}");
+        assert!(
+            defaults.contains(r#"server.trusted_proxies = ["127.0.0.1", "::1"]"#),
+            "{defaults}"
+        );
+        let text = "[server]\nmax_connections_per_ip = 8\ntrusted_proxies = [\"10.0.0.1\"]\n";
+        let c = Config::parse(text).unwrap();
+        c.validate().unwrap();
+        let shown = describe(&c).join("\n");
+        assert!(shown.contains("server.max_connections_per_ip = 8"), "{shown}");
+        assert!(shown.contains(r#"server.trusted_proxies = ["10.0.0.1"]"#), "{shown}");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Failure;
 use crate::config::{Config, DEMO_TOKEN};
+use crate::fd_limit;
 use crate::http::{self, Limits};
 use crate::services::{self, StartError};
 use crate::shutdown;
@@ -31,6 +32,17 @@ pub fn run(config: Config) -> Result<(), Failure> {
         Store::open(&config.storage.data_dir).map_err(|e| Failure::runtime(e.to_string()))?,
     );
 
+    let limits = Limits {
+        max_body_bytes: config.server.body_limit_bytes,
+        max_connections: max_connections_within_fd_limit(config.server.max_connections),
+        max_connections_per_ip: config.server.max_connections_per_ip,
+        trusted_proxies: config
+            .server
+            .trusted_proxy_addrs()
+            .map_err(|e| Failure::config(e.to_string()))?,
+        ..Limits::default()
+    };
+
     let (trigger, stop) = shutdown::pair();
     ctrlc::set_handler(trigger.into_handler())
         .map_err(|e| Failure::runtime(format!("cannot install the SIGINT/SIGTERM handler: {e}")))?;
@@ -51,11 +63,6 @@ pub fn run(config: Config) -> Result<(), Failure> {
     });
     let callback = Arc::new(Callback::new(&config, bot));
     let router = Arc::new(web::router(&config, callback, articles, books, opds));
-    let limits = Limits {
-        max_body_bytes: config.server.body_limit_bytes,
-        max_connections: config.server.max_connections,
-        ..Limits::default()
-    };
     let listening =
         config.server.listen_addr().map_err(|e| Failure::config(e.to_string())).and_then(|addr| {
             http::serve(addr, limits, router).map_err(|e| {
@@ -97,6 +104,32 @@ pub fn run(config: Config) -> Result<(), Failure> {
     services.stop(SERVICES_GRACE);
     log::info!("stopped");
     Ok(())
+}
+
+/// File descriptors kept for the store, logs, the mail and crawler services.
+const FDS_KEPT_FOR_THE_REST: u64 = 64;
+
+/// Raises the open-files limit as far as allowed, and lowers
+/// `max_connections` to what that limit holds, saying so.
+fn max_connections_within_fd_limit(wanted: usize) -> usize {
+    let soft = match fd_limit::raise_to_hard_limit() {
+        Ok(soft) => soft,
+        Err(e) => {
+            log::warn!("could not read or raise the open-files limit: {e}");
+            return wanted;
+        }
+    };
+    let fits = soft.saturating_sub(FDS_KEPT_FOR_THE_REST) / http::FDS_PER_CONNECTION as u64;
+    let fits = usize::try_from(fits).unwrap_or(usize::MAX).max(1);
+    if fits < wanted {
+        log::warn!(
+            "server.max_connections is {wanted} but the open-files limit ({soft}) holds only \
+             {fits}; using {fits}. Raise the hard limit (ulimit -Hn, LimitNOFILE= in systemd, \
+             procd's nofile limit on OpenWrt) to hold more"
+        );
+        return fits;
+    }
+    wanted
 }
 
 impl From<StartError> for Failure {

@@ -1,10 +1,11 @@
 //! `[server]`: where and how the HTTP front listens.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Deserialize;
 
 use super::{invalid, ConfigError};
+use crate::http::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -14,6 +15,9 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     pub body_limit_bytes: usize,
     pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    /// Addresses exempt from `max_connections_per_ip` (reverse proxies).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -23,7 +27,9 @@ impl Default for ServerConfig {
             callback_path: "/wechat".into(),
             public_url: None,
             body_limit_bytes: 1024 * 1024,
-            max_connections: 256,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
         }
     }
 }
@@ -37,6 +43,22 @@ impl ServerConfig {
                 "write it like \"127.0.0.1:8080\" or \"0.0.0.0:80\"",
             )
         })
+    }
+
+    /// `trusted_proxies` as addresses.
+    pub fn trusted_proxy_addrs(&self) -> Result<Vec<IpAddr>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry.parse().map_err(|_| {
+                    invalid(
+                        "server.trusted_proxies",
+                        format!("{entry:?} is not an IP address"),
+                        "list addresses like \"127.0.0.1\" or \"::1\" (no ports, no ranges)",
+                    )
+                })
+            })
+            .collect()
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
@@ -68,9 +90,17 @@ impl ServerConfig {
             return Err(invalid(
                 "server.max_connections",
                 "0 would refuse everyone",
-                "use 1 or more (default 256)",
+                &format!("use 1 or more (default {DEFAULT_MAX_CONNECTIONS})"),
             ));
         }
+        if self.max_connections_per_ip == 0 {
+            return Err(invalid(
+                "server.max_connections_per_ip",
+                "0 would refuse every client not in server.trusted_proxies",
+                &format!("use 1 or more (default {DEFAULT_MAX_CONNECTIONS_PER_IP})"),
+            ));
+        }
+        self.trusted_proxy_addrs()?;
         Ok(())
     }
 }

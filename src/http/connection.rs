@@ -4,12 +4,12 @@
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::panic::{self, AssertUnwindSafe};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use log::{debug, error};
+use log::{debug, error, Level};
 use may::net::TcpStream;
 
-use super::deadline::{is_timeout, read_before, write_all_before, Deadline};
+use super::deadline::{is_timeout, peek_before, read_before, write_all_before, Deadline};
 use super::file_body::FileBody;
 use super::head::{head_end_seen, parse_head, HeadParse, RequestHead};
 use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
@@ -17,7 +17,7 @@ use super::request::Request;
 use super::response::Response;
 use super::router::Router;
 use super::state::ServerState;
-use super::tracker::ConnectionSlot;
+use super::tracker::{ConnectionSlot, Phase};
 use super::validate::validate;
 use super::wire::{encode, CONTINUE};
 
@@ -26,8 +26,13 @@ use super::wire::{encode, CONTINUE};
 const LINGER_TIME: Duration = Duration::from_secs(2);
 /// A body buffer starts this big (or at the declared length, if smaller) and
 /// grows as bytes arrive, so a client that declares 1 MiB and sends little
-/// costs little.
+/// costs little. Also the most one read of a body asks for.
 const BODY_FIRST_ALLOCATION: usize = 16 * 1024;
+/// How often a connection waiting for a head looks again at how full the
+/// front is (its timeout shrinks as the front fills).
+const CROWDING_RECHECK: Duration = Duration::from_secs(1);
+/// What lingering reads into and throws away.
+const LINGER_READ_BYTES: usize = 512;
 
 pub(crate) fn serve_connection(
     stream: TcpStream,
@@ -37,15 +42,8 @@ pub(crate) fn serve_connection(
 ) {
     // Responses go out in one write each; don't let Nagle hold them back.
     let _ = stream.set_nodelay(true);
-    let mut connection = Connection {
-        stream,
-        peer,
-        server,
-        slot,
-        buf: vec![0; server.limits.max_head_bytes].into_boxed_slice(),
-        filled: 0,
-        served: 0,
-    };
+    let mut connection =
+        Connection { stream, peer, server, slot, buf: Vec::new(), filled: 0, served: 0 };
     loop {
         match connection.serve_one() {
             Ok(Next::KeepAlive) => {}
@@ -78,8 +76,10 @@ struct Connection<'s> {
     peer: SocketAddr,
     server: &'s ServerState,
     slot: &'s ConnectionSlot,
-    /// Never grows: a head must fit in it.
-    buf: Box<[u8]>,
+    /// Empty until a request's first byte arrives, then doubled as needed
+    /// up to the head limit (a head must fit in it); emptied again while a
+    /// keep-alive connection waits, so an idle connection holds no buffer.
+    buf: Vec<u8>,
     /// `buf[..filled]` holds bytes received and not yet used: part of a
     /// head, or pipelined requests.
     filled: usize,
@@ -96,6 +96,7 @@ impl Connection<'_> {
             HeadRead::Gone => return Ok(Next::Close),
             HeadRead::Rejected(rejection) => return Ok(self.reject(rejection, false)),
         };
+        self.slot.enter(Phase::Busy);
         let head_only = head.method == "HEAD";
         let accepted = match validate(&head, self.server.limits.max_body_bytes) {
             Ok(accepted) => accepted,
@@ -141,22 +142,28 @@ impl Connection<'_> {
     /// whether the server still runs. Marked before the stopping flag is
     /// read, while shutdown sets the flag before it closes idle connections:
     /// so one of the two always sees the other.
-    fn idle_unless_stopping(&self) -> bool {
-        self.slot.set_idle(true);
+    fn idle_unless_stopping(&mut self) -> bool {
+        self.slot.enter(Phase::Waiting);
+        if self.filled == 0 {
+            self.buf = Vec::new();
+        }
         !self.server.is_stopping()
     }
 
     /// Reads until `buf` holds a whole head. Bytes already buffered (a
     /// pipelined request) are parsed before anything more is read.
     fn read_head(&mut self) -> io::Result<HeadRead> {
-        let limits = &self.server.limits;
+        let server = self.server;
+        let limits = &server.limits;
         // The first request has head_timeout from the connection's start; a
         // later one may idle first, and gets head_timeout from its first byte.
-        let mut deadline = Deadline::after(if self.filled == 0 && self.served > 0 {
+        // Both shrink while the front is crowded, for waits under way too.
+        let mut started = Instant::now();
+        let mut timeout = if self.filled == 0 && self.served > 0 {
             limits.idle_timeout
         } else {
             limits.head_timeout
-        });
+        };
         let mut parsed_up_to = 0;
         loop {
             if self.filled > 0 && self.worth_parsing(parsed_up_to) {
@@ -166,34 +173,64 @@ impl Connection<'_> {
                     HeadParse::Invalid(rejection) => return Ok(HeadRead::Rejected(rejection)),
                 }
             }
-            if self.filled == self.buf.len() {
+            let deadline =
+                Deadline::from(started, limits.crowded_timeout(timeout, server.tracker.open()));
+            // Woken now and then to see whether crowding has shortened the wait.
+            let slice = deadline.earlier(Deadline::after(CROWDING_RECHECK));
+            if self.buf.is_empty() {
+                // No buffer until the first byte is there to read.
+                match peek_before(&mut self.stream, slice) {
+                    Ok(0) => return Ok(HeadRead::Gone),
+                    Ok(_) => {}
+                    Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
+                    Err(e) if is_timeout(&e) => return Ok(HeadRead::Gone),
+                    Err(e) => return Err(e),
+                }
+            }
+            if self.filled == self.buf.len() && !self.grow_head_buffer() {
                 return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
             }
             let was_empty = self.filled == 0;
-            match read_before(&mut self.stream, &mut self.buf[self.filled..], deadline) {
+            match read_before(&mut self.stream, &mut self.buf[self.filled..], slice) {
                 Ok(0) => return Ok(HeadRead::Gone),
                 Ok(n) => self.filled += n,
+                Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
                 Err(e) if is_timeout(&e) && self.filled == 0 => return Ok(HeadRead::Gone),
                 Err(e) if is_timeout(&e) => return Ok(HeadRead::Rejected(HEAD_TIMEOUT)),
                 Err(e) => return Err(e),
             }
             if was_empty {
-                self.slot.set_idle(false);
+                self.slot.enter(Phase::PartialHead);
                 if self.served > 0 {
-                    deadline = Deadline::after(limits.head_timeout);
+                    started = Instant::now();
+                    timeout = limits.head_timeout;
                 }
             }
         }
     }
 
+    /// Makes room for more head bytes, doubling from the first size; false
+    /// when the buffer is at the head limit already.
+    fn grow_head_buffer(&mut self) -> bool {
+        let limits = &self.server.limits;
+        let len = self.buf.len();
+        if len >= limits.max_head_bytes {
+            return false;
+        }
+        let grown = (len * 2).max(limits.head_buffer_first_bytes).min(limits.max_head_bytes);
+        self.buf.resize(grown, 0);
+        true
+    }
+
     /// Parsing again is only useful once the head may have ended, or the
-    /// buffer has doubled since the last try (so garbage is caught early):
-    /// a head that trickles in byte by byte is parsed O(log n) times, not n.
+    /// buffered bytes have doubled since the last try (so garbage is caught
+    /// early), or the buffer is at the head limit: a head that trickles in
+    /// byte by byte is parsed O(log n) times, not n.
     fn worth_parsing(&self, parsed_up_to: usize) -> bool {
         let buffered = &self.buf[..self.filled];
         parsed_up_to == 0
             || self.filled >= 2 * parsed_up_to
-            || self.filled == self.buf.len()
+            || self.filled == self.server.limits.max_head_bytes
             || head_end_seen(buffered, parsed_up_to)
     }
 
@@ -206,16 +243,17 @@ impl Connection<'_> {
         self.consume(head_len + buffered);
         let deadline = Deadline::after(self.server.limits.body_timeout);
         while body.len() < body_len {
-            // Everything buffered went into the body, so `buf` is free to
-            // read into; reading no further than the body's end leaves a
-            // pipelined request in the socket for `read_head`.
-            let want = (body_len - body.len()).min(self.buf.len());
-            let n = read_before(&mut self.stream, &mut self.buf[..want], deadline)?;
-            if n == 0 {
+            // Reading no further than the body's end leaves a pipelined
+            // request in the socket for `read_head`.
+            let want = (body_len - body.len()).min(BODY_FIRST_ALLOCATION);
+            reserve_up_to(&mut body, want, body_len);
+            let start = body.len();
+            body.resize(start + want, 0);
+            let read = read_before(&mut self.stream, &mut body[start..], deadline);
+            body.truncate(start + *read.as_ref().unwrap_or(&0));
+            if read? == 0 {
                 return Ok(None);
             }
-            reserve_up_to(&mut body, n, body_len);
-            body.extend_from_slice(&self.buf[..n]);
         }
         Ok(Some(body))
     }
@@ -240,7 +278,10 @@ impl Connection<'_> {
 
     /// Answers with the server's own error and ends the connection.
     fn reject(&mut self, rejection: Rejection, head_only: bool) -> Next {
-        debug!("answered {} to {}: {}", rejection.status, self.peer, rejection.reason);
+        let peer = self.peer;
+        self.server.log.note(Level::Info, rejection.reason, Some(peer.ip()), || {
+            format!("answered {} to {peer}: {}", rejection.status, rejection.reason)
+        });
         let bytes =
             encode(&rejection.response(), head_only, true).expect("rejections always encode");
         // The client may be gone already; there is nothing more to do then.
@@ -254,16 +295,18 @@ impl Connection<'_> {
     /// socket with unread data makes the kernel reset the connection and drop
     /// whatever of our answer is still unsent. So half-close, then read and
     /// throw away what comes until the client closes too, for a bounded time.
-    /// The read buffer is reused: this costs no memory.
     /// Nothing is in flight while lingering: shutdown closes it like an
-    /// idle connection instead of waiting for it.
+    /// idle connection instead of waiting for it, and a newcomer may take
+    /// its place.
     fn linger(&mut self) {
         let _ = self.stream.shutdown(Shutdown::Write);
+        self.filled = 0;
         if !self.idle_unless_stopping() {
             return;
         }
         let deadline = Deadline::after(LINGER_TIME);
-        while matches!(read_before(&mut self.stream, &mut self.buf, deadline), Ok(n) if n > 0) {}
+        let mut sink = [0u8; LINGER_READ_BYTES];
+        while matches!(read_before(&mut self.stream, &mut sink, deadline), Ok(n) if n > 0) {}
     }
 }
 

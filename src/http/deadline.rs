@@ -14,8 +14,16 @@ pub(crate) struct Deadline(Instant);
 
 impl Deadline {
     pub(crate) fn after(timeout: Duration) -> Self {
-        let now = Instant::now();
-        Deadline(now.checked_add(timeout).unwrap_or_else(|| now + PRACTICALLY_NEVER))
+        Self::from(Instant::now(), timeout)
+    }
+
+    /// `timeout` after `start`.
+    pub(crate) fn from(start: Instant, timeout: Duration) -> Self {
+        Deadline(start.checked_add(timeout).unwrap_or_else(|| start + PRACTICALLY_NEVER))
+    }
+
+    pub(crate) fn earlier(self, other: Deadline) -> Deadline {
+        Deadline(self.0.min(other.0))
     }
 
     pub(crate) fn has_passed(self) -> bool {
@@ -45,6 +53,19 @@ pub(crate) fn read_before(
     loop {
         stream.set_read_timeout(Some(deadline.remaining()?))?;
         match stream.read(buf) {
+            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Waits until `stream` has bytes to read (or end of file), without reading
+/// them, so that no buffer is needed while waiting: `Ok(0)` at end of file.
+pub(crate) fn peek_before(stream: &mut TcpStream, deadline: Deadline) -> io::Result<usize> {
+    let mut byte = [0u8; 1];
+    loop {
+        stream.set_read_timeout(Some(deadline.remaining()?))?;
+        match stream.peek(&mut byte) {
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             result => return result,
         }

@@ -6,7 +6,7 @@ use std::os::unix::io::{FromRawFd, IntoRawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use log::{error, info, warn};
+use log::{error, info, warn, Level};
 use may::coroutine::{self, JoinHandle};
 use may::net::{TcpListener, TcpStream};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -17,7 +17,7 @@ use super::limits::Limits;
 use super::router::Router;
 use super::runtime::configure_may_defaults;
 use super::state::ServerState;
-use super::tracker::ConnectionGuard;
+use super::tracker::{Admission, ConnectionGuard};
 
 /// How long the accept loop rests after a failed accept (out of file
 /// descriptors, say) before it tries again, so it doesn't spin.
@@ -29,6 +29,10 @@ const WAKE_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const ACCEPT_LOOP_STOP_WAIT: Duration = Duration::from_secs(1);
 /// The kernel caps it at net.core.somaxconn.
 const LISTEN_BACKLOG: i32 = 1024;
+/// Causes of the front's log summaries for newcomers.
+const EVICTED: &str = "full, closed the longest-waiting connection for a newcomer";
+const TOO_MANY_FROM_ADDRESS: &str = "closed a newcomer over max_connections_per_ip";
+const FULL: &str = "closed a newcomer, every connection busy";
 
 /// Starts serving `router` on `listen` and returns at once; requests are
 /// served on may coroutines.
@@ -112,6 +116,7 @@ impl ServerHandle {
         if cut > 0 {
             warn!("HTTP front on {addr}: grace of {grace:?} ran out; cut off {cut} connection(s)");
         }
+        self.state.log.flush();
         info!("HTTP front on {addr} stopped");
     }
 
@@ -121,33 +126,42 @@ impl ServerHandle {
 }
 
 fn accept_loop(listener: TcpListener, addr: SocketAddr, state: Arc<ServerState>) {
-    let mut refused_since_full: u64 = 0;
     loop {
         let accepted = listener.accept();
         if state.is_stopping() {
             break;
         }
         match accepted {
-            Ok((stream, peer)) => match state.tracker.admit(stream.inner()) {
-                Ok(Some(guard)) => {
-                    if refused_since_full > 0 {
-                        info!(
-                            "HTTP front on {addr} takes connections again; \
-                             refused {refused_since_full} while full"
-                        );
-                        refused_since_full = 0;
+            Ok((stream, peer)) => match state.tracker.admit(stream.inner(), peer.ip()) {
+                Ok(Admission::Admitted { guard, evicted }) => {
+                    if let Some(evicted) = evicted {
+                        state.log.note(Level::Info, EVICTED, Some(evicted), || {
+                            format!(
+                                "HTTP front on {addr} is full ({} connections): closed the one \
+                                 from {evicted} waiting longest for a request, for {peer}",
+                                state.limits.max_connections
+                            )
+                        });
                     }
                     spawn_connection(stream, peer, guard, Arc::clone(&state));
                 }
-                Ok(None) => {
-                    if refused_since_full == 0 {
-                        warn!(
-                            "HTTP front on {addr} has {} connections open, its max_connections; \
-                             closing new ones at once",
+                Ok(Admission::TooManyFromAddress) => {
+                    state.log.note(Level::Info, TOO_MANY_FROM_ADDRESS, Some(peer.ip()), || {
+                        format!(
+                            "HTTP front on {addr}: closed a new connection from {peer}: that \
+                             address has {} open, its max_connections_per_ip",
+                            state.limits.max_connections_per_ip
+                        )
+                    });
+                }
+                Ok(Admission::Full) => {
+                    state.log.note(Level::Warn, FULL, Some(peer.ip()), || {
+                        format!(
+                            "HTTP front on {addr}: closed a new connection from {peer}: all {} \
+                             connections (max_connections) are busy with requests",
                             state.limits.max_connections
-                        );
-                    }
-                    refused_since_full += 1;
+                        )
+                    });
                 }
                 Err(e) => warn!("closed the connection from {peer}: could not track it: {e}"),
             },

@@ -9,6 +9,7 @@ use crate::bot::Bot;
 use crate::clock::unix_now;
 use crate::config::Config;
 use crate::http::{Request, Response};
+use crate::log_summary::{LogSummary, DEFAULT_SETTINGS};
 use crate::wechat::callback::{self, Answer, Credentials, Query, Rejection};
 use crate::wechat::reply;
 
@@ -20,7 +21,13 @@ pub struct Callback {
     credentials: Credentials,
     bot: Bot,
     replies: ReplyCache<Arc<Answer>>,
+    /// Forged signatures and bad XML: anyone can send them by the thousand.
+    refusals: LogSummary,
 }
+
+/// The causes the refusals are summarised by.
+const FORGED: &str = "refused requests (forged or missing signature)";
+const MALFORMED: &str = "bad requests (malformed XML or query)";
 
 impl Callback {
     pub fn new(config: &Config, bot: Bot) -> Self {
@@ -33,13 +40,14 @@ impl Callback {
             },
             bot,
             replies: ReplyCache::new(REPLY_TTL, REPLY_CACHE_ENTRIES),
+            refusals: LogSummary::new("callback", DEFAULT_SETTINGS),
         }
     }
 
     pub fn verify(&self, req: &Request) -> Response {
         match callback::verify_get(&self.credentials, &query(req)) {
             Ok(echostr) => Response::text(200, echostr),
-            Err(rejection) => refuse(req, rejection),
+            Err(rejection) => self.refuse(req, rejection),
         }
     }
 
@@ -47,7 +55,7 @@ impl Callback {
         let q = query(req);
         let opened = match callback::open_post(&self.credentials, &q, &req.body) {
             Ok(opened) => opened,
-            Err(rejection) => return refuse(req, rejection),
+            Err(rejection) => return self.refuse(req, rejection),
         };
         let message = &opened.message;
         let key = message.dedupe_key();
@@ -88,6 +96,25 @@ impl Callback {
             None => Response::text(200, ""),
         }
     }
+
+    fn refuse(&self, req: &Request, rejection: Rejection) -> Response {
+        let ip = req.peer.map(|p| p.ip());
+        let peer = || ip.map_or_else(|| "?".into(), |ip| ip.to_string());
+        match rejection {
+            Rejection::Forbidden(reason) => {
+                self.refusals.note(log::Level::Warn, FORGED, ip, || {
+                    format!("refused {} {} from {}: {reason}", req.method, req.path, peer())
+                });
+                Response::text(403, "forbidden\n")
+            }
+            Rejection::BadRequest(reason) => {
+                self.refusals.note(log::Level::Warn, MALFORMED, ip, || {
+                    format!("bad {} {} from {}: {reason}", req.method, req.path, peer())
+                });
+                Response::text(400, format!("bad request: {reason}\n"))
+            }
+        }
+    }
 }
 
 fn query(req: &Request) -> Query<'_> {
@@ -98,19 +125,5 @@ fn query(req: &Request) -> Query<'_> {
         echostr: req.query_param("echostr"),
         encrypt_type: req.query_param("encrypt_type"),
         msg_signature: req.query_param("msg_signature"),
-    }
-}
-
-fn refuse(req: &Request, rejection: Rejection) -> Response {
-    let peer = req.peer.map(|p| p.ip().to_string()).unwrap_or_else(|| "?".into());
-    match rejection {
-        Rejection::Forbidden(reason) => {
-            log::warn!("refused {} {} from {peer}: {reason}", req.method, req.path);
-            Response::text(403, "forbidden\n")
-        }
-        Rejection::BadRequest(reason) => {
-            log::warn!("bad {} {} from {peer}: {reason}", req.method, req.path);
-            Response::text(400, format!("bad request: {reason}\n"))
-        }
     }
 }

@@ -4,6 +4,7 @@
 // Each test binary uses only part of the helpers.
 #![allow(dead_code)]
 
+pub mod attack;
 pub mod chromium;
 pub mod ebook;
 pub mod fake_api;

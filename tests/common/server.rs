@@ -30,13 +30,18 @@ impl Server {
     }
 
     pub fn start_in(dir: TempDir, config: &str) -> Server {
+        Self::start_binary(BIN, dir, config)
+    }
+
+    /// As `start_in`, with another build of zatan (the benches compare one).
+    pub fn start_binary(binary: &str, dir: TempDir, config: &str) -> Server {
         let config = if config.contains("[server]") {
             config.replacen("[server]", "[server]\nlisten = \"127.0.0.1:0\"", 1)
         } else {
             format!("{config}\n[server]\nlisten = \"127.0.0.1:0\"\n")
         };
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(binary)
             .args(["serve", "--config", "config.toml"])
             .current_dir(dir.path())
             .env("ZATAN_LOG", "debug")
