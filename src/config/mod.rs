@@ -285,6 +285,7 @@ mod tests {
             ("[server]\nmax_connections = 0", "server.max_connections"),
             ("[server]\nmax_connections_per_ip = 0", "server.max_connections_per_ip"),
             ("[server]\ntrusted_proxies = [\"10.0.0.0/8\"]", "server.trusted_proxies"),
+            ("[books]\nlink_ttl_secs = 0", "books.link_ttl_secs"),
             ("[wechat]\ntoken = \"a b\"", "wechat.token"),
             ("[wechat]\napp_id = \"wx1\"\nencoding_aes_key = \"short\"", "wechat.encoding_aes_key"),
             (&format!("[wechat]\nencoding_aes_key = \"{KEY}\""), "wechat.app_id"),

@@ -56,3 +56,27 @@ impl OpdsConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    #[test]
+    fn the_catalog_is_on_only_with_both_credentials() {
+        let on = Config::parse("[opds]\nusername = \"r\"\npassword = \"pw\"").unwrap();
+        on.validate().unwrap();
+        assert_eq!(on.opds.credentials().map(|(user, _)| user), Some("r"));
+        assert_eq!(on.opds.page_size, 50);
+        assert!(Config::parse("").unwrap().opds.credentials().is_none());
+        for (text, key) in [
+            ("[opds]\nusername = \"r\"", "`opds`"),
+            ("[opds]\nusername = \"a:b\"\npassword = \"pw\"", "opds.username"),
+            ("[opds]\npage_size = 0", "opds.page_size"),
+        ] {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.0.contains(key), "{text}: {err}");
+        }
+        let shown = format!("{:?}", on.opds);
+        assert!(!shown.contains("\"pw\""), "the password is masked: {shown}");
+    }
+}
