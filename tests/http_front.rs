@@ -371,7 +371,7 @@ fn half_open_connections_are_capped_and_timed_out() {
     assert_healthy(&server);
 
     assert!(
-        wait_for(Duration::from_secs(5), || server.open_connections() == 0),
+        wait_for(Duration::from_secs(20), || server.open_connections() == 0),
         "{} connections still open after the head timeout",
         server.open_connections()
     );
@@ -403,14 +403,18 @@ fn head_timeouts_shrink_as_the_front_fills() {
         })
         .collect();
     // Full: the 60 s head timeout is down to 1 s, for the waits already
-    // under way too. (It grows back as connections end, so how many are
-    // cut depends on timing; the oldest is cut either way.)
+    // under way too. It grows back as connections end, so which and how many
+    // are cut depends on the order their coroutines wake (on a loaded machine
+    // the oldest may wake after half the others are gone and get its 60 s
+    // back); that some are cut long before 60 s does not.
+    let cut = |clients: &[Client]| clients.iter().position(|c| c.news() == News::Answered);
     assert!(
-        wait_for(Duration::from_secs(20), || clients[0].news() == News::Answered),
-        "the oldest half head was not cut off"
+        wait_for(Duration::from_secs(20), || cut(&clients).is_some()),
+        "no half head was cut off while the front was full"
     );
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
-    assert_eq!(clients[0].reply().status, 408);
+    let first_cut = cut(&clients).unwrap();
+    assert_eq!(clients[first_cut].reply().status, 408);
     assert_healthy(&server);
     stop(server);
 }
@@ -474,7 +478,7 @@ fn silent_connection_is_closed_without_an_answer() {
     let server = start(); // head_timeout: 1 s
     let mut client = Client::connect(server.local_addr());
     assert!(client.closed_by_server());
-    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 0));
+    assert!(wait_for(Duration::from_secs(10), || server.open_connections() == 0));
     assert_healthy(&server);
     stop(server);
 }
@@ -765,7 +769,7 @@ fn shutdown_finishes_in_flight_requests_and_closes_idle_ones_at_once() {
         client.reply()
     });
     assert!(wait_for(Duration::from_secs(10), || SLOW_RUNNING.load(Ordering::SeqCst)));
-    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 2));
+    assert!(wait_for(Duration::from_secs(10), || server.open_connections() == 2));
 
     // The slow handler answers only once the shutdown has begun.
     let started = Instant::now();
@@ -794,7 +798,7 @@ fn shutdown_lets_a_request_whose_body_is_arriving_finish() {
     client.send(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
     assert_eq!(client.reply().status, 100);
     client.send(b"half ");
-    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 1));
+    assert!(wait_for(Duration::from_secs(10), || server.open_connections() == 1));
 
     let stopping = thread::spawn(move || server.shutdown(Duration::from_secs(5)));
     assert!(wait_until_refused(addr), "still accepting during shutdown");
@@ -825,7 +829,7 @@ fn shutdown_returns_within_grace_when_a_handler_is_stuck() {
     let mut client = Client::connect(server.local_addr());
     client.send(b"GET /stuck HTTP/1.1\r\n\r\n");
     assert!(wait_for(Duration::from_secs(10), || STUCK_RUNNING.load(Ordering::SeqCst)));
-    assert!(wait_for(Duration::from_secs(2), || server.open_connections() == 1));
+    assert!(wait_for(Duration::from_secs(10), || server.open_connections() == 1));
 
     let started = Instant::now();
     server.shutdown(Duration::from_millis(300));
