@@ -402,15 +402,16 @@ fn head_timeouts_shrink_as_the_front_fills() {
             client
         })
         .collect();
-    // Full: the 60 s head timeout is down to 1 s, for the waits already
-    // under way too. (It grows back as connections end, so how many are
-    // cut depends on timing; the oldest is cut either way.)
+    // Full: the last one's 60 s head timeout is down to 1 s. (The first
+    // ones began to wait while the front was emptier; it was not yet crowded.)
+    let last = cap - 1;
     assert!(
-        wait_for(Duration::from_secs(20), || clients[0].news() == News::Answered),
-        "the oldest half head was not cut off"
+        wait_for(Duration::from_secs(20), || clients[last].news() == News::Answered),
+        "the half head that filled the front was not cut off"
     );
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
-    assert_eq!(clients[0].reply().status, 408);
+    assert_eq!(clients[last].reply().status, 408);
+    assert_eq!(clients[0].news(), News::Nothing, "the first waits its full 60 s");
     assert_healthy(&server);
     stop(server);
 }
