@@ -121,6 +121,8 @@ for shell in busybox dash; do
     expect_value "$shell" "$work/plain.toml" rules.file "$(py_repr "$work/data-$shell/rules.toml")"
     expect_value "$shell" "$work/plain.toml" log.level "'info'"
     expect_value "$shell" "$work/plain.toml" mail "<absent>"
+    expect_value "$shell" "$work/plain.toml" opds "<absent>"
+    expect_value "$shell" "$work/plain.toml" books.link_ttl_secs "<absent>"
     expect_value "$shell" "$work/plain.toml" wechat.app_secret "<absent>"
     zatan_accepts "$shell" "$work/plain.toml" "the shipped config"
     no_leak "$shell" Tok3nValue
@@ -169,6 +171,22 @@ for shell in busybox dash; do
     expect_value "$shell" "$work/mail.toml" mail.password "$(py_repr 'p@ss"w\rd')"
     expect_value "$shell" "$work/mail.toml" mail.from "'zatan <kindle@example.com>'"
     no_leak "$shell" 'p@ss"w\rd'
+
+    # --- downloads and the OPDS catalog: [opds] only once its user name is set -----
+    set_opt main.link_ttl_secs 3600
+    set_opt main.daily_downloads_per_user 020
+    set_opt opds.username reader
+    set_opt opds.password 'opds"p\w'
+    set_opt opds.page_size 25
+    run_converter "$shell" "$work/opds.toml"
+    if [ "$(cat "$work/status")" = 0 ]; then pass "$shell: download and OPDS settings convert"; else flunk "$shell: OPDS settings: $(cat "$work/err")"; fi
+    expect_value "$shell" "$work/opds.toml" books.link_ttl_secs "$(py_repr_int 3600)"
+    expect_value "$shell" "$work/opds.toml" books.daily_downloads_per_user "$(py_repr_int 20)"
+    expect_value "$shell" "$work/opds.toml" opds.username "'reader'"
+    expect_value "$shell" "$work/opds.toml" opds.password "$(py_repr 'opds"p\w')"
+    expect_value "$shell" "$work/opds.toml" opds.page_size "$(py_repr_int 25)"
+    zatan_accepts "$shell" "$work/opds.toml" "the download and OPDS settings"
+    no_leak "$shell" 'opds"p\w'
 
     # --- bad values: exit 2, the option named, the value not shown -----------------
     set_opt mail.port '25; rm -rf /'

@@ -37,6 +37,17 @@ impl Format {
         }
     }
 
+    /// The MIME type a file of this format is served as.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Txt => "text/plain; charset=utf-8",
+            Format::Epub => "application/epub+zip",
+            Format::Mobi => "application/x-mobipocket-ebook",
+            // calibre's type for KF8; readers that know only MOBI open it too.
+            Format::Azw3 => "application/x-mobi8-ebook",
+        }
+    }
+
     /// Whether zatan can write this format.
     pub fn is_writable(self) -> bool {
         matches!(self, Format::Txt | Format::Epub)

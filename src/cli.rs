@@ -17,8 +17,9 @@ USAGE:
                                                    convert an e-book (.txt .epub .mobi .azw3 -> .epub .txt)
     zatan menu push FILE.json | show | delete [--config FILE]
                                                    set, print or remove the account's custom menu
-    zatan books list | add FILE | remove ID | scan [--config FILE]
-                                                   show or change the e-book library
+    zatan books list | add FILE | remove ID | scan | revoke-links [--config FILE]
+                                                   show or change the e-book library; revoke-links
+                                                   ends every download link given so far
     zatan crawl    [--config FILE] [--source NAME] [--once]
                                                    fill the library from the configured OPDS catalogs
     zatan --version                                print the version
@@ -53,6 +54,8 @@ pub enum BooksAction {
     Add(PathBuf),
     Remove(String),
     Scan,
+    /// A new key for download links: every link given before stops working.
+    RevokeLinks,
 }
 
 /// A usage error: what was wrong, worded for the person at the terminal.
@@ -122,9 +125,11 @@ pub fn parse(args: &[String]) -> Result<Cli, UsageError> {
                 ["add", file] => BooksAction::Add(file.into()),
                 ["remove", id] => BooksAction::Remove(id.into()),
                 ["scan"] => BooksAction::Scan,
+                ["revoke-links"] => BooksAction::RevokeLinks,
                 _ => {
                     return Err(UsageError(
-                        "books needs `list`, `add FILE`, `remove ID` or `scan`".into(),
+                        "books needs `list`, `add FILE`, `remove ID`, `scan` or `revoke-links`"
+                            .into(),
                     ))
                 }
             };

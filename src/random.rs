@@ -15,3 +15,11 @@ pub fn random16() -> [u8; 16] {
     }
     bytes
 }
+
+/// 32 bytes of key material from the system's random source; an error rather
+/// than a weaker stand-in when it fails.
+pub fn key32() -> Result<[u8; 32], getrandom::Error> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)?;
+    Ok(key)
+}

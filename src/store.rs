@@ -48,6 +48,11 @@ const CRAWL_RUNS: RecordTable = TableDefinition::new("crawl_runs");
 /// "today" -> [`CrawlBytes`]
 const CRAWL_BYTES: RecordTable = TableDefinition::new("crawl_bytes");
 const CRAWL_BYTES_TODAY: &str = "today";
+/// "current" -> the 32-byte key that signs download links.
+const LINK_KEY: TableDefinition<&str, &[u8]> = TableDefinition::new("link_key");
+const LINK_KEY_CURRENT: &str = "current";
+/// follower openid -> [`DownloadLinks`]: links given today, for the daily cap.
+const DOWNLOAD_LINKS: RecordTable = TableDefinition::new("download_links");
 
 /// Work slower than the reply budget, done later by the job runner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,6 +193,14 @@ pub struct CrawlBytes {
     /// Days since 1970-01-01 (UTC).
     pub day: u64,
     pub bytes: u64,
+}
+
+/// Download links a follower was given since `since` (the start of a day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadLinks {
+    /// Unix seconds.
+    pub since: u64,
+    pub count: u32,
 }
 
 /// The access token, so a restart does not spend the daily token quota.
@@ -531,6 +544,53 @@ impl Store {
         })
     }
 
+    /// The key that signs download links, made by `fresh` and kept the first
+    /// time it is asked for, in one transaction (two callers get one key).
+    pub fn link_key(&self, fresh: impl FnOnce() -> [u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(LINK_KEY)?;
+            if let Some(stored) = table.get(LINK_KEY_CURRENT)? {
+                if let Ok(key) = <[u8; 32]>::try_from(stored.value()) {
+                    return Ok(key);
+                }
+            }
+            let key = fresh();
+            table.insert(LINK_KEY_CURRENT, key.as_slice())?;
+            Ok(key)
+        })
+    }
+
+    /// Replace the link key: every link signed with the old one stops working.
+    pub fn replace_link_key(&self, key: [u8; 32]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            Ok(tx.open_table(LINK_KEY)?.insert(LINK_KEY_CURRENT, key.as_slice()).map(drop)?)
+        })
+    }
+
+    /// Count one more download link for `openid` since `since` (a count from
+    /// an earlier day starts again from zero) unless `cap` are given already:
+    /// checked and taken in one transaction. The count after, or Err with
+    /// the count that reached the cap.
+    pub fn take_download_link(
+        &self,
+        openid: &str,
+        since: u64,
+        cap: u32,
+    ) -> Result<Result<u32, u32>, StoreError> {
+        self.write(|tx| {
+            let mut table = tx.open_table(DOWNLOAD_LINKS)?;
+            let stored: Option<DownloadLinks> =
+                table.get(openid)?.map(|b| decode(b.value())).transpose()?;
+            let count = stored.filter(|d| d.since == since).map_or(0, |d| d.count);
+            if count >= cap {
+                return Ok(Err(count));
+            }
+            let today = DownloadLinks { since, count: count + 1 };
+            table.insert(openid, encode(&today)?.as_slice())?;
+            Ok(Ok(today.count))
+        })
+    }
+
     pub fn save_job(&self, job: &Job) -> Result<(), StoreError> {
         self.write(|tx| {
             Ok(tx.open_table(JOBS)?.insert(job.id, encode(job)?.as_slice()).map(drop)?)
@@ -843,6 +903,25 @@ mod tests {
         assert_eq!(store.crawl_bytes(100).unwrap(), 12);
         assert_eq!(store.crawl_bytes(101).unwrap(), 0);
         assert_eq!(store.add_crawl_bytes(101, 3).unwrap(), 3, "a new day starts from zero");
+    }
+
+    #[test]
+    fn the_link_key_is_made_once_and_the_download_cap_counts_per_day() {
+        let (_dir, path) = temp_dir("links");
+        let store = Store::open(&path).unwrap();
+        let key = store.link_key(|| [7; 32]).unwrap();
+        assert_eq!(store.link_key(|| [9; 32]).unwrap(), key, "kept, not made again");
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.link_key(|| [9; 32]).unwrap(), [7; 32], "survives a reopen");
+        store.replace_link_key([1; 32]).unwrap();
+        assert_eq!(store.link_key(|| [9; 32]).unwrap(), [1; 32]);
+
+        assert_eq!(store.take_download_link("o1", 100, 2).unwrap(), Ok(1));
+        assert_eq!(store.take_download_link("o1", 100, 2).unwrap(), Ok(2));
+        assert_eq!(store.take_download_link("o1", 100, 2).unwrap(), Err(2));
+        assert_eq!(store.take_download_link("o2", 100, 2).unwrap(), Ok(1), "per follower");
+        assert_eq!(store.take_download_link("o1", 200, 2).unwrap(), Ok(1), "a new day");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Text helpers more than one module needs: the folded form that a
-//! follower's words and the things they look for are compared in, and cuts
-//! that never split a character.
+//! follower's words and the things they look for are compared in, cuts
+//! that never split a character, and sizes for people.
 
 /// The form both sides of a comparison are put in: full-width ASCII and the
 /// ideographic space folded to their half-width forms, Latin lower-cased, runs
@@ -45,6 +45,15 @@ pub fn shorten(text: &str, max_bytes: usize) -> String {
     match max_bytes.checked_sub(ELLIPSIS.len()) {
         Some(room) => format!("{}{ELLIPSIS}", prefix(text, room)),
         None => prefix(text, max_bytes).to_string(),
+    }
+}
+
+/// A file size for people: `1.5 MB`, `12 KB`.
+pub fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
     }
 }
 

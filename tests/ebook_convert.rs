@@ -217,46 +217,32 @@ fn mobi_and_azw3_made_by_calibre_convert_back_to_the_same_book() {
 /// An EPUB with the faults Send to Kindle rejects: content documents without
 /// an XML declaration, one in GBK, HTML entities, broken markup, no dc:language.
 fn broken_epub(path: &Path) {
-    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let deflated = zip::write::SimpleFileOptions::default();
-    let mut put = |name: &str, data: &[u8], options| {
-        zip.start_file(name, options).unwrap();
-        zip.write_all(data).unwrap();
-    };
-    put("mimetype", b"application/epub+zip", stored);
-    put(
-        "META-INF/container.xml",
-        br#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OPS/book.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#,
-        deflated,
-    );
-    put(
-        "OPS/book.opf",
-        br#"<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">urn:uuid:0d9b1d2e-6a57-4d8e-9a43-8e1f0f6b1c11</dc:identifier><dc:title>Broken Book</dc:title><meta property="dcterms:modified">2024-01-01T00:00:00Z</meta></metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="text/c1.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="text/c2.xhtml" media-type="application/xhtml+xml"/><item id="c3" href="text/c3.xhtml" media-type="application/xhtml+xml"/><item id="css" href="s.css" media-type="text/css"/></manifest><spine><itemref idref="c1"/><itemref idref="c2"/><itemref idref="c3"/></spine></package>"#,
-        deflated,
-    );
-    put(
-        "OPS/nav.xhtml",
-        r#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><head><title>nav</title></head><body><nav epub:type="toc"><ol><li><a href="text/c1.xhtml">第一章 雨</a></li><li><a href="text/c2.xhtml">第二章 雪</a></li><li><a href="text/c3.xhtml">第三章 风</a></li></ol></nav></body></html>"#.as_bytes(),
-        deflated,
-    );
-    put(
-        "OPS/text/c1.xhtml",
-        r#"<html xmlns="http://www.w3.org/1999/xhtml"><head><title>1</title><link rel="stylesheet" href="../s.css"/></head><body><h1>第一章 雨</h1><p>雨下了一夜。&nbsp;他没有睡。</p></body></html>"#.as_bytes(),
-        deflated,
-    );
     let gbk = encoding_rs::GBK
         .encode(r#"<?xml version="1.0" encoding="gbk"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>2</title></head><body><h1>第二章 雪</h1><p>雪落在屋檐上。</p></body></html>"#)
         .0;
-    put("OPS/text/c2.xhtml", &gbk, deflated);
-    put(
-        "OPS/text/c3.xhtml",
-        r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>3</title></head><body><h1>第三章 风</h1><p>风起了<br>他走了<p>&mdash;完</body></html>"#.as_bytes(),
-        deflated,
+    write_epub(
+        path,
+        &[
+            (
+                "OPS/book.opf",
+                br#"<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">urn:uuid:0d9b1d2e-6a57-4d8e-9a43-8e1f0f6b1c11</dc:identifier><dc:title>Broken Book</dc:title><meta property="dcterms:modified">2024-01-01T00:00:00Z</meta></metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="text/c1.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="text/c2.xhtml" media-type="application/xhtml+xml"/><item id="c3" href="text/c3.xhtml" media-type="application/xhtml+xml"/><item id="css" href="s.css" media-type="text/css"/></manifest><spine><itemref idref="c1"/><itemref idref="c2"/><itemref idref="c3"/></spine></package>"#,
+            ),
+            (
+                "OPS/nav.xhtml",
+                r#"<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><head><title>nav</title></head><body><nav epub:type="toc"><ol><li><a href="text/c1.xhtml">第一章 雨</a></li><li><a href="text/c2.xhtml">第二章 雪</a></li><li><a href="text/c3.xhtml">第三章 风</a></li></ol></nav></body></html>"#.as_bytes(),
+            ),
+            (
+                "OPS/text/c1.xhtml",
+                r#"<html xmlns="http://www.w3.org/1999/xhtml"><head><title>1</title><link rel="stylesheet" href="../s.css"/></head><body><h1>第一章 雨</h1><p>雨下了一夜。&nbsp;他没有睡。</p></body></html>"#.as_bytes(),
+            ),
+            ("OPS/text/c2.xhtml", &gbk),
+            (
+                "OPS/text/c3.xhtml",
+                r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>3</title></head><body><h1>第三章 风</h1><p>风起了<br>他走了<p>&mdash;完</body></html>"#.as_bytes(),
+            ),
+            ("OPS/s.css", b"p { text-indent: 2em; }"),
+        ],
     );
-    put("OPS/s.css", b"p { text-indent: 2em; }", deflated);
-    zip.finish().unwrap();
 }
 
 #[test]

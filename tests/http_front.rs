@@ -834,3 +834,121 @@ fn shutdown_returns_within_grace_when_a_handler_is_stuck() {
     assert!(took < Duration::from_secs(3), "shutdown took {took:?} for a 300 ms grace");
     assert!(client.closed_by_server(), "the stuck connection is cut off");
 }
+
+#[test]
+fn a_file_is_streamed_whole_and_in_ranges_on_one_keep_alive_connection() {
+    let dir = common::TempDir::new("file-body");
+    let path = dir.path().join("book.bin");
+    // Several chunks long, and not a multiple of the chunk size.
+    let content: Vec<u8> = (0..200_003u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&path, &content).unwrap();
+    let served = path.clone();
+    let router = Router::new().route("GET", "/file", move |r| {
+        zatan::http::file_response(r, &served, "application/epub+zip").unwrap()
+    });
+    let limits = Limits { file_chunk_bytes: 16 * 1024, ..quick_limits() };
+    let server = serve("127.0.0.1:0".parse().unwrap(), limits, Arc::new(router)).unwrap();
+    let mut client = Client::connect(server.local_addr());
+    let get = |extra: &str| format!("GET /file HTTP/1.1\r\nHost: t\r\n{extra}\r\n").into_bytes();
+
+    client.send(&get(""));
+    let whole = client.reply();
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.header("Content-Type"), Some("application/epub+zip"));
+    assert_eq!(whole.header("Accept-Ranges"), Some("bytes"));
+    assert!(whole.body == content, "the whole file, byte for byte");
+    let etag = whole.header("ETag").expect("an ETag").to_string();
+    let modified = whole.header("Last-Modified").expect("a Last-Modified").to_string();
+
+    client.send(&get("Range: bytes=100000-100009\r\n"));
+    let part = client.reply();
+    assert_eq!(part.status, 206);
+    assert_eq!(part.header("Content-Range"), Some("bytes 100000-100009/200003"));
+    assert_eq!(part.body, &content[100_000..100_010]);
+
+    client.send(&get("Range: bytes=-3\r\n"));
+    let tail = client.reply();
+    assert_eq!((tail.status, tail.body.as_slice()), (206, &content[200_000..]));
+
+    client.send(&get("Range: bytes=150000-\r\n"));
+    let rest = client.reply();
+    assert_eq!(rest.header("Content-Range"), Some("bytes 150000-200002/200003"));
+    assert!(rest.body == content[150_000..]);
+
+    client.send(&get("Range: bytes=200003-\r\n"));
+    let past = client.reply();
+    assert_eq!(past.status, 416);
+    assert_eq!(past.header("Content-Range"), Some("bytes */200003"));
+
+    // If-Range naming this version resumes; naming another sends it all.
+    client.send(&get(&format!("Range: bytes=0-1\r\nIf-Range: {etag}\r\n")));
+    assert_eq!(client.reply().status, 206);
+    client.send(&get(&format!("Range: bytes=0-1\r\nIf-Range: {modified}\r\n")));
+    assert_eq!(client.reply().status, 206);
+    client.send(&get("Range: bytes=0-1\r\nIf-Range: \"older\"\r\n"));
+    let changed = client.reply();
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.body.len(), content.len());
+
+    client.send(&get(&format!("If-None-Match: {etag}\r\n")));
+    assert_eq!(client.reply().status, 304);
+
+    client.send(b"HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n");
+    let head = client.head_reply();
+    assert_eq!(head.header("Content-Length"), Some("200003"));
+
+    client.send(&get("Range: bytes=5-6\r\n"));
+    let after_head = client.reply();
+    assert_eq!((after_head.status, after_head.body.as_slice()), (206, &content[5..7]));
+    assert!(!after_head.closes());
+    stop(server);
+}
+
+#[test]
+fn a_file_body_times_out_per_chunk_so_slow_readers_finish_and_stalled_ones_are_dropped() {
+    let dir = common::TempDir::new("file-timeout");
+    let path = dir.path().join("big.bin");
+    let size = 16 * 1024 * 1024;
+    std::fs::write(&path, vec![7u8; size]).unwrap();
+    let served = path.clone();
+    let router = Router::new()
+        .route("GET", "/big", move |r| {
+            zatan::http::file_response(r, &served, "application/octet-stream").unwrap()
+        })
+        .route("GET", "/hello", |_| Response::text(200, "hello"));
+    // A whole-response deadline of `body_timeout` would cut the slow reader
+    // below off; each chunk has all of it, ample even on a loaded machine.
+    let body_timeout = Duration::from_secs(3);
+    let limits = Limits { body_timeout, ..quick_limits() };
+    let server = serve("127.0.0.1:0".parse().unwrap(), limits, Arc::new(router)).unwrap();
+    let get = b"GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+
+    let mut slow = TcpStream::connect(server.local_addr()).unwrap();
+    slow.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+    slow.write_all(get).unwrap();
+    let started = Instant::now();
+    let mut received = 0;
+    let mut piece = vec![0u8; 256 * 1024];
+    loop {
+        let before = received;
+        match slow.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(e) => panic!("the slow reader was cut off after {received} bytes: {e}"),
+        }
+        if received >> 20 != before >> 20 {
+            // The reader's own pace (at most 4 MiB/s), not a wait for the server.
+            thread::sleep(Duration::from_millis(250));
+        }
+    }
+    assert!(received > size, "head and the whole body: {received}");
+    assert!(started.elapsed() > body_timeout, "slower in all than the body timeout");
+
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled.write_all(get).unwrap();
+    let dropped = wait_for(Duration::from_secs(10), || server.open_connections() == 0);
+    assert!(dropped, "a client that stops reading is dropped after the body timeout");
+    drop(stalled);
+    assert_healthy(&server);
+    stop(server);
+}

@@ -11,6 +11,8 @@ missing=()
 command -v ebook-convert >/dev/null && command -v calibre-server >/dev/null || missing+=(calibre)
 # tests/common/smtp.rs runs tests/peers/smtp_server.py with Debian's python3
 /usr/bin/python3 -c 'import aiosmtpd, trustme' 2>/dev/null || missing+=(python3 python3-aiosmtpd python3-trustme)
+# tests/opds.rs reads the OPDS catalog with tests/peers/opds_reader.py (feedparser)
+/usr/bin/python3 -c 'import feedparser' 2>/dev/null || missing+=(python3-feedparser)
 command -v chromium >/dev/null || missing+=(chromium)
 # A Chinese font, so that the article screenshot shows text rather than boxes.
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)

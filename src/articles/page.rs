@@ -1,5 +1,5 @@
 //! The HTML of the article pages, the list and the 404 page: one frame, one
-//! style sheet, made for a phone first (WeChat's in-app browser) and for
+//! style sheet (the book pages use the same frame), made for a phone first (WeChat's in-app browser) and for
 //! Chinese text (system CJK fonts, 1.8 line height, justified paragraphs).
 
 use std::sync::Arc;
@@ -39,9 +39,13 @@ hr{border:0;border-top:1px solid var(--line);margin:2em 0}\
 .list li{padding:1rem 0;border-bottom:1px solid var(--line)}\
 .list h2{font-size:1.15rem;line-height:1.5;margin:0}\
 .list p{margin:.2rem 0 0;color:var(--muted);font-size:.9rem}\
+.button{display:block;margin:.8rem 0;padding:.75rem 1rem;border-radius:6px;background:#07c160;color:#fff;text-align:center;font-weight:600}\
+.notice{margin:1rem 0;padding:.7rem 1rem;border-radius:6px;background:var(--code);border-left:3px solid #fa9d3b}\
+.book-cover{display:block;max-width:60%;max-height:50vh;margin:.8rem auto;border-radius:4px}\
 ";
 
-fn frame(title: &str, description: &str, body: &str) -> String {
+/// A whole page: `title` and `description` as text, `body` as HTML.
+pub fn frame(title: &str, description: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\

@@ -5,9 +5,11 @@ use std::sync::atomic::Ordering;
 use super::pages::Next;
 use super::{Bot, Request};
 use crate::articles::pictures_url;
-use crate::clock::unix_now;
+use crate::clock::{beijing_midnight, unix_now};
+use crate::http::encode_path_segment;
 use crate::mail::{attachment_name, too_big};
 use crate::store::{Follower, JobKind, JobState};
+use crate::text::human_size;
 use crate::wechat::reply::{Article, Reply};
 
 pub struct Command {
@@ -60,6 +62,12 @@ pub const COMMANDS: &[Command] = &[
         usage: "推送 ID / push ID",
         summary: "把一本书发到你的 Kindle",
         run: push,
+    },
+    Command {
+        names: &["download", "下载"],
+        usage: "下载 ID / download ID",
+        summary: "要一本书的下载链接",
+        run: download,
     },
     Command {
         names: &["status", "状态"],
@@ -187,11 +195,66 @@ fn push(bot: &Bot, request: &Request) -> Reply {
     }
 }
 
-/// The start of the day in China (UTC+8), where the daily limit resets.
-fn beijing_midnight(now: u64) -> u64 {
-    const DAY: u64 = 86_400;
-    const OFFSET: u64 = 8 * 3600;
-    now - (now + OFFSET) % DAY
+const NO_PUBLIC_URL: &str =
+    "暂时给不了下载链接：公众号主人还没有设置服务器的公开地址（server.public_url）。";
+
+/// A signed link to the book's page, valid for `books.link_ttl_secs`, at
+/// most `books.daily_downloads_per_user` a day. Checked before counting: a
+/// wrong id or a missing public URL costs the follower nothing.
+fn download(bot: &Bot, request: &Request) -> Reply {
+    let Some(downloads) = &bot.handles.downloads else { return Reply::Text(NO_PUBLIC_URL.into()) };
+    if request.args.is_empty() {
+        return Reply::Text(
+            "请在「下载」后面写上书的 ID，例如：下载 k3xq7a（先「搜 书名」找 ID）".into(),
+        );
+    }
+    let catalog = bot.handles.catalog.snapshot();
+    let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
+    if bot.public_url.is_none() {
+        return Reply::Text(NO_PUBLIC_URL.into());
+    }
+    let now = unix_now();
+    let today = beijing_midnight(now);
+    match downloads.store.take_download_link(request.openid, today, downloads.daily_limit) {
+        Ok(Ok(_)) => {}
+        Ok(Err(count)) => {
+            let left = today + 86_400 - now;
+            return Reply::Text(format!(
+                "抱歉，今天已经要了 {count} 个下载链接，每天最多 {} 个。北京时间 0 点重新计数（还有 {} 小时 {} 分钟），到时再来吧。",
+                downloads.daily_limit,
+                left / 3600,
+                left % 3600 / 60
+            ));
+        }
+        Err(e) => {
+            log::error!("cannot count download links: {e}");
+            return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
+        }
+    }
+    let token = downloads.signer.sign(&book.id, request.openid, now);
+    let Some(link) = bot.link(&book_page_path(&book.id, &token)) else {
+        return Reply::Text(NO_PUBLIC_URL.into());
+    };
+    log::info!("{} got a download link for book {} ({})", request.openid, book.id, book.title);
+    Reply::Text(format!(
+        "《{}》的下载链接（{}内有效，只给你用）：\n{link}\n在微信里打不开下载的话，点右上角 ··· 选「在浏览器打开」。",
+        book.title,
+        human_duration(downloads.signer.ttl_secs)
+    ))
+}
+
+/// `/books/ID?t=TOKEN`: the book's page, opened by a signed token.
+pub fn book_page_path(book_id: &str, token: &str) -> String {
+    format!("/books/{}?t={token}", encode_path_segment(book_id))
+}
+
+/// 24 小时, 30 分钟, 5 秒
+fn human_duration(secs: u64) -> String {
+    match secs {
+        s if s >= 3600 && s % 3600 == 0 => format!(" {} 小时", s / 3600),
+        s if s >= 60 => format!(" {} 分钟", s.div_ceil(60)),
+        s => format!(" {s} 秒"),
+    }
 }
 
 /// How many books one search lists: a chat reply must stay short.
@@ -216,7 +279,7 @@ fn search(bot: &Bot, request: &Request) -> Reply {
     if found.len() > SEARCH_LIMIT {
         text.push_str(&format!("（只列出前 {SEARCH_LIMIT} 本，关键词再具体些）\n"));
     }
-    text.push_str("发送「书 ID」看详情，「推送 ID」发到 Kindle。");
+    text.push_str("发送「书 ID」看详情，「下载 ID」要下载链接，「推送 ID」发到 Kindle。");
     Reply::Text(text)
 }
 
@@ -237,7 +300,10 @@ fn book(bot: &Bot, request: &Request) -> Reply {
     if let Some(source) = book.files.iter().find_map(|f| f.provenance.as_ref()) {
         text.push_str(&format!("\n来源：{}", source.source));
     }
-    text.push_str(&format!("\n发送「推送 {}」发到你的 Kindle。", book.id));
+    text.push_str(&format!(
+        "\n发送「下载 {id}」要下载链接，「推送 {id}」发到你的 Kindle。",
+        id = book.id
+    ));
     Reply::Text(text)
 }
 
@@ -250,14 +316,6 @@ fn book_line(book: &crate::store::Book) -> String {
     match &book.author {
         Some(author) => format!("《{}》 — {author}", book.title),
         None => format!("《{}》", book.title),
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
-    } else {
-        format!("{} KB", bytes.div_ceil(1024))
     }
 }
 
@@ -433,17 +491,3 @@ fn article_reply(
 }
 
 const NO_LINKS: &str = "\n\n（文章链接暂不可用：服务器未设置 server.public_url。）";
-
-#[cfg(test)]
-mod tests {
-    use super::beijing_midnight;
-
-    #[test]
-    fn the_daily_limit_resets_at_midnight_beijing_time() {
-        // 2026-11-21 15:59:59 UTC is 23:59:59 in Beijing; a second later is the next day there.
-        let last_second = 1_795_276_799;
-        assert_eq!(beijing_midnight(last_second), last_second + 1 - 86_400);
-        assert_eq!(beijing_midnight(last_second + 1), last_second + 1);
-        assert_eq!(beijing_midnight(last_second + 3600), last_second + 1);
-    }
-}

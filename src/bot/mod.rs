@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::articles::Articles;
 use crate::jobs::JobQueue;
+use crate::library::links::LinkSigner;
 use crate::library::SharedCatalog;
 use crate::mail::Mailer;
 use crate::pictures::ReadyPictures;
@@ -44,6 +45,14 @@ pub struct Kindle {
     pub daily_limit: u32,
 }
 
+/// What `下载` needs: the link signer and the daily count.
+pub struct Downloads {
+    pub signer: Arc<LinkSigner>,
+    pub store: Arc<Store>,
+    /// `books.daily_downloads_per_user`.
+    pub daily_limit: u32,
+}
+
 /// One follower's request to a command.
 pub struct Request<'a> {
     pub openid: &'a str,
@@ -64,6 +73,8 @@ pub struct Handles {
     pub jobs: Option<JobQueue>,
     /// Kindle pushes; None without `[mail]`.
     pub kindle: Option<Kindle>,
+    /// Download links; None where nothing serves them.
+    pub downloads: Option<Downloads>,
     /// The owner's keyword rules as the rules service last published them.
     pub rules: SharedRules,
 }

@@ -1,4 +1,4 @@
-//! `zatan books list | add FILE | remove ID | scan`.
+//! `zatan books list | add FILE | remove ID | scan | revoke-links`.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -53,6 +53,15 @@ pub fn run(config: &Config, action: &BooksAction) -> Result<String, Failure> {
             }
             let _ = write!(out, "{} books in {}", report.books, books_dir.display());
             Ok(out)
+        }
+        BooksAction::RevokeLinks => {
+            let key = crate::random::key32().map_err(|e| {
+                Failure::runtime(format!(
+                    "cannot make a new key: the system's random source failed ({e})"
+                ))
+            })?;
+            store.replace_link_key(key).map_err(|e| Failure::runtime(e.to_string()))?;
+            Ok("a new key signs download links now: every link given before no longer works".into())
         }
     }
 }

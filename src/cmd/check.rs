@@ -49,6 +49,23 @@ pub fn run(config: &Config, source: Option<&Path>) -> Result<(), Failure> {
     };
     let raw = if config.articles.raw_html { "raw HTML allowed" } else { "raw HTML shown as text" };
     println!("  articles: on (pages at /articles/, {raw}, {links})");
+    match &config.server.public_url {
+        Some(url) => println!(
+            "  e-book downloads: links to {}/books/ID (valid {} s, {} a day per follower)",
+            url.trim_end_matches('/'),
+            config.books.link_ttl_secs,
+            config.books.daily_downloads_per_user
+        ),
+        None => println!(
+            "  warning: e-book downloads: 下载 gets no link until server.public_url is set \
+             (the address followers' phones reach this server at, like https://example.com)"
+        ),
+    }
+    let opds = match config.opds.credentials() {
+        Some(_) => "on at /opds (HTTP Basic auth with opds.username and opds.password)",
+        None => "off (needs opds.username and opds.password)",
+    };
+    println!("  OPDS catalog for e-readers: {opds}");
     println!("  account: {}", account_kind(config.wechat.verified));
 
     let mut problems = Vec::new();
@@ -175,6 +192,8 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("pictures.dir = {}", config.pictures.dir.display()),
         format!("pictures.media_lifetime_secs = {}", config.pictures.media_lifetime_secs),
         format!("books.dir = {}", config.books.dir.display()),
+        format!("books.link_ttl_secs = {}", config.books.link_ttl_secs),
+        format!("books.daily_downloads_per_user = {}", config.books.daily_downloads_per_user),
         format!("articles.dir = {}", config.articles.dir.display()),
         format!("articles.raw_html = {}", config.articles.raw_html),
         format!("crawler.user_agent = {}", config.crawler.user_agent),
@@ -195,6 +214,9 @@ pub fn describe(config: &Config) -> Vec<String> {
         format!("mail.max_mail_bytes = {}", m.max_mail_bytes),
         format!("mail.timeout_secs = {}", m.timeout_secs),
         format!("mail.retry_secs = {}", m.retry_secs),
+        format!("opds.username = {}", opt(&config.opds.username)),
+        format!("opds.password = {}", opt(&config.opds.password)),
+        format!("opds.page_size = {}", config.opds.page_size),
         format!("rules.file = {}", config.rules.file.display()),
         format!("log.level = {}", config.log.level),
         format!("log.file = {}", opt(&config.log.file.as_ref().map(|p| p.display().to_string()))),

@@ -11,7 +11,8 @@ use crate::http::{self, Limits};
 use crate::services::{self, StartError};
 use crate::shutdown;
 use crate::store::Store;
-use crate::web::{self, Callback};
+use crate::web::books::Covers;
+use crate::web::{self, BookPages, Callback, Opds};
 
 /// How long in-flight requests may take to finish after a stop signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -48,8 +49,20 @@ pub fn run(config: Config) -> Result<(), Failure> {
 
     let (services, bot) = services::start(&config, &store)?;
     let articles = bot.handles.articles.clone();
+    let covers = Arc::new(Covers::default());
+    let books = bot.handles.downloads.as_ref().map(|downloads| BookPages {
+        catalog: bot.handles.catalog.clone(),
+        signer: downloads.signer.clone(),
+        dir: config.books.dir.clone(),
+        covers: covers.clone(),
+    });
+    let opds = config.opds.credentials().map(|(user, password)| {
+        let dir = config.books.dir.clone();
+        let catalog = bot.handles.catalog.clone();
+        Opds::new(catalog, dir, covers.clone(), user, password, config.opds.page_size)
+    });
     let callback = Arc::new(Callback::new(&config, bot));
-    let router = Arc::new(web::router(&config, callback, articles));
+    let router = Arc::new(web::router(&config, callback, articles, books, opds));
     let listening =
         config.server.listen_addr().map_err(|e| Failure::config(e.to_string())).and_then(|addr| {
             http::serve(addr, limits, router).map_err(|e| {

@@ -5,6 +5,7 @@
 
 mod crawler;
 mod mail;
+mod opds;
 mod rules;
 mod secret;
 mod server;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
+pub use opds::OpdsConfig;
 pub use rules::RulesConfig;
 pub use secret::Secret;
 pub use server::ServerConfig;
@@ -33,6 +35,7 @@ pub struct Config {
     pub articles: ArticlesConfig,
     pub crawler: CrawlerConfig,
     pub mail: MailConfig,
+    pub opds: OpdsConfig,
     pub rules: RulesConfig,
     pub log: LogConfig,
 }
@@ -67,11 +70,15 @@ impl Default for PicturesConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct BooksConfig {
     pub dir: PathBuf,
+    /// How long a download link given in the chat works.
+    pub link_ttl_secs: u64,
+    /// Download links one follower may ask for per day (Beijing time).
+    pub daily_downloads_per_user: u32,
 }
 
 impl Default for BooksConfig {
     fn default() -> Self {
-        BooksConfig { dir: "books".into() }
+        BooksConfig { dir: "books".into(), link_ttl_secs: 86_400, daily_downloads_per_user: 10 }
     }
 }
 
@@ -170,8 +177,16 @@ impl Config {
                 "use 259200 (WeChat's 3 days) unless testing",
             ));
         }
+        if self.books.link_ttl_secs == 0 {
+            return Err(invalid(
+                "books.link_ttl_secs",
+                "0 would make every download link expire at once",
+                "use 1 or more seconds (default 86400, a day)",
+            ));
+        }
         self.crawler.validate()?;
         self.mail.validate()?;
+        self.opds.validate()?;
         self.rules.validate()?;
         if !LOG_LEVELS.contains(&self.log.level.as_str()) {
             return Err(invalid(

@@ -1,26 +1,37 @@
 //! Which character encoding a text file is in, and decoding it a chunk at a time.
 //!
 //! Order of trust: a byte-order mark; then UTF-8 if the whole file is (nearly) valid
-//! UTF-8; then chardetng's guess over the first few megabytes (short samples guess
-//! wrong, so never just the first kilobyte). GBK is decoded as its superset GB18030.
+//! UTF-8; then strict trial decodes of a bounded sample (BOM-less UTF-16, GB18030,
+//! Big5), with chardetng only where the trials leave more than one candidate or
+//! none. chardetng is slow (a few MB/s), so it never sees more than
+//! `DETECTOR_SAMPLE`; the trials are cheap and see `TRIAL_SAMPLE`. GBK is decoded
+//! as its superset GB18030.
 
 use std::io::{self, Read};
 
-use encoding_rs::{CoderResult, Decoder, Encoding, GB18030, GBK, UTF_8};
+use encoding_rs::{
+    CoderResult, Decoder, DecoderResult, Encoding, BIG5, GB18030, GBK, UTF_16BE, UTF_16LE, UTF_8,
+};
 
 const CHUNK: usize = 64 * 1024;
-/// How much of the file chardetng sees.
-const DETECTOR_SAMPLE: usize = 4 * 1024 * 1024;
+/// How much of the file the strict trial decodes see.
+const TRIAL_SAMPLE: usize = 256 * 1024;
+/// How much of the file chardetng sees when the trials are not enough: tens of
+/// thousands of characters, plenty to tell GBK from Big5 (a kilobyte is not).
+const DETECTOR_SAMPLE: usize = 64 * 1024;
 /// A file with at most one invalid sequence per this many valid multi-byte
 /// characters is UTF-8 with a few damaged bytes, not some other encoding.
 const UTF8_ERRORS_TOLERATED_PER: u64 = 100;
+/// Invalid sequences after which a file is surely not UTF-8, whatever follows:
+/// the UTF-8 tally stops there rather than reading the rest of the file.
+const UTF8_ERRORS_DECISIVE: u64 = 4096;
 
-/// Decide the encoding of everything `reader` yields (reads it to the end).
+/// Decide the encoding of what `reader` yields. Reads to the end only while the
+/// file may still be UTF-8.
 pub fn detect(mut reader: impl Read) -> io::Result<&'static Encoding> {
     let mut buf = vec![0u8; CHUNK];
     let mut utf8 = Utf8Tally::default();
-    let mut detector = chardetng::EncodingDetector::new();
-    let mut fed = 0usize;
+    let mut sample = Vec::new();
     let mut first = true;
     loop {
         let n = read_full(&mut reader, &mut buf)?;
@@ -33,19 +44,66 @@ pub fn detect(mut reader: impl Read) -> io::Result<&'static Encoding> {
         if n == 0 {
             break;
         }
+        if sample.len() < TRIAL_SAMPLE {
+            let take = n.min(TRIAL_SAMPLE - sample.len());
+            sample.extend_from_slice(&buf[..take]);
+        }
         utf8.feed(&buf[..n]);
-        if fed < DETECTOR_SAMPLE {
-            detector.feed(&buf[..n], false);
-            fed += n;
+        if sample.len() >= TRIAL_SAMPLE && utf8.errors >= UTF8_ERRORS_DECISIVE && !utf8.tolerable()
+        {
+            return Ok(legacy(&sample));
         }
     }
     utf8.finish();
-    if utf8.errors == 0 || utf8.errors * UTF8_ERRORS_TOLERATED_PER <= utf8.multibyte {
+    if utf8.tolerable() {
         return Ok(UTF_8);
     }
-    detector.feed(&[], true);
-    let guess = detector.guess(None, false);
-    Ok(if guess == GBK { GB18030 } else { guess })
+    Ok(legacy(&sample))
+}
+
+/// The encoding of a sample that is not UTF-8.
+fn legacy(sample: &[u8]) -> &'static Encoding {
+    for utf16 in [UTF_16LE, UTF_16BE] {
+        if decodes_strictly(utf16, sample, |text| text.contains('\n') && !text.contains('\0')) {
+            return utf16;
+        }
+    }
+    let gb18030 = decodes_strictly(GB18030, sample, |_| true);
+    let big5 = decodes_strictly(BIG5, sample, |_| true);
+    match (gb18030, big5) {
+        (true, false) => GB18030,
+        (false, true) => BIG5,
+        _ => {
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(&sample[..sample.len().min(DETECTOR_SAMPLE)], true);
+            let guess = detector.guess(None, false);
+            if guess == GBK {
+                GB18030
+            } else {
+                guess
+            }
+        }
+    }
+}
+
+/// Whether `sample` decodes in `encoding` without a single malformed sequence
+/// (a sequence cut off by the sample's end does not count) and the text passes
+/// `plausible`.
+fn decodes_strictly(
+    encoding: &'static Encoding,
+    sample: &[u8],
+    plausible: impl Fn(&str) -> bool,
+) -> bool {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let Some(room) = decoder.max_utf8_buffer_length_without_replacement(sample.len()) else {
+        return false;
+    };
+    let mut text = String::with_capacity(room);
+    let (result, _) = decoder.decode_to_string_without_replacement(sample, &mut text, false);
+    match result {
+        DecoderResult::InputEmpty => plausible(&text),
+        DecoderResult::Malformed(..) | DecoderResult::OutputFull => false,
+    }
 }
 
 /// Counts valid multi-byte characters and invalid sequences across chunk boundaries.
@@ -90,6 +148,11 @@ impl Utf8Tally {
                 }
             }
         }
+    }
+
+    /// Few enough invalid sequences, for the multi-byte characters seen, to be UTF-8.
+    fn tolerable(&self) -> bool {
+        self.errors == 0 || self.errors * UTF8_ERRORS_TOLERATED_PER <= self.multibyte
     }
 
     fn count(&mut self, valid: &[u8]) {
@@ -199,6 +262,40 @@ mod tests {
         let traditional = "第一章 山雨欲來\n　　夜色漸深，長安城外的官道上，一騎快馬疾馳而來。馬上之人披著斗篷，看不清面目。\n".repeat(200);
         let (big5, _, _) = encoding_rs::BIG5.encode(&traditional);
         assert_eq!(detect_bytes(&big5), encoding_rs::BIG5);
+    }
+
+    #[test]
+    fn utf16_without_bom_by_trial_decode() {
+        let text = novel();
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(detect_bytes(&le), encoding_rs::UTF_16LE);
+        assert_eq!(detect_bytes(&be), encoding_rs::UTF_16BE);
+    }
+
+    #[test]
+    fn latin1_text_is_not_taken_for_utf16() {
+        let text = "Le café du coin était fermé; on rentra à pied.\n".repeat(300);
+        let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+        assert_eq!(detect_bytes(&latin), encoding_rs::WINDOWS_1252);
+    }
+
+    #[test]
+    fn a_gbk_file_is_not_read_to_its_end() {
+        struct Counting<'a>(&'a [u8], usize);
+        impl Read for Counting<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let text = novel().repeat(100);
+        let (gbk, _, _) = GBK.encode(&text);
+        assert!(gbk.len() > 4 * TRIAL_SAMPLE);
+        let mut reader = Counting(&gbk, 0);
+        assert_eq!(detect(&mut reader).unwrap(), GB18030);
+        assert!(reader.1 < 2 * TRIAL_SAMPLE, "read {} of {} bytes", reader.1, gbk.len());
     }
 
     #[test]

@@ -169,6 +169,29 @@ impl EpubBook {
         Ok(BookMeta { lang: meta::detect_lang(&sample).to_string(), ..self.stated.clone() })
     }
 
+    /// The cover image's archive path: the EPUB 3 `cover-image` item, else
+    /// the item an EPUB 2 `<meta name="cover" content="ID"/>` names.
+    pub fn cover_path(&self) -> Option<String> {
+        let by_property = self
+            .manifest
+            .values()
+            .find(|i| i.properties.split_whitespace().any(|p| p == "cover-image"));
+        let by_meta = || {
+            let doc = parse_xml(&self.opf).ok()?;
+            let id = doc
+                .descendants()
+                .find(|n| {
+                    n.is_element()
+                        && n.tag_name().name() == "meta"
+                        && n.attribute("name") == Some("cover")
+                })?
+                .attribute("content")?
+                .to_string();
+            self.manifest.get(&id)
+        };
+        by_property.or_else(by_meta).map(|i| i.path.clone()).filter(|p| self.zip.contains(p))
+    }
+
     /// Every spine document in order, each as one section.
     pub fn pump(&mut self, sink: &mut dyn BookSink) -> Result<(), EbookError> {
         for path in self.content_paths() {

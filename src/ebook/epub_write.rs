@@ -2,10 +2,10 @@
 //! sections go into the zip as they arrive; the cover page, navigation and the
 //! package document, which need the whole list, are written at the end.
 
+use crate::clock::{unix_now, utc_timestamp};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -219,7 +219,7 @@ impl EpubWriter {
         }
         out.push_str(&format!(
             "<dc:language>{lang}</dc:language>\n<meta property=\"dcterms:modified\">{}</meta>\n",
-            utc_timestamp(SystemTime::now())
+            utc_timestamp(unix_now())
         ));
         if self.images.iter().any(|i| i.is_cover) {
             out.push_str("<meta name=\"cover\" content=\"cover-image\"/>\n");
@@ -346,40 +346,12 @@ fn uuid_from(digest: &[u8]) -> String {
     )
 }
 
-/// `YYYY-MM-DDThh:mm:ssZ`, as `dcterms:modified` requires.
-fn utc_timestamp(time: SystemTime) -> String {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
-    fn timestamps_and_uuids_have_the_required_shape() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_210_096)),
-            "2024-02-29T12:34:56Z"
-        );
+    fn uuids_have_the_required_shape() {
         let uuid = uuid_from(&[0xAB; 32]);
         assert_eq!(uuid, "urn:uuid:abababab-abab-5bab-abab-abababababab");
     }

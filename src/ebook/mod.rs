@@ -117,6 +117,15 @@ pub fn read_metadata(path: &Path) -> Result<BookMeta, EbookError> {
     }
 }
 
+/// The cover image of an EPUB and its MIME type (JPEG, PNG or GIF by
+/// content); None when it has none, or none of those.
+pub fn read_cover(path: &Path) -> Result<Option<(Vec<u8>, &'static str)>, EbookError> {
+    let mut book = EpubBook::open(path)?;
+    let Some(cover) = book.cover_path() else { return Ok(None) };
+    let bytes = book.zip.read(&cover)?;
+    Ok(crate::sniff::image_type(&bytes).map(|kind| (bytes, kind)))
+}
+
 fn input_format(input: &Path) -> Result<Format, EbookError> {
     Format::from_path(input)
         .ok_or_else(|| EbookError::UnsupportedFormat { path: input.to_path_buf(), output: false })

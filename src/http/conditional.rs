@@ -18,7 +18,7 @@ pub fn cacheable(req: &Request, response: Response, etag: &str, last_modified: u
     }
     let mut headers = response.headers;
     headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
-    Response { status: 304, headers, body: Vec::new() }
+    Response { status: 304, headers, body: Vec::new(), file: None }
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).

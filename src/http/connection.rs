@@ -10,6 +10,7 @@ use log::{debug, error, Level};
 use may::net::TcpStream;
 
 use super::deadline::{is_timeout, peek_before, read_before, write_all_before, Deadline};
+use super::file_body::FileBody;
 use super::head::{head_end_seen, parse_head, HeadParse, RequestHead};
 use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
 use super::request::Request;
@@ -127,6 +128,9 @@ impl Connection<'_> {
             encode(&internal_error(), head_only, !keep_alive).expect("a plain 500 always encodes")
         });
         self.write(&bytes)?;
+        if let (Some(file), false) = (&response.file, head_only) {
+            self.write_file(file)?;
+        }
         self.served += 1;
         Ok(if keep_alive { Next::KeepAlive } else { Next::Close })
     }
@@ -259,6 +263,14 @@ impl Connection<'_> {
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         let deadline = Deadline::after(self.server.limits.body_timeout);
         write_all_before(&mut self.stream, bytes, deadline)
+    }
+
+    /// Streams a file body from disk; every chunk gets `body_timeout` to be
+    /// accepted, so a slow reader of a big file is served while a stalled
+    /// one is dropped.
+    fn write_file(&mut self, file: &FileBody) -> io::Result<()> {
+        let mut chunk = vec![0; self.server.limits.file_chunk_bytes.max(1)];
+        file.stream(&mut chunk, |bytes| self.write(bytes))
     }
 
     /// Answers with the server's own error and ends the connection.

@@ -42,6 +42,9 @@ pub struct Limits {
     pub crowded_above_percent: usize,
     /// The shortest a head or idle timeout becomes when the front is full.
     pub crowded_min_timeout: Duration,
+    /// A file body is read from disk and written in chunks this big; each
+    /// chunk must be accepted by the client within `body_timeout`.
+    pub file_chunk_bytes: usize,
 }
 
 /// The socket, and the duplicate the server keeps to close it from outside.
@@ -75,6 +78,7 @@ impl Default for Limits {
             trusted_proxies: default_trusted_proxies(),
             crowded_above_percent: 50,
             crowded_min_timeout: Duration::from_secs(1),
+            file_chunk_bytes: 64 * 1024,
         }
     }
 }

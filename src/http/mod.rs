@@ -9,13 +9,16 @@
 //! makes room for a newcomer; refusals and rejections are logged as
 //! summaries, not a line each. Requests are framed by `Content-Length` only
 //! (`Transfer-Encoding` gets 501). A handler that panics gets the client a
-//! 500 and the server goes on. Nothing is printed; all reporting goes
-//! through the `log` crate.
+//! 500 and the server goes on. A response body may be a region of a file,
+//! streamed from disk in `file_chunk_bytes` chunks, each with its own
+//! `body_timeout` ([`file_response`] adds ranges and validators). Nothing is
+//! printed; all reporting goes through the `log` crate.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod conditional;
 mod connection;
 mod deadline;
+mod file_body;
 mod head;
 mod limits;
 mod rejection;
@@ -31,6 +34,7 @@ mod validate;
 mod wire;
 
 pub use conditional::{cacheable, http_date, not_modified};
+pub use file_body::{file_response, file_validators, FileBody};
 pub use limits::{
     default_trusted_proxies, Limits, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
     FDS_PER_CONNECTION,

@@ -1,3 +1,5 @@
+use super::file_body::FileBody;
+
 /// What a handler answers. `Content-Length`, `Connection` and
 /// `Transfer-Encoding` belong to the server: it writes its own and drops any
 /// the handler set.
@@ -6,13 +8,16 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A file region sent instead of `body` (which must then be empty),
+    /// streamed from disk as the response is written.
+    pub file: Option<FileBody>,
 }
 
 impl Response {
     /// An empty response. Without a `Content-Type` header the server sends
     /// `application/octet-stream` (except for 204 and 304, which carry none).
     pub fn new(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Vec::new() }
+        Response { status, headers: Vec::new(), body: Vec::new(), file: None }
     }
 
     pub fn text(status: u16, body: impl Into<String>) -> Self {
@@ -41,6 +46,18 @@ impl Response {
         self.headers.retain(|(key, _)| !key.eq_ignore_ascii_case(name));
         self.headers.push((name.to_owned(), value.to_owned()));
         self
+    }
+
+    /// The same response with `file` as its body, in place of any bytes.
+    pub fn with_file(mut self, file: FileBody) -> Self {
+        self.body = Vec::new();
+        self.file = Some(file);
+        self
+    }
+
+    /// The length of the body: its bytes, or its file region.
+    pub fn body_len(&self) -> u64 {
+        self.file.as_ref().map_or(self.body.len() as u64, FileBody::len)
     }
 
     fn typed(status: u16, content_type: &str, body: Vec<u8>) -> Self {

@@ -13,7 +13,8 @@ const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 const SERVER_OWNED: [&str; 3] = ["content-length", "transfer-encoding", "connection"];
 
 /// Encodes `response`. `head_only` (a HEAD request) keeps Content-Length but
-/// leaves out the body; `close` announces that the connection ends after it.
+/// leaves out the body; a file body is not included either: the connection
+/// streams it after these bytes; `close` announces that the connection ends after it.
 /// Fails, saying why, when the response can't be sent as given: a header
 /// that would break the framing or let a value inject headers, or a status
 /// out of range.
@@ -24,8 +25,12 @@ pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Resul
     }
     // RFC 9110: 204 and 304 have no content, and 204 must not carry a length.
     let bodiless = status == 204 || status == 304;
-    if bodiless && !response.body.is_empty() {
+    if bodiless && response.body_len() > 0 {
         return Err(format!("a {status} response cannot have a body"));
+    }
+
+    if response.file.is_some() && !response.body.is_empty() {
+        return Err("a response cannot have both a file and bytes as its body".into());
     }
 
     let mut head = String::with_capacity(128);
@@ -49,7 +54,7 @@ pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Resul
         if !has_content_type {
             let _ = write!(head, "Content-Type: {DEFAULT_CONTENT_TYPE}\r\n");
         }
-        let _ = write!(head, "Content-Length: {}\r\n", response.body.len());
+        let _ = write!(head, "Content-Length: {}\r\n", response.body_len());
     }
     if close {
         head.push_str("Connection: close\r\n");

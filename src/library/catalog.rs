@@ -1,7 +1,10 @@
 //! The library as the chat reads it: a snapshot the library service publishes
 //! after every change, read without waiting on anything.
 
+use sha2::{Digest, Sha256};
+
 use super::search::matches;
+use crate::digest::hex;
 use crate::store::Book;
 use crate::text::fold;
 
@@ -9,11 +12,26 @@ use crate::text::fold;
 #[derive(Debug, Default)]
 pub struct Catalog {
     books: Vec<(Book, String)>,
+    version: String,
+    changed_at: u64,
 }
 
 impl Catalog {
     pub fn new(mut books: Vec<Book>) -> Catalog {
         books.sort_by(|a, b| b.added_at.cmp(&a.added_at).then_with(|| a.id.cmp(&b.id)));
+        let mut digest = Sha256::new();
+        let mut changed_at = 0;
+        for book in &books {
+            digest.update(book.id.as_bytes());
+            for file in &book.files {
+                digest.update(b"\n");
+                digest.update(file.hash.as_bytes());
+                changed_at = changed_at.max(file.modified);
+            }
+            digest.update(b"\n\n");
+            changed_at = changed_at.max(book.added_at);
+        }
+        let version = hex(&digest.finalize()[..12]);
         let books = books
             .into_iter()
             .map(|book| {
@@ -22,7 +40,24 @@ impl Catalog {
                 (book, text)
             })
             .collect();
-        Catalog { books }
+        Catalog { books, version, changed_at }
+    }
+
+    /// Changes whenever a book or a file comes or goes: what feeds of the
+    /// catalog are tagged with. The same books give the same version, after
+    /// a restart too.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// When a book was last added or a file last changed (Unix seconds).
+    pub fn changed_at(&self) -> u64 {
+        self.changed_at
+    }
+
+    /// Every book, newest first.
+    pub fn books(&self) -> impl Iterator<Item = &Book> {
+        self.books.iter().map(|(book, _)| book)
     }
 
     pub fn len(&self) -> usize {

@@ -4,6 +4,7 @@
 //! `books` subcommand and the crawler; the chat reads a published [`Catalog`].
 
 mod catalog;
+pub mod links;
 mod search;
 
 use std::fmt;

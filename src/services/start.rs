@@ -22,10 +22,11 @@ use super::watcher::{FileEvent, Watcher};
 use super::{spawn, Running};
 use crate::articles::Articles;
 use crate::bot::rules::SharedRules;
-use crate::bot::{Bot, Handles, Kindle};
+use crate::bot::{Bot, Downloads, Handles, Kindle};
 use crate::config::Config;
 use crate::crawler::crawl::Crawler;
 use crate::jobs::{JobQueue, NewJob};
+use crate::library::links::LinkSigner;
 use crate::library::SharedCatalog;
 use crate::mail::Mailer;
 use crate::pictures::ReadyPictures;
@@ -127,7 +128,14 @@ impl Starter<'_> {
         self.start_crawler()?;
         let articles = self.start_articles()?;
         let rules = self.start_rules()?;
-        let handles = Handles { pictures, catalog, articles, jobs, kindle, rules };
+        let signer = LinkSigner::from_store(self.store, config.books.link_ttl_secs)
+            .map_err(StartError::Runtime)?;
+        let downloads = Some(Downloads {
+            signer: Arc::new(signer),
+            store: self.store.clone(),
+            daily_limit: config.books.daily_downloads_per_user,
+        });
+        let handles = Handles { pictures, catalog, articles, jobs, kindle, downloads, rules };
         Ok(Bot::new(config.wechat.welcome.clone(), config.server.public_url.clone(), handles))
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::articles::front_matter::is_plain_file_name;
 use crate::articles::{page, Index, Page};
 use crate::fsutil::list_files;
-use crate::http::{cacheable, not_modified, Request, Response};
+use crate::http::{cacheable, file_validators, not_modified, Request, Response};
 
 /// Pages are small and change when the owner edits: the browser asks again
 /// every time and gets a 304 while nothing changed.
@@ -62,10 +62,7 @@ pub fn picture(dir: &Path, req: &Request) -> Response {
         Ok(meta) if meta.len() <= PICTURE_MAX_BYTES => meta,
         _ => return not_found(),
     };
-    let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-    let (secs, nanos) = modified.map_or((0, 0), |d| (d.as_secs(), d.subsec_nanos()));
-    // Like nginx's: changes whenever the file is rewritten, without hashing it.
-    let etag = format!("\"{secs:x}{nanos:08x}-{:x}\"", meta.len());
+    let (etag, secs) = file_validators(&meta);
     let headers = |response: Response| {
         response
             .with_header("Cache-Control", PICTURE_CACHE)
@@ -76,7 +73,7 @@ pub fn picture(dir: &Path, req: &Request) -> Response {
     }
     let Ok(bytes) = std::fs::read(&path) else { return not_found() };
     let Some(content_type) = crate::sniff::image_type(&bytes) else { return not_found() };
-    let response = Response { status: 200, headers: Vec::new(), body: bytes }
-        .with_header("Content-Type", content_type);
+    let response =
+        Response { body: bytes, ..Response::new(200) }.with_header("Content-Type", content_type);
     cacheable(req, headers(response), &etag, secs)
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # zatan convert and calibre's ebook-convert side by side on the same generated
 # 10 MB Chinese novel (GBK, as such files usually are): TXT → EPUB, then
-# EPUB → TXT. Prints wall time and peak RSS of each and the ratios, then zatan
-# alone on a 100 MB TXT (the size a 256 MB board must still manage).
+# EPUB → TXT. Prints wall time and peak RSS of each and the ratios. Then the
+# deflate floor, on 2 MB and on 100 MB (the size a 256 MB board must still
+# manage): zatan TXT → EPUB of the GBK text and of the same text as UTF-8
+# against `gzip -6` of the UTF-8 text and `iconv` GBK → UTF-8, with the ratios
+# (goal: GBK → EPUB within 1.3× of gzip -6; the GBK/UTF-8 gap is what guessing
+# and decoding the encoding cost).
 #
-# Needs: cargo, python3, ebook-convert (apt-get install calibre), /usr/bin/time (apt-get install time).
+# Needs: cargo, python3, ebook-convert (apt-get install calibre), /usr/bin/time (apt-get install time), gzip, iconv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -50,7 +54,7 @@ run() {
     awk -v l="$label" -v w="$wall" -v r="$rss" 'BEGIN { printf "%-28s %8.2f s %9.1f MB\n", l, w, r / 1024 }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 0.01) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.01) }'; }
 
 generate "$work/novel.txt" 10
 printf 'input: %s bytes of GBK text\n\n' "$(stat -c %s "$work/novel.txt")"
@@ -69,5 +73,22 @@ echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr"
 printf 'EPUB sizes: zatan %s bytes, calibre %s bytes\n\n' "$(stat -c %s "$work/zatan.epub")" "$(stat -c %s "$work/calibre.epub")"
 
 rm -f "$work"/*.epub "$work"/*.txt
-generate "$work/big.txt" 100
-run "zatan TXT→EPUB, 100 MB" "$zatan" convert "$work/big.txt" "$work/big.epub"
+
+# floor MEGABYTES: the GBK and UTF-8 conversions against gzip -6 and iconv.
+floor() {
+    generate "$work/gbk.txt" "$1"
+    iconv -f GBK -t UTF-8 "$work/gbk.txt" >"$work/utf8.txt"
+    printf '%s MB of text (%s bytes as UTF-8)\n' "$1" "$(stat -c %s "$work/utf8.txt")"
+    run "gzip -6 (UTF-8)" sh -c "gzip -6 -c '$work/utf8.txt' >'$work/utf8.gz'"
+    local gz=$wall
+    run "iconv GBK→UTF-8" sh -c "iconv -f GBK -t UTF-8 '$work/gbk.txt' >/dev/null"
+    run "zatan TXT→EPUB, UTF-8" "$zatan" convert "$work/utf8.txt" "$work/utf8.epub"
+    local utf8=$wall
+    run "zatan TXT→EPUB, GBK" "$zatan" convert "$work/gbk.txt" "$work/gbk.epub"
+    local gbk=$wall
+    echo "  GBK→EPUB / gzip -6: ×$(ratio "$gbk" "$gz") (goal ≤ 1.3), UTF-8→EPUB / gzip -6: ×$(ratio "$utf8" "$gz"), GBK / UTF-8: ×$(ratio "$gbk" "$utf8")"
+    echo
+    rm -f "$work"/gbk.* "$work"/utf8.*
+}
+floor 2
+floor 100

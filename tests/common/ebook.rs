@@ -304,3 +304,40 @@ pub fn chinese_numbers_are_right() {
     assert_eq!(chinese_number(105), "一百零五");
     assert_eq!(chinese_number(320), "三百二十");
 }
+
+/// An EPUB at `path`: the `mimetype` entry first and stored, a container
+/// pointing at `OPS/book.opf`, then `files` (archive path, content) deflated.
+pub fn write_epub(path: &Path, files: &[(&str, &[u8])]) {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(fs::File::create(path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/epub+zip").unwrap();
+    let container: &[u8] = br#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OPS/book.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#;
+    for (name, data) in std::iter::once(&("META-INF/container.xml", container)).chain(files) {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// A small valid EPUB 3 at `path` with `cover` (a PNG) as its cover image.
+pub fn epub_with_cover(path: &Path, title: &str, author: &str, cover: &[u8]) {
+    let opf = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">urn:zatan-test:{title}</dc:identifier><dc:title>{title}</dc:title><dc:creator>{author}</dc:creator><dc:language>zh</dc:language><meta property="dcterms:modified">2024-01-01T00:00:00Z</meta></metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="c1.xhtml" media-type="application/xhtml+xml"/><item id="cover" href="cover.png" media-type="image/png" properties="cover-image"/></manifest><spine><itemref idref="c1"/></spine></package>"#
+    );
+    let nav = r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><head><title>目录</title></head><body><nav epub:type="toc"><ol><li><a href="c1.xhtml">第一章</a></li></ol></nav></body></html>"#;
+    let chapter = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>第一章</title></head><body><h1>第一章</h1><p>{title}的正文。</p></body></html>"#
+    );
+    write_epub(
+        path,
+        &[
+            ("OPS/book.opf", opf.as_bytes()),
+            ("OPS/nav.xhtml", nav.as_bytes()),
+            ("OPS/c1.xhtml", chapter.as_bytes()),
+            ("OPS/cover.png", cover),
+        ],
+    );
+}

@@ -10,6 +10,7 @@ pub mod ebook;
 pub mod fake_api;
 pub mod http_client;
 pub mod output;
+pub mod png;
 mod server;
 pub mod smtp;
 mod temp_dir;
