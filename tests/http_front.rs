@@ -402,8 +402,9 @@ fn head_timeouts_shrink_as_the_front_fills() {
             client
         })
         .collect();
-    // Full: the last one's 60 s head timeout is down to 1 s. (The first
-    // ones began to wait while the front was emptier; it was not yet crowded.)
+    // Full: the last one's 60 s head timeout is down to 1 s. (The first ones
+    // began to wait while the front was emptier; whether they are cut too
+    // depends on when their next read looked at the crowding.)
     let last = cap - 1;
     assert!(
         wait_for(Duration::from_secs(20), || clients[last].news() == News::Answered),
@@ -411,7 +412,6 @@ fn head_timeouts_shrink_as_the_front_fills() {
     );
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
     assert_eq!(clients[last].reply().status, 408);
-    assert_eq!(clients[0].news(), News::Nothing, "the first waits its full 60 s");
     assert_healthy(&server);
     stop(server);
 }
