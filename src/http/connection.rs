@@ -28,9 +28,6 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 /// grows as bytes arrive, so a client that declares 1 MiB and sends little
 /// costs little. Also the most one read of a body asks for.
 const BODY_FIRST_ALLOCATION: usize = 16 * 1024;
-/// How often a connection waiting for a head looks again at how full the
-/// front is (its timeout shrinks as the front fills).
-const CROWDING_RECHECK: Duration = Duration::from_secs(1);
 /// What lingering reads into and throws away.
 const LINGER_READ_BYTES: usize = 512;
 
@@ -157,7 +154,7 @@ impl Connection<'_> {
         let limits = &server.limits;
         // The first request has head_timeout from the connection's start; a
         // later one may idle first, and gets head_timeout from its first byte.
-        // Both shrink while the front is crowded, for waits under way too.
+        // Both shrink while the front is crowded.
         let mut started = Instant::now();
         let mut timeout = if self.filled == 0 && self.served > 0 {
             limits.idle_timeout
@@ -173,16 +170,17 @@ impl Connection<'_> {
                     HeadParse::Invalid(rejection) => return Ok(HeadRead::Rejected(rejection)),
                 }
             }
+            // Shortened while the front is crowded: each read of a head that
+            // trickles in looks again. (A wait is not woken to look again:
+            // may has been seen to lose the timer of a socket waited on
+            // again after a timeout; eviction bounds waits under way.)
             let deadline =
                 Deadline::from(started, limits.crowded_timeout(timeout, server.tracker.open()));
-            // Woken now and then to see whether crowding has shortened the wait.
-            let slice = deadline.earlier(Deadline::after(CROWDING_RECHECK));
             if self.buf.is_empty() {
                 // No buffer until the first byte is there to read.
-                match peek_before(&mut self.stream, slice) {
+                match peek_before(&mut self.stream, deadline) {
                     Ok(0) => return Ok(HeadRead::Gone),
                     Ok(_) => {}
-                    Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
                     Err(e) if is_timeout(&e) => return Ok(HeadRead::Gone),
                     Err(e) => return Err(e),
                 }
@@ -191,10 +189,9 @@ impl Connection<'_> {
                 return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
             }
             let was_empty = self.filled == 0;
-            match read_before(&mut self.stream, &mut self.buf[self.filled..], slice) {
+            match read_before(&mut self.stream, &mut self.buf[self.filled..], deadline) {
                 Ok(0) => return Ok(HeadRead::Gone),
                 Ok(n) => self.filled += n,
-                Err(e) if is_timeout(&e) && !deadline.has_passed() => continue,
                 Err(e) if is_timeout(&e) && self.filled == 0 => return Ok(HeadRead::Gone),
                 Err(e) if is_timeout(&e) => return Ok(HeadRead::Rejected(HEAD_TIMEOUT)),
                 Err(e) => return Err(e),

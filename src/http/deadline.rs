@@ -22,10 +22,6 @@ impl Deadline {
         Deadline(start.checked_add(timeout).unwrap_or_else(|| start + PRACTICALLY_NEVER))
     }
 
-    pub(crate) fn earlier(self, other: Deadline) -> Deadline {
-        Deadline(self.0.min(other.0))
-    }
-
     pub(crate) fn has_passed(self) -> bool {
         Instant::now() >= self.0
     }

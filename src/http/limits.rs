@@ -52,7 +52,7 @@ pub const FDS_PER_CONNECTION: usize = 2;
 
 /// The default `max_connections`: measured with `tests/bench/exhaustion.sh`
 /// on a 2-core x86-64 box, a held connection costs the server at most
-/// 9 KiB of RSS (a stalled half head), so 2048 of them are 18 MB beside an
+/// 9.4 KiB of RSS (a stalled half head), so 2048 of them are 19 MB beside an
 /// idle RSS of 7 MB: under the 64 MB target with room to spare (see the
 /// README's figures).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
