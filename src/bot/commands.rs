@@ -7,7 +7,7 @@ use super::{Bot, Request};
 use crate::articles::pictures_url;
 use crate::clock::unix_now;
 use crate::mail::{attachment_name, too_big};
-use crate::store::{Follower, JobKind, JobState};
+use crate::store::{Follower, JobKind, JobState, StoreError};
 use crate::wechat::reply::{Article, Reply};
 
 pub struct Command {
@@ -83,6 +83,22 @@ pub const COMMANDS: &[Command] = &[
 
 const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
 
+/// The answer of a command that must save something when the store cannot
+/// (a full disk, a failing card): short and at once, and the same bytes for
+/// WeChat's retries of the message (the reply cache keeps them).
+pub const CANNOT_SAVE: &str = "暂时无法保存，请稍后再试。";
+
+/// [`CANNOT_SAVE`], logged: a disk fault the store has told the owner of
+/// once already, so it is not logged again for each message.
+fn cannot_save(what: &str, e: &StoreError) -> Reply {
+    if e.is_disk_fault() {
+        log::debug!("cannot {what}: {e}");
+    } else {
+        log::error!("cannot {what}: {e}");
+    }
+    Reply::Text(CANNOT_SAVE.into())
+}
+
 fn bind(bot: &Bot, request: &Request) -> Reply {
     let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     if request.args.is_empty() {
@@ -96,8 +112,7 @@ fn bind(bot: &Bot, request: &Request) -> Reply {
     };
     let follower = Follower { kindle: Some(address.clone()), bound_at: unix_now() };
     if let Err(e) = kindle.store.save_follower(request.openid, &follower) {
-        log::error!("cannot save a Kindle address: {e}");
-        return Reply::Text("暂时记不下，请稍后再试。".into());
+        return cannot_save("save a Kindle address", &e);
     }
     log::info!("{} bound Kindle address {address}", request.openid);
     Reply::Text(format!(
@@ -110,10 +125,7 @@ fn unbind(bot: &Bot, request: &Request) -> Reply {
     let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     match kindle.store.save_follower(request.openid, &Follower::default()) {
         Ok(()) => Reply::Text("已解除绑定。".into()),
-        Err(e) => {
-            log::error!("cannot clear a Kindle address: {e}");
-            Reply::Text("暂时改不了，请稍后再试。".into())
-        }
+        Err(e) => cannot_save("clear a Kindle address", &e),
     }
 }
 
@@ -126,10 +138,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
     let address = match kindle.store.follower(request.openid) {
         Ok(Follower { kindle: Some(address), .. }) => address,
         Ok(_) => return Reply::Text("先绑定你的 Kindle 邮箱：绑定 yourname@kindle.com".into()),
-        Err(e) => {
-            log::error!("cannot read a follower: {e}");
-            return Reply::Text("暂时查不到，请稍后再试。".into());
-        }
+        Err(e) => return cannot_save("read a follower", &e),
     };
     let catalog = bot.handles.catalog.snapshot();
     let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
@@ -154,10 +163,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             ));
         }
         Ok(_) => {}
-        Err(e) => {
-            log::error!("cannot count pushes: {e}");
-            return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
-        }
+        Err(e) => return cannot_save("count pushes", &e),
     }
     let kind = JobKind::PushBook {
         book_id: book.id.clone(),
@@ -180,10 +186,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             };
             Reply::Text(format!("收到，处理中：《{}》将寄到 {address}，{later}。", book.title))
         }
-        Err(e) => {
-            log::error!("cannot record a push: {e}");
-            Reply::Text("暂时记不下这个请求，请稍后再试。".into())
-        }
+        Err(e) => cannot_save("record a push", &e),
     }
 }
 
@@ -280,10 +283,7 @@ fn picture(bot: &Bot, request: &Request) -> Reply {
                     Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into())
                 }
                 Ok(_) => Reply::Text("收到，处理中：图片正在上传，稍后发送「状态」查看。".into()),
-                Err(e) => {
-                    log::error!("cannot record a picture request: {e}");
-                    Reply::Text("暂时记不下这个请求，请稍后再试。".into())
-                }
+                Err(e) => cannot_save("record a picture request", &e),
             };
         }
         return Reply::Text("现在还没有可以发送的图片，请稍后再试。".into());
