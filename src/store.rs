@@ -264,6 +264,16 @@ impl StoreError {
         matches!(self, StoreError::DiskFull(..) | StoreError::Permission(..) | StoreError::Io(..))
     }
 
+    /// Log that `what` failed because of this error; a disk fault only at
+    /// debug level, since the store has told the owner of it once already.
+    pub fn log_failure(&self, what: &str) {
+        if self.is_disk_fault() {
+            log::debug!("{what}: {self}");
+        } else {
+            log::error!("{what}: {self}");
+        }
+    }
+
     /// A failed I/O on `path`, by what the owner must do about it.
     fn from_io(path: &Path, error: &io::Error) -> StoreError {
         let (path, why) = (path.to_path_buf(), error.to_string());

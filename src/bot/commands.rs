@@ -88,14 +88,9 @@ const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
 /// WeChat's retries of the message (the reply cache keeps them).
 pub const CANNOT_SAVE: &str = "暂时无法保存，请稍后再试。";
 
-/// [`CANNOT_SAVE`], logged: a disk fault the store has told the owner of
-/// once already, so it is not logged again for each message.
+/// [`CANNOT_SAVE`], and the failure logged (a disk fault not once per message).
 fn cannot_save(what: &str, e: &StoreError) -> Reply {
-    if e.is_disk_fault() {
-        log::debug!("cannot {what}: {e}");
-    } else {
-        log::error!("cannot {what}: {e}");
-    }
+    e.log_failure(&format!("cannot {what}"));
     Reply::Text(CANNOT_SAVE.into())
 }
 
