@@ -340,7 +340,7 @@ impl fmt::Display for StoreError {
             ),
             StoreError::DiskFull(p, why) => write!(
                 f,
-                "cannot save to {}: the disk is full ({why}); free space on {} (df -h shows how much is left); nothing saved before is lost",
+                "cannot save to {}: disk full ({why}); free space on {} (df -h shows how much is left); nothing saved before is lost",
                 p.display(),
                 dir_of(p).display()
             ),
@@ -1033,7 +1033,7 @@ mod tests {
             assert!(err.is_disk_fault());
             let text = err.to_string();
             assert!(
-                text.contains("disk is full") && text.contains("free space on /srv/data"),
+                text.contains("disk full") && text.contains("free space on /srv/data"),
                 "{text}"
             );
             assert!(!text.contains("move it aside"), "{text}");

@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
+use common::fake_api::{FakeApi, FakeConfig};
 use common::smtp::{SmtpOptions, SmtpPeer};
+use common::tmpfs::{fill, Mounts};
 use common::{run_cli, wait_until, wechat, Server, TempDir};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -21,66 +20,6 @@ const TOKEN: &str = "zatan";
 const CANNOT_SAVE: &str = "暂时无法保存，请稍后再试。";
 /// The store's one line about a disk fault (src/store.rs).
 const TOLD_ONCE: &str = "Replies that must save something say so";
-
-/// tmpfs file systems mounted under one temp dir, unmounted when dropped,
-/// however the test ends.
-struct Mounts {
-    points: Vec<PathBuf>,
-    root: TempDir,
-}
-
-impl Mounts {
-    fn new(name: &str) -> Mounts {
-        Mounts { points: Vec::new(), root: TempDir::new(name) }
-    }
-
-    /// A fresh tmpfs of `size` (as `mount -o size=` reads it) at `relative`.
-    fn tmpfs(&mut self, relative: &str, size: &str) -> PathBuf {
-        let dir = self.root.path().join(relative);
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&dir)
-            .output()
-            .expect("run mount");
-        assert!(
-            out.status.success(),
-            "cannot mount a tmpfs at {} ({}): the full-disk tests need root, as CI runs them; \
-             run `sudo -E cargo test --locked --test full_disk`",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        self.points.push(dir.clone());
-        dir
-    }
-}
-
-impl Drop for Mounts {
-    fn drop(&mut self) {
-        for point in self.points.iter().rev() {
-            // Lazy: a server killed a moment ago may still hold a file there.
-            let _ = Command::new("umount").arg("-l").arg(point).status();
-        }
-    }
-}
-
-/// Fill the file system of `dir` to the last byte with `dir/filler`.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = File::create(&path).unwrap();
-    let chunk = vec![0x5a_u8; 64 * 1024];
-    for size in [chunk.len(), 4096, 1] {
-        loop {
-            match file.write(&chunk[..size]) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(28) => break,
-                Err(e) => panic!("cannot fill {}: {e}", dir.display()),
-            }
-        }
-    }
-    path
-}
 
 /// The names in `dir`, hidden ones too: what a failed write left there.
 fn names_in(dir: &Path) -> Vec<String> {
@@ -138,12 +77,18 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     let data = mounts.tmpfs("data", "4m");
     let outbox = mounts.tmpfs("data/outbox", "1m");
     let peer = SmtpPeer::start(SmtpOptions::default());
+    let fake = FakeApi::start(FakeConfig::default());
+    let api = fake.config();
     let tmp = TempDir::new("full-disk");
     let books = tmp.path().join("books");
     std::fs::create_dir_all(&books).unwrap();
     std::fs::write(books.join("《山雨》作者：某某.txt"), novel(40)).unwrap();
     let config = format!(
-        "[storage]\ndata_dir = {data:?}\n[books]\ndir = {books:?}\n{}retry_secs = 1\n",
+        "[wechat]\ntoken = \"{TOKEN}\"\napp_id = \"{}\"\napp_secret = \"{}\"\napi_base = \"{}\"\n\
+         [storage]\ndata_dir = {data:?}\n[books]\ndir = {books:?}\n{}retry_secs = 1\n",
+        api.app_id,
+        api.secret,
+        fake.base_url(),
         peer.mail_config_toml()
     );
     let server = Server::start_in(tmp, &config);
@@ -158,11 +103,24 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     assert_eq!(chat.again(bind).xml(), refused.xml(), "WeChat's retry gets the same reply");
     assert_eq!(chat.say(&format!("推送 {book}")).content(), CANNOT_SAVE);
     assert_eq!(chat.say(bind).content(), CANNOT_SAVE);
-    assert!(server.wait_for_log("the disk is full", WAIT), "{}", server.logs());
+    assert!(server.wait_for_log("disk full", WAIT), "{}", server.logs());
     let logs = server.logs();
     assert_eq!(logs.matches(TOLD_ONCE).count(), 1, "told once, not per message:\n{logs}");
     assert!(logs.contains(&format!("free space on {}", data.display())), "{logs}");
     assert!(!logs.contains("move it aside"), "a full disk is not a corrupt store:\n{logs}");
+
+    // A picture is uploaded, but its record cannot be saved: said so.
+    std::fs::write(server.dir.path().join("pictures/cat.png"), b"\x89PNG\r\n\x1a\n picture")
+        .unwrap();
+    assert!(
+        server.wait_for_log("uploaded cat.png but cannot record it", WAIT),
+        "{}",
+        server.logs()
+    );
+    let line = server.logs().lines().find(|l| l.contains("cannot record it")).unwrap().to_string();
+    assert!(line.contains("disk full") && !line.contains("move it aside"), "{line}");
+    let logs = server.logs();
+    assert_eq!(logs.matches(TOLD_ONCE).count(), 1, "told once, not per write:\n{logs}");
 
     std::fs::remove_file(&filler).unwrap();
     assert!(chat.until(bind, "已绑定").contains("reader@kindle.com"));
