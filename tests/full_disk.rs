@@ -108,6 +108,9 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     assert_eq!(logs.matches(TOLD_ONCE).count(), 1, "told once, not per message:\n{logs}");
     assert!(logs.contains(&format!("free space on {}", data.display())), "{logs}");
     assert!(!logs.contains("move it aside"), "a full disk is not a corrupt store:\n{logs}");
+    // Reading needs no space: the store, opened again, answers.
+    chat.until("状态", "没有进行中的请求");
+    assert!(chat.say("搜 山雨").content().contains(&book));
 
     // A picture is uploaded, but its record cannot be saved: said so.
     std::fs::write(server.dir.path().join("pictures/cat.png"), b"\x89PNG\r\n\x1a\n picture")

@@ -317,7 +317,7 @@ fn status(bot: &Bot, request: &Request) -> Reply {
     let recent = match jobs.recent(request.openid, 5) {
         Ok(recent) => recent,
         Err(e) => {
-            log::error!("cannot read jobs: {e}");
+            e.log_failure("cannot read jobs");
             return Reply::Text("暂时查不到，请稍后再试。".into());
         }
     };
