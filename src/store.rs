@@ -2,8 +2,11 @@
 //! and nowhere else; other modules go through the typed accessors below.
 
 use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use redb::backends::InMemoryBackend;
 use redb::{
@@ -267,18 +270,110 @@ pub struct MediaRecord {
 }
 
 pub struct Store {
-    db: Database,
+    /// None once a failed write has closed it: redb refuses every later
+    /// transaction until the file is opened again. Each transaction holds the
+    /// read side for its short life; only closing and reopening take the write
+    /// side, so everyone keeps sharing this one handle.
+    db: RwLock<Option<Database>>,
+    /// How to open the file again; None for a store in memory.
+    reopen: Option<Opener>,
     path: PathBuf,
     /// Write transactions committed through this handle.
     writes: AtomicU64,
+    fault: Mutex<Fault>,
 }
 
-#[derive(Debug)]
+type Opener = Box<dyn Fn() -> Result<Database, redb::Error> + Send + Sync>;
+
+/// A disk fault the owner has been told of, until a write works again.
+#[derive(Default)]
+struct Fault {
+    told: Option<StoreError>,
+    /// The last try to open a closed store: a full disk is tried again at
+    /// most every [`REOPEN_PAUSE`], not once per message.
+    tried_at: Option<Instant>,
+}
+
+const REOPEN_PAUSE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
 pub enum StoreError {
     Locked(PathBuf),
     Corrupt(PathBuf, String),
-    WrongSchema { path: PathBuf, found: u64 },
+    WrongSchema {
+        path: PathBuf,
+        found: u64,
+    },
+    /// No space left on the file system (ENOSPC), or the user's quota is used up (EDQUOT).
+    DiskFull(PathBuf, String),
+    /// The file or its directory may not be read or written by this user.
+    Permission(PathBuf, String),
+    /// Any other failure of the disk or its file system.
     Io(PathBuf, String),
+}
+
+impl StoreError {
+    /// The disk failed rather than the file's content: nothing is lost, and a
+    /// store that was open has logged it once already (callers need not log
+    /// each one) and saves again by itself once the fault is fixed.
+    pub fn is_disk_fault(&self) -> bool {
+        matches!(self, StoreError::DiskFull(..) | StoreError::Permission(..) | StoreError::Io(..))
+    }
+
+    /// Log that `what` failed because of this error; a disk fault only at
+    /// debug level, since the store has told the owner of it once already.
+    pub fn log_failure(&self, what: &str) {
+        if self.is_disk_fault() {
+            log::debug!("{what}: {self}");
+        } else {
+            log::error!("{what}: {self}");
+        }
+    }
+
+    /// A failed I/O on `path`, by what the owner must do about it.
+    fn from_io(path: &Path, error: &io::Error) -> StoreError {
+        let (path, why) = (path.to_path_buf(), error.to_string());
+        match error.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                StoreError::DiskFull(path, why)
+            }
+            io::ErrorKind::PermissionDenied => StoreError::Permission(path, why),
+            io::ErrorKind::InvalidData => StoreError::Corrupt(path, why),
+            _ => StoreError::Io(path, why),
+        }
+    }
+
+    /// A redb error on `path`: an I/O error by its kind; the file's layout
+    /// being wrong is corruption; the rest (redb's own refusals) is I/O.
+    fn from_redb(path: &Path, error: redb::Error) -> StoreError {
+        use redb::Error as E;
+        match error {
+            E::Io(io) => StoreError::from_io(path, &io),
+            E::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),
+            E::Corrupted(_)
+            | E::UpgradeRequired(_)
+            | E::TableTypeMismatch { .. }
+            | E::TableIsMultimap(_)
+            | E::TableIsNotMultimap(_)
+            | E::TypeDefinitionChanged { .. } => {
+                StoreError::Corrupt(path.to_path_buf(), error.to_string())
+            }
+            other => StoreError::Io(path.to_path_buf(), other.to_string()),
+        }
+    }
+
+    fn same_kind(&self, other: &StoreError) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+/// The directory the owner must act on: the store file's, or the path itself
+/// when it is the data directory.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if path.file_name() == Some(FILE_NAME.as_ref()) => dir,
+        _ => path,
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -299,28 +394,50 @@ impl fmt::Display for StoreError {
                 "{} has schema version {found}, this zatan understands version {SCHEMA_VERSION}; use the zatan release that wrote it, or move the file aside",
                 path.display()
             ),
-            StoreError::Io(p, why) => write!(f, "cannot use {}: {why}; check storage.data_dir exists and is writable", p.display()),
+            StoreError::DiskFull(p, why) => write!(
+                f,
+                "cannot save to {}: disk full ({why}); free space on {} (df -h shows how much is left); nothing saved before is lost",
+                p.display(),
+                dir_of(p).display()
+            ),
+            StoreError::Permission(p, why) => write!(
+                f,
+                "cannot use {}: permission denied ({why}); fix the owner or mode of {} so the user zatan runs as may read and write it (the packages run zatan as user zatan: chown -R zatan:zatan {})",
+                p.display(),
+                dir_of(p).display(),
+                dir_of(p).display()
+            ),
+            StoreError::Io(p, why) => write!(
+                f,
+                "cannot use {}: {why}; check the card or disk that holds {} (dmesg shows its errors; a failing SD card turns read-only) and that storage.data_dir exists",
+                p.display(),
+                dir_of(p).display()
+            ),
         }
     }
 }
 
 impl std::error::Error for StoreError {}
 
-/// Any redb or record error inside a transaction, as text for [`StoreError::Corrupt`].
-struct Problem(String);
+/// What went wrong inside a transaction: redb's error, kept whole so that a
+/// full disk is told from a corrupt file, or a record that does not decode.
+enum Problem {
+    Redb(redb::Error),
+    Record(String),
+}
 
 impl<E: Into<redb::Error>> From<E> for Problem {
     fn from(e: E) -> Problem {
-        Problem(e.into().to_string())
+        Problem::Redb(e.into())
     }
 }
 
 fn encode<T: Serialize>(record: &T) -> Result<Vec<u8>, Problem> {
-    serde_json::to_vec(record).map_err(|e| Problem(format!("cannot encode a record: {e}")))
+    serde_json::to_vec(record).map_err(|e| Problem::Record(format!("cannot encode a record: {e}")))
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(bytes).map_err(|e| Problem(format!("unreadable record: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| Problem::Record(format!("unreadable record: {e}")))
 }
 
 fn crawl_key(source: &str, entry_id: &str) -> String {
@@ -331,25 +448,27 @@ impl Store {
     /// Open (or create) `data_dir/zatan.redb` and check its schema version.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
         let path = data_dir.join(FILE_NAME);
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Io(data_dir.to_path_buf(), e.to_string()))?;
-        // redb panics on some malformed headers instead of returning an error;
-        // a bad file must give the owner a message, not a backtrace.
-        let opened = std::panic::catch_unwind(|| Database::create(&path)).unwrap_or_else(|_| {
-            Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into())))
-        });
-        let db = opened.map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.clone()),
-            DatabaseError::Storage(redb::StorageError::Io(io))
-                if io.kind() != std::io::ErrorKind::InvalidData =>
-            {
-                StoreError::Io(path.clone(), io.to_string())
-            }
-            other => StoreError::Corrupt(path.clone(), other.to_string()),
-        })?;
-        let store = Store { db, path, writes: AtomicU64::new(0) };
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::from_io(data_dir, &e))?;
+        let file = path.clone();
+        Store::with_opener(path, Box::new(move || open_file(&file)))
+    }
+
+    /// A store whose database `open` makes, now and after each failed write.
+    fn with_opener(path: PathBuf, open: Opener) -> Result<Store, StoreError> {
+        let db = open().map_err(|e| StoreError::from_redb(&path, e))?;
+        let store = Store::new(path, db, Some(open));
         store.check_schema()?;
         Ok(store)
+    }
+
+    fn new(path: PathBuf, db: Database, reopen: Option<Opener>) -> Store {
+        Store {
+            db: RwLock::new(Some(db)),
+            reopen,
+            path,
+            writes: AtomicU64::new(0),
+            fault: Mutex::new(Fault::default()),
+        }
     }
 
     /// A copy in memory of the store in `data_dir`, for a run that must
@@ -380,7 +499,7 @@ impl Store {
         let db = Database::builder()
             .create_with_backend(backend)
             .map_err(|e| StoreError::Corrupt(path.clone(), e.to_string()))?;
-        let store = Store { db, path, writes: AtomicU64::new(0) };
+        let store = Store::new(path, db, None);
         store.check_schema()?;
         Ok(store)
     }
@@ -773,15 +892,14 @@ impl Store {
         table: TableDefinition<K, V>,
         f: impl FnOnce(&redb::ReadOnlyTable<K, V>) -> Result<R, Problem>,
     ) -> Result<Option<R>, StoreError> {
-        let run = || -> Result<Option<R>, Problem> {
-            let tx = self.db.begin_read()?;
+        self.transaction(|db| {
+            let tx = db.begin_read()?;
             match tx.open_table(table) {
                 Ok(table) => f(&table).map(Some),
                 Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
                 Err(e) => Err(e.into()),
             }
-        };
-        run().map_err(|p| self.corrupt(p))
+        })
     }
 
     /// One short write transaction per change: a kill -9 leaves either the
@@ -790,26 +908,121 @@ impl Store {
         &self,
         f: impl FnOnce(&redb::WriteTransaction) -> Result<R, Problem>,
     ) -> Result<R, StoreError> {
-        let run = || -> Result<R, Problem> {
-            let tx = self.db.begin_write()?;
+        let result = self.transaction(|db| {
+            let tx = db.begin_write()?;
             let result = f(&tx)?;
             tx.commit()?;
-            self.writes.fetch_add(1, Ordering::Relaxed);
             Ok(result)
-        };
-        run().map_err(|p| self.corrupt(p))
+        })?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        let mut fault = self.fault();
+        if fault.told.take().is_some() {
+            log::warn!("{}: saving works again", self.path.display());
+        }
+        Ok(result)
     }
 
-    fn corrupt(&self, problem: Problem) -> StoreError {
-        StoreError::Corrupt(self.path.clone(), problem.0)
+    /// Run `f` on the open database (opening it again if a failed write closed it).
+    fn transaction<R>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<R, Problem>,
+    ) -> Result<R, StoreError> {
+        let outcome = {
+            let db = self.open_db()?;
+            f(db.as_ref().expect("open_db gives an open database"))
+        };
+        outcome.map_err(|problem| self.failed(problem))
+    }
+
+    fn open_db(&self) -> Result<RwLockReadGuard<'_, Option<Database>>, StoreError> {
+        let db = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        if db.is_some() {
+            return Ok(db);
+        }
+        drop(db);
+        let mut fault = self.fault();
+        let unavailable = |fault: &Fault| {
+            let why = "an earlier write failed".to_string();
+            fault.told.clone().unwrap_or_else(|| StoreError::Io(self.path.clone(), why))
+        };
+        if fault.tried_at.is_some_and(|at| at.elapsed() < REOPEN_PAUSE) {
+            return Err(unavailable(&fault));
+        }
+        fault.tried_at = Some(Instant::now());
+        let Some(reopen) = &self.reopen else { return Err(unavailable(&fault)) };
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        if db.is_none() {
+            match reopen() {
+                Ok(opened) => *db = Some(opened),
+                Err(e) => {
+                    let error = StoreError::from_redb(&self.path, e);
+                    self.tell(&mut fault, &error);
+                    return Err(error);
+                }
+            }
+        }
+        drop(db);
+        drop(fault);
+        self.open_db()
+    }
+
+    /// What `problem` means for the owner. After an I/O error redb refuses
+    /// everything until it is opened again, so the database is closed here
+    /// and the next transaction opens it anew.
+    fn failed(&self, problem: Problem) -> StoreError {
+        let error = match problem {
+            Problem::Record(why) => return StoreError::Corrupt(self.path.clone(), why),
+            Problem::Redb(error) => error,
+        };
+        let latched = matches!(
+            error,
+            redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+        );
+        if !latched {
+            return StoreError::from_redb(&self.path, error);
+        }
+        let mut fault = self.fault();
+        let error = match error {
+            redb::Error::Io(io) => StoreError::from_io(&self.path, &io),
+            _ => fault.told.clone().unwrap_or_else(|| {
+                StoreError::Io(self.path.clone(), "an earlier write failed".into())
+            }),
+        };
+        if self.reopen.is_some() {
+            *self.db.write().unwrap_or_else(PoisonError::into_inner) = None;
+        }
+        self.tell(&mut fault, &error);
+        error
+    }
+
+    /// Log a disk fault once, not once per message that meets it.
+    fn tell(&self, fault: &mut Fault, error: &StoreError) {
+        if !fault.told.as_ref().is_some_and(|told| told.same_kind(error)) {
+            log::error!(
+                "{error}. Replies that must save something say so until then; zatan keeps serving and saves again by itself once it can"
+            );
+            fault.told = Some(error.clone());
+        }
+    }
+
+    fn fault(&self) -> std::sync::MutexGuard<'_, Fault> {
+        self.fault.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     #[cfg(test)]
     fn set_schema_version(&self, version: u64) {
-        let tx = self.db.begin_write().unwrap();
-        tx.open_table(META).unwrap().insert(META_SCHEMA, version).unwrap();
-        tx.commit().unwrap();
+        self.write(|tx| Ok(tx.open_table(META)?.insert(META_SCHEMA, version).map(drop)?)).unwrap();
     }
+}
+
+/// The database in the file at `path`. redb panics on some malformed headers
+/// instead of returning an error; a bad file must give the owner a message,
+/// not a backtrace.
+fn open_file(path: &Path) -> Result<Database, redb::Error> {
+    let opened = std::panic::catch_unwind(|| Database::create(path)).unwrap_or_else(|_| {
+        Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into())))
+    });
+    opened.map_err(redb::Error::from)
 }
 
 #[cfg(test)]
@@ -882,6 +1095,142 @@ mod tests {
         let err = Store::open(&dir).err().expect("garbage must not open");
         assert!(matches!(err, StoreError::Corrupt(..)), "{err}");
         assert!(err.to_string().contains("move it aside"));
+    }
+
+    /// A store file in memory whose writes fail with `errno` while it is not
+    /// zero: real redb over a backend that fails as a disk does, opened again
+    /// over the same bytes after a failed write, as a file would be.
+    #[derive(Debug)]
+    struct FailingDisk {
+        bytes: std::sync::Arc<InMemoryBackend>,
+        errno: std::sync::Arc<std::sync::atomic::AtomicI32>,
+    }
+
+    impl FailingDisk {
+        fn check(&self) -> io::Result<()> {
+            match self.errno.load(Ordering::SeqCst) {
+                0 => Ok(()),
+                errno => Err(io::Error::from_raw_os_error(errno)),
+            }
+        }
+    }
+
+    impl StorageBackend for FailingDisk {
+        fn len(&self) -> io::Result<u64> {
+            self.bytes.len()
+        }
+        fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+            self.bytes.read(offset, out)
+        }
+        fn set_len(&self, len: u64) -> io::Result<()> {
+            self.check()?;
+            self.bytes.set_len(len)
+        }
+        fn sync_data(&self) -> io::Result<()> {
+            self.check()?;
+            self.bytes.sync_data()
+        }
+        fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+            self.check()?;
+            self.bytes.write(offset, data)
+        }
+    }
+
+    /// A store on a [`FailingDisk`], and the switch that makes it fail.
+    fn failing_store() -> (Store, std::sync::Arc<std::sync::atomic::AtomicI32>) {
+        let bytes = std::sync::Arc::new(InMemoryBackend::new());
+        let errno = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+        let switch = errno.clone();
+        let open = move || {
+            let disk = FailingDisk { bytes: bytes.clone(), errno: errno.clone() };
+            Ok(Database::builder().create_with_backend(disk)?)
+        };
+        let store = Store::with_opener(PathBuf::from("/srv/data/zatan.redb"), Box::new(open));
+        (store.unwrap(), switch)
+    }
+
+    fn bind(store: &Store, address: &str) -> Result<(), StoreError> {
+        store.save_follower("o1", &Follower { kindle: Some(address.into()), bound_at: 1 })
+    }
+
+    /// What a write fails with when the disk fails with `errno`.
+    fn failed_write(errno: i32) -> StoreError {
+        let (store, switch) = failing_store();
+        bind(&store, "before@kindle.com").unwrap();
+        switch.store(errno, Ordering::SeqCst);
+        bind(&store, "after@kindle.com").expect_err("the disk fails")
+    }
+
+    #[test]
+    fn a_full_disk_says_free_space_and_not_move_the_file_aside() {
+        const ENOSPC: i32 = 28;
+        const EDQUOT: i32 = 122;
+        for errno in [ENOSPC, EDQUOT] {
+            let err = failed_write(errno);
+            assert!(matches!(err, StoreError::DiskFull(..)), "{err:?}");
+            assert!(err.is_disk_fault());
+            let text = err.to_string();
+            assert!(
+                text.contains("disk full") && text.contains("free space on /srv/data"),
+                "{text}"
+            );
+            assert!(!text.contains("move it aside"), "{text}");
+        }
+    }
+
+    #[test]
+    fn permission_denied_says_fix_the_owner_of_the_directory() {
+        const EACCES: i32 = 13;
+        let err = failed_write(EACCES);
+        assert!(matches!(err, StoreError::Permission(..)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("owner or mode of /srv/data"), "{text}");
+        assert!(text.contains("chown -R zatan:zatan /srv/data"), "{text}");
+        assert!(!text.contains("move it aside"), "{text}");
+    }
+
+    #[test]
+    fn another_io_error_says_check_the_card() {
+        const EIO: i32 = 5;
+        let err = failed_write(EIO);
+        assert!(matches!(err, StoreError::Io(..)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("check the card or disk that holds /srv/data"), "{text}");
+        assert!(!text.contains("move it aside"), "{text}");
+    }
+
+    #[test]
+    fn a_data_dir_that_cannot_be_made_is_a_disk_fault_not_corruption() {
+        let (tmp, _) = temp_dir("unwritable");
+        // A file where the directory should be: no chmod trick, which root ignores.
+        let blocker = tmp.path().join("file");
+        std::fs::write(&blocker, b"").unwrap();
+        let err = Store::open(&blocker.join("data")).err().expect("no directory under a file");
+        assert!(err.is_disk_fault(), "{err:?}");
+        assert!(!err.to_string().contains("move it aside"), "{err}");
+        let denied =
+            StoreError::from_io(&PathBuf::from("/srv/data"), &io::Error::from_raw_os_error(13));
+        assert!(denied.to_string().contains("owner or mode of /srv/data"), "{denied}");
+    }
+
+    #[test]
+    fn after_a_failed_write_the_store_opens_itself_again_and_saves() {
+        let (store, switch) = failing_store();
+        bind(&store, "before@kindle.com").unwrap();
+        switch.store(28, Ordering::SeqCst);
+        for _ in 0..3 {
+            let err = bind(&store, "full@kindle.com").expect_err("still full");
+            assert!(matches!(err, StoreError::DiskFull(..)), "every failure says why: {err:?}");
+        }
+        switch.store(0, Ordering::SeqCst);
+        let start = Instant::now();
+        while let Err(e) = bind(&store, "after@kindle.com") {
+            assert!(matches!(e, StoreError::DiskFull(..)), "{e:?}");
+            assert!(start.elapsed() < Duration::from_secs(10), "never saved again: {e}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(store.follower("o1").unwrap().kindle.as_deref(), Some("after@kindle.com"));
+        assert!(store.fault().told.is_none(), "the fault is over");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::http_client::try_request;
 use common::output::Output;
+use common::tmpfs::{fill, Mounts};
 use common::{wait_until, Server, TempDir, BIN};
 use zatan::store::{CrawlOutcome, Store};
 
@@ -445,6 +446,34 @@ fn files_over_the_cap_are_aborted_and_leave_nothing() {
     crawl(dir.path(), &["--once"]);
     assert_eq!(peer.count("/announced.txt"), 1);
     assert_eq!(peer.count("/streamed.txt"), 1);
+}
+
+#[test]
+fn a_full_books_dir_says_disk_full_leaves_nothing_and_the_next_crawl_takes_the_book() {
+    let dir = TempDir::new("crawl-full");
+    let epub = make_epub(dir.path(), "Roomy Book", "Di Author");
+    let feed = atom("", &[book("urn:roomy", "Roomy Book", "Di Author", "/roomy.epub", EPUB)]);
+    let peer = Peer::start(vec![
+        fixed("/robots.txt", "text/plain", ""),
+        fixed("/opds", "application/atom+xml", feed),
+        fixed("/roomy.epub", EPUB, epub),
+    ]);
+    write_config(dir.path(), "", &source("local", &peer.url("/opds"), ""));
+    let mut mounts = Mounts::new("crawl-full-mounts");
+    mounts.tmpfs_at(&dir.path().join("books"), "1m");
+    let filler = fill(&dir.path().join("books"));
+
+    let run = crawl(dir.path(), &["--once"]);
+    assert!(run.stderr.contains("disk full"), "{}", run.stderr);
+    assert!(run.stderr.contains("trying again next crawl"), "{}", run.stderr);
+    assert!(incoming(dir.path()).is_empty(), "left in .incoming: {:?}", incoming(dir.path()));
+    assert_eq!(library_files(dir.path()), ["filler"]);
+    assert!(books_in_store(dir.path()).is_empty());
+
+    std::fs::remove_file(filler).unwrap();
+    crawl(dir.path(), &["--once"]);
+    assert_eq!(books_in_store(dir.path()), [pair("Roomy Book", "Di Author")]);
+    assert_eq!(peer.count("/roomy.epub"), 2, "fetched again once there was room");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::articles::pictures_url;
 use crate::clock::{beijing_midnight, unix_now};
 use crate::http::encode_path_segment;
 use crate::mail::{attachment_name, too_big};
-use crate::store::{Follower, JobKind, JobState};
+use crate::store::{Follower, JobKind, JobState, StoreError};
 use crate::text::human_size;
 use crate::wechat::reply::{Article, Reply};
 
@@ -91,6 +91,17 @@ pub const COMMANDS: &[Command] = &[
 
 const NO_KINDLE: &str = "这个公众号还没有开通 Kindle 推送。";
 
+/// The answer of a command that must save something when the store cannot
+/// (a full disk, a failing card): short and at once, and the same bytes for
+/// WeChat's retries of the message (the reply cache keeps them).
+pub const CANNOT_SAVE: &str = "暂时无法保存，请稍后再试。";
+
+/// [`CANNOT_SAVE`], and the failure logged (a disk fault not once per message).
+fn cannot_save(what: &str, e: &StoreError) -> Reply {
+    e.log_failure(&format!("cannot {what}"));
+    Reply::Text(CANNOT_SAVE.into())
+}
+
 fn bind(bot: &Bot, request: &Request) -> Reply {
     let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     if request.args.is_empty() {
@@ -104,8 +115,7 @@ fn bind(bot: &Bot, request: &Request) -> Reply {
     };
     let follower = Follower { kindle: Some(address.clone()), bound_at: unix_now() };
     if let Err(e) = kindle.store.save_follower(request.openid, &follower) {
-        log::error!("cannot save a Kindle address: {e}");
-        return Reply::Text("暂时记不下，请稍后再试。".into());
+        return cannot_save("save a Kindle address", &e);
     }
     log::info!("{} bound Kindle address {address}", request.openid);
     Reply::Text(format!(
@@ -118,10 +128,7 @@ fn unbind(bot: &Bot, request: &Request) -> Reply {
     let Some(kindle) = &bot.handles.kindle else { return Reply::Text(NO_KINDLE.into()) };
     match kindle.store.save_follower(request.openid, &Follower::default()) {
         Ok(()) => Reply::Text("已解除绑定。".into()),
-        Err(e) => {
-            log::error!("cannot clear a Kindle address: {e}");
-            Reply::Text("暂时改不了，请稍后再试。".into())
-        }
+        Err(e) => cannot_save("clear a Kindle address", &e),
     }
 }
 
@@ -134,10 +141,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
     let address = match kindle.store.follower(request.openid) {
         Ok(Follower { kindle: Some(address), .. }) => address,
         Ok(_) => return Reply::Text("先绑定你的 Kindle 邮箱：绑定 yourname@kindle.com".into()),
-        Err(e) => {
-            log::error!("cannot read a follower: {e}");
-            return Reply::Text("暂时查不到，请稍后再试。".into());
-        }
+        Err(e) => return cannot_save("read a follower", &e),
     };
     let catalog = bot.handles.catalog.snapshot();
     let Some(book) = catalog.get(request.args) else { return no_such_book(request.args) };
@@ -162,10 +166,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             ));
         }
         Ok(_) => {}
-        Err(e) => {
-            log::error!("cannot count pushes: {e}");
-            return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
-        }
+        Err(e) => return cannot_save("count pushes", &e),
     }
     let kind = JobKind::PushBook {
         book_id: book.id.clone(),
@@ -188,10 +189,7 @@ fn push(bot: &Bot, request: &Request) -> Reply {
             };
             Reply::Text(format!("收到，处理中：《{}》将寄到 {address}，{later}。", book.title))
         }
-        Err(e) => {
-            log::error!("cannot record a push: {e}");
-            Reply::Text("暂时记不下这个请求，请稍后再试。".into())
-        }
+        Err(e) => cannot_save("record a push", &e),
     }
 }
 
@@ -226,10 +224,7 @@ fn download(bot: &Bot, request: &Request) -> Reply {
                 left % 3600 / 60
             ));
         }
-        Err(e) => {
-            log::error!("cannot count download links: {e}");
-            return Reply::Text("暂时记不下这个请求，请稍后再试。".into());
-        }
+        Err(e) => return cannot_save("count download links", &e),
     }
     let token = downloads.signer.sign(&book.id, request.openid, now);
     let Some(link) = bot.link(&book_page_path(&book.id, &token)) else {
@@ -338,10 +333,7 @@ fn picture(bot: &Bot, request: &Request) -> Reply {
                     Reply::Text("收到，处理中：图片正在上传，传好就发给你。".into())
                 }
                 Ok(_) => Reply::Text("收到，处理中：图片正在上传，稍后发送「状态」查看。".into()),
-                Err(e) => {
-                    log::error!("cannot record a picture request: {e}");
-                    Reply::Text("暂时记不下这个请求，请稍后再试。".into())
-                }
+                Err(e) => cannot_save("record a picture request", &e),
             };
         }
         return Reply::Text("现在还没有可以发送的图片，请稍后再试。".into());
@@ -380,7 +372,7 @@ fn status(bot: &Bot, request: &Request) -> Reply {
     let recent = match jobs.recent(request.openid, 5) {
         Ok(recent) => recent,
         Err(e) => {
-            log::error!("cannot read jobs: {e}");
+            e.log_failure("cannot read jobs");
             return Reply::Text("暂时查不到，请稍后再试。".into());
         }
     };

@@ -357,7 +357,13 @@ impl Crawler {
         let limit = self.max_book_bytes.min(self.budget_left());
         let temp = TempFile(run.incoming.join(temp_name(acquisition.format.extension())));
         let downloaded = File::create(&temp.0)
-            .map_err(|e| FetchError::Write(format!("{}: {e}", temp.0.display())))
+            .map_err(|e| {
+                FetchError::Write(format!(
+                    "{}: {}",
+                    temp.0.display(),
+                    crate::fsutil::describe_io(&e)
+                ))
+            })
             .and_then(|mut file| {
                 self.client.download(url, run.access, run.shutdown, limit, &mut file)
             });

@@ -253,7 +253,7 @@ impl Client {
             let mut hasher = Sha256::new();
             self.stream(response, &url, limit, shutdown, |chunk| {
                 hasher.update(chunk);
-                out.write_all(chunk).map_err(|e| FetchError::Write(e.to_string()))
+                out.write_all(chunk).map_err(|e| FetchError::Write(crate::fsutil::describe_io(&e)))
             })
             .map(|bytes| Downloaded { bytes, sha256: hex(&hasher.finalize()) })
         };

@@ -100,7 +100,7 @@ impl EpubWriter {
     ) -> Result<(), EbookError> {
         self.zip
             .start_file(name, options)
-            .map_err(|e| EbookError::malformed(&self.path, format!("cannot write {name}: {e}")))?;
+            .map_err(|e| EbookError::zip_write(&self.path, &format!("cannot write {name}"), e))?;
         self.zip.write_all(data).map_err(|e| EbookError::io(&self.path, e))
     }
 
@@ -136,7 +136,7 @@ impl EpubWriter {
         let buffered = self
             .zip
             .finish()
-            .map_err(|e| EbookError::malformed(&path, format!("cannot finish the archive: {e}")))?;
+            .map_err(|e| EbookError::zip_write(&path, "cannot finish the archive", e))?;
         let file = buffered.into_inner().map_err(|e| EbookError::io(&path, e.into_error()))?;
         Ok(Written { file, chapters, images })
     }

@@ -35,6 +35,21 @@ impl EbookError {
         EbookError::Io { path: path.to_path_buf(), source }
     }
 
+    /// The disk filled up while reading or writing: worth trying again once
+    /// there is room, unlike anything wrong with the book.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, EbookError::Io { source, .. } if crate::fsutil::is_disk_full(source))
+    }
+
+    /// Writing the archive at `path` failed: an I/O error (a full disk) as
+    /// one, anything else as `what` went wrong.
+    pub(crate) fn zip_write(path: &Path, what: &str, error: zip::result::ZipError) -> Self {
+        match error {
+            zip::result::ZipError::Io(source) => EbookError::io(path, source),
+            other => EbookError::malformed(path, format!("{what}: {other}")),
+        }
+    }
+
     pub(crate) fn malformed(path: &Path, detail: impl Into<String>) -> Self {
         EbookError::Malformed { path: path.to_path_buf(), detail: detail.into() }
     }
@@ -43,7 +58,9 @@ impl EbookError {
 impl fmt::Display for EbookError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EbookError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            EbookError::Io { path, source } => {
+                write!(f, "{}: {}", path.display(), crate::fsutil::describe_io(source))
+            }
             EbookError::UnsupportedFormat { path, output: false } => write!(
                 f,
                 "{} is not a format zatan reads (give a .txt, .epub, .mobi or .azw3 file)",

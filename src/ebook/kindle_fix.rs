@@ -33,9 +33,8 @@ pub fn fix(
     out_path: &Path,
     meta: &BookMeta,
 ) -> Result<(File, Vec<String>), EbookError> {
-    let write_err = |e: &dyn std::fmt::Display| {
-        EbookError::malformed(out_path, format!("cannot write the EPUB: {e}"))
-    };
+    let write_err =
+        |e: zip::result::ZipError| EbookError::zip_write(out_path, "cannot write the EPUB", e);
     let mut zip = ZipWriter::new(BufWriter::with_capacity(64 * 1024, file));
     let mut repairs = Vec::new();
     let put = |zip: &mut ZipWriter<BufWriter<File>>,
@@ -44,7 +43,7 @@ pub fn fix(
                method|
      -> Result<(), EbookError> {
         zip.start_file(name, SimpleFileOptions::default().compression_method(method))
-            .map_err(|e| write_err(&e))?;
+            .map_err(write_err)?;
         zip.write_all(data).map_err(|e| EbookError::io(out_path, e))
     };
 
@@ -89,7 +88,7 @@ pub fn fix(
         }
     }
     repairs.extend(tally.notes());
-    let buffered = zip.finish().map_err(|e| write_err(&e))?;
+    let buffered = zip.finish().map_err(write_err)?;
     let file = buffered.into_inner().map_err(|e| EbookError::io(out_path, e.into_error()))?;
     Ok((file, repairs))
 }

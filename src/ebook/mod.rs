@@ -17,7 +17,6 @@ mod kindle_fix;
 mod lines;
 mod meta;
 mod mobi;
-mod output;
 mod palmdoc;
 mod txt;
 mod txt_write;
@@ -28,11 +27,11 @@ use std::fmt;
 use std::fs::File;
 use std::path::Path;
 
+use crate::fsutil::AtomicFile;
 use book::BookSink;
 use epub_read::EpubBook;
 use epub_write::EpubWriter;
 use mobi::MobiBook;
-use output::PendingOutput;
 use txt::TxtBook;
 use txt_write::TxtWriter;
 
@@ -151,7 +150,7 @@ fn convert_to(
     output_format: Format,
     opts: &ConvertOptions,
 ) -> Result<ConvertReport, EbookError> {
-    let (pending, file) = PendingOutput::create(output)?;
+    let (pending, file) = AtomicFile::create(output).map_err(|e| EbookError::io(output, e))?;
     let (mut report, file) = match input_format {
         Format::Txt => {
             let book = TxtBook::open(input)?;
@@ -180,7 +179,7 @@ fn convert_to(
         }
     };
     report.input_format = input_format;
-    report.output_bytes = pending.commit(file)?;
+    report.output_bytes = pending.commit(file).map_err(|e| EbookError::io(output, e))?;
     Ok(report)
 }
 

@@ -44,3 +44,31 @@ pub use response::Response;
 pub use router::Router;
 pub use server::{serve, ServerHandle};
 pub use target::encode_path_segment;
+
+/// What the fuzz targets (`fuzz/`, built by cargo-fuzz, which sets
+/// `cfg(fuzzing)`) drive: the head and target parsers, checked against the
+/// properties the connection relies on. Not in a normal build.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use super::head::{head_end_seen, parse_head, HeadParse};
+    use super::target::{encode_path_segment, parse_target};
+    use super::Limits;
+
+    /// Parse `bytes` as the start of a request, as a connection does.
+    pub fn request_head(bytes: &[u8]) {
+        let max_headers = Limits::default().max_headers;
+        let HeadParse::Complete { head, len } = parse_head(bytes, max_headers) else { return };
+        assert!(len <= bytes.len());
+        // The reader parses again only once it has seen the end of a head:
+        // a head that parses must be one it sees the end of.
+        assert!(head_end_seen(&bytes[..len], 0), "complete head whose end is not seen");
+        assert!(head.headers.len() <= max_headers);
+        if let Ok(target) = parse_target(&head.target) {
+            assert!(target.path.starts_with('/'));
+            let encoded = format!("/{}", encode_path_segment(&target.path[1..]));
+            let again = parse_target(&encoded).expect("an encoded path parses");
+            assert_eq!(again.path, target.path, "encoding and decoding give the path back");
+            assert!(again.query.is_empty());
+        }
+    }
+}

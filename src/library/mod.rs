@@ -64,7 +64,9 @@ impl fmt::Display for LibraryError {
             LibraryError::Unreadable { path, reason } => {
                 write!(f, "{} is not a usable book: {reason}", path.display())
             }
-            LibraryError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            LibraryError::Io { path, error } => {
+                write!(f, "{}: {}", path.display(), crate::fsutil::describe_io(error))
+            }
             LibraryError::Store(e) => e.fmt(f),
             LibraryError::NoSuchBook(id) => {
                 write!(f, "no book has the id `{id}`; `zatan books list` shows the ids")
@@ -245,11 +247,9 @@ fn place(
     let target = books_dir.join(&name);
     match intake {
         Intake::Move => std::fs::rename(file, &target).map_err(io_error(file))?,
+        // Under a hidden name first: the watcher never sees half a file.
         Intake::Copy => {
-            // Copy under a hidden name first: the watcher never sees half a file.
-            let partial = books_dir.join(format!(".{name}.partial"));
-            std::fs::copy(file, &partial).map_err(io_error(&partial))?;
-            std::fs::rename(&partial, &target).map_err(io_error(&target))?;
+            crate::fsutil::copy_atomically(file, &target).map(drop).map_err(io_error(&target))?
         }
     }
     Ok(name)

@@ -86,7 +86,7 @@ fn step_once(
     let mut job = match store.job(id) {
         Ok(job) => job?,
         Err(e) => {
-            log::error!("cannot read job {id}: {e}");
+            e.log_failure(&format!("cannot read job {id}"));
             return Some(RETRY_FIRST);
         }
     };
@@ -95,7 +95,7 @@ fn step_once(
     }
     let next = step(&mut job);
     if let Err(e) = store.save_job(&job) {
-        log::error!("cannot record job {id}: {e}");
+        e.log_failure(&format!("cannot record job {id}"));
     }
     if job.state.is_finished() {
         log::info!("job {} for {}: {:?}", job.id, job.openid, job.state);

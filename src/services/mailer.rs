@@ -46,6 +46,19 @@ pub struct MailerService {
 /// Why a push cannot go out, worded for the follower.
 struct Refusal(String);
 
+/// Why a book is not ready to send.
+enum Unready {
+    Refused(Refusal),
+    /// The outbox's disk is full: the push waits for space, it does not fail.
+    DiskFull(String),
+}
+
+impl From<Refusal> for Unready {
+    fn from(refusal: Refusal) -> Unready {
+        Unready::Refused(refusal)
+    }
+}
+
 impl MailerService {
     pub fn run(self, inbox: Receiver<NewJob>, shutdown: &Shutdown) {
         if let Err(e) = std::fs::create_dir_all(&self.outbox) {
@@ -67,8 +80,21 @@ impl MailerService {
         let prepared = self.outbox.join(format!("job-{}.epub", job.id));
         if job.state == JobState::Queued || !prepared.exists() {
             self.record(job, JobState::Preparing);
-            if let Err(Refusal(reason)) = self.prepare(&book_id, &prepared) {
-                return self.finish(job, JobState::Failed(reason), &prepared);
+            match self.prepare(&book_id, &prepared) {
+                Ok(()) => {}
+                Err(Unready::Refused(Refusal(reason))) => {
+                    return self.finish(job, JobState::Failed(reason), &prepared);
+                }
+                Err(Unready::DiskFull(reason)) => {
+                    log::warn!(
+                        "mailer: book {book_id} for {} waits for space in {}: {reason}; next try in {}s",
+                        job.openid,
+                        self.outbox.display(),
+                        self.retry_first.as_secs()
+                    );
+                    self.record(job, JobState::Queued);
+                    return Some(self.retry_first);
+                }
             }
         }
         let attachment = match std::fs::read(&prepared) {
@@ -133,21 +159,21 @@ impl MailerService {
     fn record(&self, job: &mut Job, state: JobState) {
         job.state = state;
         if let Err(e) = self.store.save_job(job) {
-            log::error!("mailer: cannot record job {}: {e}", job.id);
+            e.log_failure(&format!("mailer: cannot record job {}", job.id));
         }
     }
 
     /// The book as a Kindle-ready EPUB at `prepared`, its size within the limit.
-    fn prepare(&self, book_id: &str, prepared: &Path) -> Result<(), Refusal> {
+    fn prepare(&self, book_id: &str, prepared: &Path) -> Result<(), Unready> {
         let book = match self.store.book(book_id) {
             Ok(Some(book)) => book,
-            Ok(None) => return Err(Refusal("这本书已经不在书库里了".into())),
-            Err(e) => return Err(Refusal(format!("书库读不出来：{e}"))),
+            Ok(None) => return Err(Refusal("这本书已经不在书库里了".into()).into()),
+            Err(e) => return Err(Refusal(format!("书库读不出来：{e}")).into()),
         };
         // EPUB first: it needs only the Kindle fixes; other formats are converted.
         let file = book.files.iter().find(|f| f.format == "epub").or_else(|| book.files.first());
         let Some(file) = file else {
-            return Err(Refusal("这本书已经不在书库里了".into()));
+            return Err(Refusal("这本书已经不在书库里了".into()).into());
         };
         let source = self.books_dir.join(&file.name);
         match ebook::to_kindle_epub(&source, prepared) {
@@ -156,24 +182,27 @@ impl MailerService {
                 // Copied beside it and renamed: a crash never leaves half a book
                 // at `prepared`, which a restart would take as ready to send.
                 if file.format == "epub" && report.repairs.is_empty() {
-                    let partial = prepared.with_extension("partial");
-                    if let Err(e) = std::fs::copy(&source, &partial)
-                        .and_then(|_| std::fs::rename(&partial, prepared))
-                    {
-                        return Err(Refusal(format!("这本书读不出来：{e}")));
+                    match crate::fsutil::copy_atomically(&source, prepared) {
+                        Ok(_) => {}
+                        Err(e) if crate::fsutil::is_disk_full(&e) => {
+                            let _ = std::fs::remove_file(prepared);
+                            return Err(Unready::DiskFull(crate::fsutil::describe_io(&e)));
+                        }
+                        Err(e) => return Err(Refusal(format!("这本书读不出来：{e}")).into()),
                     }
                 }
                 let bytes = std::fs::metadata(prepared).map_or(report.output_bytes, |m| m.len());
                 let size = self.mailer.encoded_size_of(&attachment_name(&book.title), bytes);
                 if size > self.mailer.max_mail_bytes() {
                     let _ = std::fs::remove_file(prepared);
-                    return Err(Refusal(too_big(size, self.mailer.max_mail_bytes())));
+                    return Err(Refusal(too_big(size, self.mailer.max_mail_bytes())).into());
                 }
                 Ok(())
             }
+            Err(e) if e.is_disk_full() => Err(Unready::DiskFull(e.to_string())),
             Err(e) => {
                 log::warn!("mailer: cannot prepare book {book_id}: {e}");
-                Err(Refusal(format!("这本书转换失败：{e}")))
+                Err(Refusal(format!("这本书转换失败：{e}")).into())
             }
         }
     }

@@ -14,6 +14,7 @@ pub mod output;
 mod server;
 pub mod smtp;
 mod temp_dir;
+pub mod tmpfs;
 pub mod wechat;
 
 // Not every test binary uses each of these either.
