@@ -14,6 +14,7 @@ pub mod ebook;
 pub mod email_address;
 pub mod fsutil;
 pub mod http;
+pub mod http_client;
 pub mod jobs;
 pub mod library;
 pub mod logging;

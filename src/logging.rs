@@ -22,6 +22,8 @@ pub fn init(config: &LogConfig) -> Result<(), String> {
         .set_time_format_rfc3339()
         // the coroutine runtime logs every socket it polls at info level
         .add_filter_ignore_str("may")
+        // at trace, the HTTP client logs whole URLs, whose queries hold API secrets
+        .add_filter_ignore_str("ureq")
         .build();
     let mut loggers: Vec<Box<dyn SharedLogger>> =
         vec![WriteLogger::new(level, settings.clone(), std::io::stderr())];
