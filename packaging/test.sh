@@ -4,7 +4,9 @@
 #
 #   bash packaging/test.sh
 #
-# 1. static musl binaries for aarch64, armv7 and x86_64 (packaging/build-static.sh)
+# 1. static musl binaries for aarch64, armv7 and x86_64 (packaging/build-static.sh),
+#    and their sizes against the limits (aarch64 3.0 MiB, armv7 2.8 MiB, x86_64 3.3 MiB;
+#    printed, not yet failing)
 # 2. a smoke test of each, the ARM ones under qemu-user (packaging/smoke-test.sh)
 # 3. the arm64, armhf and amd64 .debs, and lintian on each (no errors allowed)
 # 4. the amd64 .deb installed, checked, removed and purged here (packaging/deb/test-install.sh)
@@ -55,8 +57,27 @@ bin() { static_binary "$1" release; }
 a64=aarch64-unknown-linux-musl arm=armv7-unknown-linux-musleabihf x64=x86_64-unknown-linux-musl
 
 suite build timed "static build" bash packaging/build-static.sh "$a64" "$arm" "$x64"
+
+# A router's flash: the stripped static binaries' size limits, in bytes
+# (3.0, 2.8 and 3.3 MiB).
+size_limit_of() {
+    case $1 in
+        "$a64") echo 3145728 ;;
+        "$arm") echo 2936012 ;;
+        "$x64") echo 3460300 ;;
+    esac
+}
+# check_size TARGET: says how the binary stands against its limit. Reported, not
+# failing yet: the binaries are still over (see the README's size figures); make
+# the last line `return 1` once all three fit.
+check_size() {
+    local size limit
+    size=$(stat -c %s "$(bin "$1")") limit=$(size_limit_of "$1")
+    say "size $1: $size bytes (limit $limit)"
+    [ "$size" -le "$limit" ] || say "$1 is $((size - limit)) bytes over its limit (reported, not failing)"
+}
 for t in "$a64" "$arm" "$x64"; do
-    [ -f "$(bin "$t")" ] && say "size $t: $(stat -c %s "$(bin "$t")") bytes"
+    [ -f "$(bin "$t")" ] && suite "size-${t%%-*}" check_size "$t"
 done
 
 suite smoke-aarch64 bash packaging/smoke-test.sh "$(bin "$a64")" qemu-aarch64-static

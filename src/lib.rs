@@ -15,6 +15,7 @@ pub mod email_address;
 pub mod fd_limit;
 pub mod fsutil;
 pub mod http;
+pub mod http_client;
 pub mod jobs;
 pub mod library;
 pub mod log_summary;

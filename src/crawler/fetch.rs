@@ -1,7 +1,8 @@
-//! The crawler's HTTP client over minreq: every request goes through
+//! The crawler's HTTP client over ureq: every request goes through
 //! robots.txt (cached per host), the per-host pacing, 429/503 backoff and
 //! redirects followed one hop at a time (each hop checked like a first
-//! request, credentials only ever sent to the source's own site).
+//! request, credentials only ever sent to the source's own site, never
+//! from https down to plain http).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,6 +18,8 @@ use crate::config::Secret;
 use crate::digest::hex;
 use crate::shutdown::Shutdown;
 use crate::url::Url;
+
+type Response = ureq::http::Response<ureq::Body>;
 
 const FEED_TIMEOUT: Duration = Duration::from_secs(60);
 /// A whole book download: 50 MB over a slow uplink.
@@ -205,13 +208,13 @@ impl Client {
             timeout: FEED_TIMEOUT,
         };
         let (response, url) = self.open(ask, access, shutdown)?;
-        let status = response.status_code;
+        let status = response.status().as_u16();
         let result = match status {
             304 => Ok(FeedResponse::NotModified),
             200..=299 => {
                 let validators = Validators {
-                    etag: response.headers.get("etag").cloned(),
-                    last_modified: response.headers.get("last-modified").cloned(),
+                    etag: header(&response, "etag"),
+                    last_modified: header(&response, "last-modified"),
                 };
                 let mut bytes = Vec::new();
                 self.stream(response, &url, limit, shutdown, |chunk| {
@@ -224,7 +227,7 @@ impl Client {
                     url: url.clone(),
                 })
             }
-            _ => Err(FetchError::Status { status: status_u16(status), url: url.to_string() }),
+            _ => Err(FetchError::Status { status, url: url.to_string() }),
         };
         self.politeness.succeeded(&url.origin(), Instant::now());
         result
@@ -242,11 +245,11 @@ impl Client {
     ) -> Result<Downloaded, FetchError> {
         let ask = Ask { url, accept: "*/*", validators: None, timeout: DOWNLOAD_TIMEOUT };
         let (response, url) = self.open(ask, access, shutdown)?;
-        let status = response.status_code;
+        let status = response.status().as_u16();
         let announced =
-            response.headers.get("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+            header(&response, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
         let result = if !(200..=299).contains(&status) {
-            Err(FetchError::Status { status: status_u16(status), url: url.to_string() })
+            Err(FetchError::Status { status, url: url.to_string() })
         } else if announced.is_some_and(|length| length > limit) {
             Err(FetchError::TooLarge { limit, url: url.to_string() })
         } else {
@@ -264,19 +267,20 @@ impl Client {
     /// Read a body in chunks into `sink`, at most `limit` bytes.
     fn stream(
         &mut self,
-        mut response: minreq::ResponseLazy,
+        response: Response,
         url: &Url,
         limit: u64,
         shutdown: &Shutdown,
         mut sink: impl FnMut(&[u8]) -> Result<(), FetchError>,
     ) -> Result<u64, FetchError> {
+        let mut body = response.into_body().into_reader();
         let mut buffer = vec![0u8; 64 * 1024];
         let mut total = 0u64;
         loop {
             if shutdown.is_requested() {
                 return Err(FetchError::Cancelled);
             }
-            let n = response.read(&mut buffer).map_err(|e| FetchError::Network {
+            let n = body.read(&mut buffer).map_err(|e| FetchError::Network {
                 url: url.to_string(),
                 detail: format!("reading the body: {e}"),
             })?;
@@ -300,7 +304,7 @@ impl Client {
         ask: Ask,
         access: &Access,
         shutdown: &Shutdown,
-    ) -> Result<(minreq::ResponseLazy, Url), FetchError> {
+    ) -> Result<(Response, Url), FetchError> {
         let mut url = ask.url.clone();
         let (mut hops, mut tries) = (0, 0);
         loop {
@@ -311,20 +315,20 @@ impl Client {
                 return Err(FetchError::Disallowed { origin, path: url.path_and_query() });
             }
             self.pace(&origin, shutdown)?;
-            let mut request = self.request(&url, ask.timeout).with_header("Accept", ask.accept);
+            let mut headers = vec![("Accept", ask.accept)];
             if let Some(validators) = ask.validators {
                 if let Some(etag) = &validators.etag {
-                    request = request.with_header("If-None-Match", etag.as_str());
+                    headers.push(("If-None-Match", etag.as_str()));
                 }
                 if let Some(last_modified) = &validators.last_modified {
-                    request = request.with_header("If-Modified-Since", last_modified.as_str());
+                    headers.push(("If-Modified-Since", last_modified.as_str()));
                 }
             }
             if let (true, Some(authorization)) = (own_site, &access.authorization) {
-                request = request.with_header("Authorization", authorization.expose());
+                headers.push(("Authorization", authorization.expose()));
             }
             let started = Instant::now();
-            let response = request.send_lazy();
+            let response = self.get(&url, ask.timeout, &headers);
             let now = Instant::now();
             let response = match response {
                 Ok(response) => response,
@@ -336,14 +340,12 @@ impl Client {
                     });
                 }
             };
-            let status = response.status_code;
+            let status = response.status().as_u16();
             log::debug!("GET {url}: HTTP {status} in {} ms", started.elapsed().as_millis());
             match status {
                 429 | 503 => {
-                    let wait = response
-                        .headers
-                        .get("retry-after")
-                        .and_then(|v| retry_after(v, unix_now()));
+                    let wait =
+                        header(&response, "retry-after").and_then(|v| retry_after(&v, unix_now()));
                     drop(response);
                     tries += 1;
                     match self.politeness.throttled(&origin, now, wait) {
@@ -354,10 +356,7 @@ impl Client {
                             );
                         }
                         Throttle::RetryIn(_) => {
-                            return Err(FetchError::Status {
-                                status: status_u16(status),
-                                url: url.to_string(),
-                            })
+                            return Err(FetchError::Status { status, url: url.to_string() })
                         }
                         Throttle::Rest(until) => {
                             let seconds = until.saturating_duration_since(now).as_secs();
@@ -366,7 +365,7 @@ impl Client {
                     }
                 }
                 301 | 302 | 303 | 307 | 308 => {
-                    let location = response.headers.get("location").cloned();
+                    let location = header(&response, "location");
                     drop(response);
                     self.politeness.finished(&origin, now);
                     hops += 1;
@@ -375,9 +374,7 @@ impl Client {
                             Err(format!("more than {MAX_REDIRECTS} redirects"))
                         }
                         None => Err(format!("HTTP {status} without a Location")),
-                        Some(location) => {
-                            url.join(&location).map_err(|e| format!("redirect to a bad URL: {e}"))
-                        }
+                        Some(location) => redirect_target(&url, &location),
                     };
                     url = target
                         .map_err(|detail| FetchError::Redirect { url: url.to_string(), detail })?;
@@ -387,14 +384,19 @@ impl Client {
         }
     }
 
-    fn request(&self, url: &Url, timeout: Duration) -> minreq::Request {
-        minreq::get(url.to_string())
-            .with_timeout(whole_seconds(timeout))
-            .with_follow_redirects(false)
-            .with_max_headers_size(64 * 1024)
-            .with_max_status_line_length(1024)
-            .with_header("User-Agent", self.user_agent.as_str())
-            .with_header("Connection", "close")
+    /// One GET, its body unread; every status is an answer.
+    fn get(
+        &self,
+        url: &Url,
+        timeout: Duration,
+        headers: &[(&str, &str)],
+    ) -> Result<Response, ureq::Error> {
+        let agent = crate::http_client::agent(&self.user_agent, timeout);
+        let mut request = agent.get(url.to_string()).header("Connection", "close");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.call()
     }
 
     /// Wait until `origin` may be asked again.
@@ -435,10 +437,7 @@ impl Client {
         for _ in 0..=MAX_REDIRECTS {
             let origin = target.origin();
             self.pace(&origin, shutdown)?;
-            let response = self
-                .request(&target, ROBOTS_TIMEOUT)
-                .with_header("Accept", "text/plain")
-                .send_lazy();
+            let response = self.get(&target, ROBOTS_TIMEOUT, &[("Accept", "text/plain")]);
             let now = Instant::now();
             let response = match response {
                 Ok(response) => response,
@@ -448,7 +447,7 @@ impl Client {
                     return Ok((Rules::disallow_all(), ROBOTS_UNREACHABLE_TTL));
                 }
             };
-            let status = response.status_code;
+            let status = response.status().as_u16();
             match status {
                 200..=299 => {
                     let mut bytes = Vec::new();
@@ -474,10 +473,10 @@ impl Client {
                     };
                 }
                 301 | 302 | 303 | 307 | 308 => {
-                    let location = response.headers.get("location").cloned();
+                    let location = header(&response, "location");
                     drop(response);
                     self.politeness.finished(&origin, now);
-                    match location.and_then(|l| target.join(&l).ok()) {
+                    match location.and_then(|l| redirect_target(&target, &l).ok()) {
                         Some(next) => target = next,
                         None => break,
                     }
@@ -503,13 +502,20 @@ impl Client {
     }
 }
 
-fn status_u16(status: i32) -> u16 {
-    u16::try_from(status).unwrap_or(0)
+fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// minreq counts its timeout in whole seconds; round up.
-fn whole_seconds(timeout: Duration) -> u64 {
-    (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1)
+/// Where a redirect from `from` to `location` leads. Never from https down
+/// to plain http: the rest of the way (and a source's credentials, were it
+/// the same host) would travel in clear text.
+fn redirect_target(from: &Url, location: &str) -> Result<Url, String> {
+    let to = from.join(location).map_err(|e| format!("redirect to a bad URL: {e}"))?;
+    let https = |url: &Url| url.origin().starts_with("https://");
+    if https(from) && !https(&to) {
+        return Err(format!("refusing the redirect to {to}: it leaves https for plain http"));
+    }
+    Ok(to)
 }
 
 #[cfg(test)]
@@ -526,5 +532,25 @@ mod tests {
         assert!(!format!("{:?}", access.authorization).contains("YWxp"), "the header is a Secret");
         assert_eq!(access.origin, "http://127.0.0.1:9");
         assert!(Access::new(&source, None, None, false).authorization.is_none());
+    }
+
+    #[test]
+    fn redirects_never_leave_https_for_http() {
+        let secure = Url::parse("https://books.example/opds").unwrap();
+        let plain = Url::parse("http://books.example/opds").unwrap();
+        let err = redirect_target(&secure, "http://books.example/feed").unwrap_err();
+        assert!(err.contains("plain http"), "{err}");
+        assert_eq!(
+            redirect_target(&secure, "/feed").unwrap().to_string(),
+            "https://books.example/feed"
+        );
+        assert_eq!(
+            redirect_target(&plain, "https://books.example/feed").unwrap().to_string(),
+            "https://books.example/feed"
+        );
+        assert_eq!(
+            redirect_target(&plain, "http://mirror.example/feed").unwrap().to_string(),
+            "http://mirror.example/feed"
+        );
     }
 }

@@ -6,6 +6,11 @@
 # message, so none is answered from the retry cache.
 # Targets (2-core machine): plaintext >= half of nginx's req/s, p99 < 2 ms at 64
 # connections, idle RSS <= 5 MB. Figures only; nothing here passes or fails.
+#
+# ZATAN_BIN=path benchmarks that binary instead of building target/release/zatan;
+# BASELINE_BIN=path also runs that one (say, a build from before a profile change)
+# on the next port, measured in the same run, turn about, so that the two can be
+# compared on a machine whose load changes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_SECONDS=${RUN_SECONDS:-3}
@@ -22,32 +27,44 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-cargo build --release --locked --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/zatan"
+if [ -n "${ZATAN_BIN:-}" ]; then
+    bin=$ZATAN_BIN
+else
+    cargo build --release --locked --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/zatan"
+fi
+BASELINE_BIN=${BASELINE_BIN:-}
+BASELINE_PORT=$((ZATAN_PORT + 2))
 work=$(mktemp -d)
 trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 for mode in plain safe; do
     cargo bench --locked --quiet --bench requests -- "$mode" "$REQUESTS" "$work/$mode.requests"
 done
 
-cat > "$work/zatan.toml" <<TOML
+# start_zatan NAME BINARY PORT
+start_zatan() {
+    local name=$1 binary=$2 port=$3
+    cat > "$work/$name.toml" <<TOML
 [server]
-listen = "127.0.0.1:$ZATAN_PORT"
+listen = "127.0.0.1:$port"
 [wechat]
 token = "benchToken"
 app_id = "wxbench0000000000"
 encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 [storage]
-data_dir = "$work/data"
+data_dir = "$work/$name/data"
 [pictures]
-dir = "$work/pictures"
+dir = "$work/$name/pictures"
 [books]
-dir = "$work/books"
+dir = "$work/$name/books"
 [articles]
-dir = "$work/articles"
+dir = "$work/$name/articles"
 TOML
-"$bin" serve --config "$work/zatan.toml" 2>"$work/zatan.log" &
-echo $! > "$work/zatan.pid"
+    "$binary" serve --config "$work/$name.toml" 2>"$work/$name.log" &
+    echo $! > "$work/$name.pid"
+}
+start_zatan zatan "$bin" "$ZATAN_PORT"
+[ -z "$BASELINE_BIN" ] || start_zatan baseline "$BASELINE_BIN" "$BASELINE_PORT"
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes auto;
@@ -62,9 +79,11 @@ http {
 NGINX
 nginx -c "$work/nginx.conf"
 
-for _ in $(seq 50); do
-    curl -fs "http://127.0.0.1:$ZATAN_PORT/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
+for port in "$ZATAN_PORT" ${BASELINE_BIN:+"$BASELINE_PORT"}; do
+    for _ in $(seq 50); do
+        curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
 done
 sleep 1
 # RSS counts shared library pages too; on the static musl build for the
@@ -87,7 +106,12 @@ for c in 1 64; do
     measure "nginx static" "$c" "http://127.0.0.1:$NGINX_PORT/"
     measure "zatan plain" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$ZATAN_PORT/" -- "$work/plain.requests"
     measure "zatan safe" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$ZATAN_PORT/" -- "$work/safe.requests"
+    if [ -n "$BASELINE_BIN" ]; then
+        measure "baseline plain" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$BASELINE_PORT/" -- "$work/plain.requests"
+        measure "baseline safe" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$BASELINE_PORT/" -- "$work/safe.requests"
+    fi
 done
 echo "zatan idle RSS: $idle"
 echo "zatan RSS after load: $(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/zatan.pid")/status") KiB"
-echo "zatan binary (release, stripped, $(uname -m)): $(stat -c %s "$bin") bytes"
+echo "zatan binary ($(uname -m)): $(stat -c %s "$bin") bytes: $bin"
+[ -z "$BASELINE_BIN" ] || echo "baseline binary: $(stat -c %s "$BASELINE_BIN") bytes: $BASELINE_BIN"

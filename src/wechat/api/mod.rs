@@ -2,7 +2,7 @@
 //! customer-service messages, the menu (protocol sheet, section 5), and
 //! articles in the draft box (section 7).
 //!
-//! Blocking calls over minreq (rustls with ring), meant for service threads.
+//! Blocking calls over ureq (rustls with ring), meant for service threads.
 //! The client never caches a token: the token owner thread fetches them and
 //! every other call takes the token to use. Secrets (the app secret, access
 //! tokens) never appear in errors, `Debug` output or log lines; URLs, which

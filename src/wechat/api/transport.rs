@@ -1,4 +1,4 @@
-//! One HTTP exchange with the WeChat API over minreq. URLs carry secrets
+//! One HTTP exchange with the WeChat API over ureq. URLs carry secrets
 //! (`secret=`, `access_token=`) in their query, so nothing here puts a URL
 //! into an error or a log line: only the method and the path.
 
@@ -49,58 +49,65 @@ pub(super) struct Call<'a> {
 /// Sends `call` to `base` + path and returns the JSON of a successful answer.
 pub(super) fn exchange(base: &str, timeout: Duration, call: Call) -> Result<Value, ApiError> {
     let url = format!("{}{}{}", base.trim_end_matches('/'), call.path, query_string(call.query));
-    let method = match call.verb {
-        Verb::Get => minreq::Method::Get,
-        Verb::Post => minreq::Method::Post,
+    let failed = |error: ureq::Error| ApiError::Transport {
+        maybe_delivered: maybe_delivered(&error),
+        detail: format!("{} {}: {}", call.verb, call.path, describe(&error)),
     };
-    let mut request = minreq::Request::new(method, url)
-        .with_timeout(whole_seconds(timeout))
-        // A redirect would carry the access token to another place.
-        .with_follow_redirects(false)
-        .with_max_headers_size(64 * 1024)
-        .with_max_status_line_length(1024)
-        .with_header("User-Agent", concat!("zatan/", env!("CARGO_PKG_VERSION")))
-        .with_header("Connection", "close");
-    if let Some(body) = call.body {
-        request = request.with_header("Content-Type", body.content_type).with_body(body.bytes);
-    }
+    let mut request = ureq::http::Request::builder()
+        .method(call.verb.to_string().as_str())
+        .uri(url)
+        .header("Connection", "close");
+    let bytes = match call.body {
+        Some(body) => {
+            request = request.header("Content-Type", body.content_type);
+            body.bytes
+        }
+        None => Vec::new(),
+    };
+    let request = request.body(bytes).map_err(|e| failed(e.into()))?;
     let started = Instant::now();
-    let response = request.send().map_err(|e| ApiError::Transport {
-        maybe_delivered: maybe_delivered(&e),
-        detail: format!("{} {}: {e}", call.verb, call.path),
-    })?;
-    let status = u16::try_from(response.status_code).unwrap_or(0);
+    // The agent follows no redirect: one would carry the access token elsewhere.
+    let agent = crate::http_client::agent(USER_AGENT, timeout);
+    let mut response = agent.run(request).map_err(failed)?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_vec();
+    let body = body.map_err(failed)?;
     log::debug!(
         "{} {}: HTTP {status} in {} ms",
         call.verb,
         call.path,
         started.elapsed().as_millis()
     );
-    interpret(status, response.as_bytes(), call.secrets)
+    interpret(status, &body, call.secrets)
 }
 
-/// minreq counts its timeout (connect, send and answer together) in whole
-/// seconds; round up so that no call gets less time than asked for.
-fn whole_seconds(timeout: Duration) -> u64 {
-    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
-    secs.max(1)
-}
+const USER_AGENT: &str = concat!("zatan/", env!("CARGO_PKG_VERSION"));
 
-/// False only when the request certainly never left: the connection was
-/// refused or could not be made. minreq reports a connect timeout like an
-/// answer timeout, and a failed name lookup as a plain I/O error, so those
-/// count as possibly delivered: a lost retry is better than a duplicate.
-fn maybe_delivered(error: &minreq::Error) -> bool {
-    use minreq::Error::*;
+/// The API answers in small JSON documents; a larger answer is not the API.
+const MAX_ANSWER_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The error without the URL: two of ureq's errors quote it, and its query
+/// holds the secret or the access token.
+fn describe(error: &ureq::Error) -> String {
     match error {
-        IoError(e) => {
-            !matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable)
-        }
-        AddressNotFound
-        | RustlsCreateConnection(_)
-        | HttpsFeatureNotEnabled
-        | PunycodeConversionFailed
-        | PunycodeFeatureNotEnabled => false,
+        ureq::Error::BadUri(_) => "the API base URL is not a valid URL".into(),
+        ureq::Error::RequireHttpsOnly(_) => "the API base URL is not https".into(),
+        other => other.to_string(),
+    }
+}
+
+/// False only when the request certainly never left: the name did not
+/// resolve, the connection (TLS included) was refused or could not be made
+/// in time, or the request could not even be built. Anything later counts as
+/// possibly delivered: a lost retry is better than a duplicate.
+fn maybe_delivered(error: &ureq::Error) -> bool {
+    use ureq::Error::*;
+    use ureq::Timeout;
+    match error {
+        Io(e) => !matches!(e.kind(), ErrorKind::ConnectionRefused | ErrorKind::AddrNotAvailable),
+        Timeout(Timeout::Resolve | Timeout::Connect) => false,
+        HostNotFound | ConnectionFailed | BadUri(_) | Http(_) | RequireHttpsOnly(_)
+        | TlsRequired => false,
         _ => true,
     }
 }
@@ -144,21 +151,23 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_round_up_to_whole_seconds() {
-        assert_eq!(whole_seconds(Duration::ZERO), 1);
-        assert_eq!(whole_seconds(Duration::from_millis(300)), 1);
-        assert_eq!(whole_seconds(Duration::from_secs(5)), 5);
-        assert_eq!(whole_seconds(Duration::from_millis(5001)), 6);
-    }
-
-    #[test]
     fn only_a_connection_never_made_is_surely_undelivered() {
-        let io_error = |kind| minreq::Error::IoError(io::Error::new(kind, "x"));
+        let io_error = |kind| ureq::Error::Io(io::Error::new(kind, "x"));
         assert!(!maybe_delivered(&io_error(ErrorKind::ConnectionRefused)));
-        assert!(!maybe_delivered(&minreq::Error::AddressNotFound));
+        assert!(!maybe_delivered(&ureq::Error::HostNotFound));
+        assert!(!maybe_delivered(&ureq::Error::Timeout(ureq::Timeout::Connect)));
+        assert!(maybe_delivered(&ureq::Error::Timeout(ureq::Timeout::Global)));
+        assert!(maybe_delivered(&ureq::Error::Timeout(ureq::Timeout::RecvResponse)));
         assert!(maybe_delivered(&io_error(ErrorKind::TimedOut)));
         assert!(maybe_delivered(&io_error(ErrorKind::ConnectionReset)));
         assert!(maybe_delivered(&io_error(ErrorKind::UnexpectedEof)));
-        assert!(maybe_delivered(&minreq::Error::MalformedContentLength));
+        assert!(maybe_delivered(&ureq::Error::StatusCode(500)));
+    }
+
+    #[test]
+    fn errors_never_quote_the_url() {
+        let url = "https://api.weixin.qq.com/cgi-bin/token?secret=s3cret";
+        assert!(!describe(&ureq::Error::BadUri(url.into())).contains("s3cret"));
+        assert!(!describe(&ureq::Error::RequireHttpsOnly(url.into())).contains("s3cret"));
     }
 }
