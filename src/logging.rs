@@ -82,12 +82,16 @@ mod tests {
 
     #[test]
     fn a_line_has_time_level_and_message() {
-        let record = Record::builder()
-            .level(log::Level::Warn)
-            .target("zatan::web")
-            .args(format_args!("refused {}", 413))
-            .build();
-        assert_eq!(line(1_709_210_096, &record), "2024-02-29T12:34:56Z [WARN] refused 413\n");
+        let status = 413;
+        let line = line(
+            1_709_210_096,
+            &Record::builder()
+                .level(log::Level::Warn)
+                .target("zatan::web")
+                .args(format_args!("refused {status}"))
+                .build(),
+        );
+        assert_eq!(line, "2024-02-29T12:34:56Z [WARN] refused 413\n");
     }
 
     #[test]

@@ -542,14 +542,7 @@ impl State {
         if request.query.get("type").map(String::as_str) != Some("image") {
             return Err(wx(40004));
         }
-        let boundary =
-            request.header("content-type").and_then(multipart_boundary).ok_or_else(|| wx(41005))?;
-        let parts = parse_multipart(&request.body, &boundary).ok_or_else(|| wx(41005))?;
-        let media = parts.into_iter().find(|p| p.name == "media").ok_or_else(|| wx(41005))?;
-        let file_name = media.file_name.ok_or_else(|| wx(41005))?;
-        if media.data.is_empty() {
-            return Err(wx(40006));
-        }
+        let (media, file_name) = media_field(request)?;
         let content_type = media.content_type.unwrap_or_default();
         let declared_image =
             ["image/jpeg", "image/png", "image/gif"].contains(&content_type.as_str());
@@ -593,14 +586,7 @@ impl State {
     /// `type` parameter.
     fn upload_article_image(&mut self, request: &Request) -> Result<Value, WxError> {
         self.authorize(request)?;
-        let boundary =
-            request.header("content-type").and_then(multipart_boundary).ok_or_else(|| wx(41005))?;
-        let parts = parse_multipart(&request.body, &boundary).ok_or_else(|| wx(41005))?;
-        let media = parts.into_iter().find(|p| p.name == "media").ok_or_else(|| wx(41005))?;
-        let file_name = media.file_name.ok_or_else(|| wx(41005))?;
-        if media.data.is_empty() {
-            return Err(wx(40006));
-        }
+        let (media, file_name) = media_field(request)?;
         let jpeg_or_png = media.data.starts_with(&[0xFF, 0xD8, 0xFF])
             || media.data.starts_with(b"\x89PNG\r\n\x1a\n");
         if !jpeg_or_png || !has_image_extension(&file_name) || file_name.ends_with(".gif") {
@@ -1098,6 +1084,20 @@ fn multipart_boundary(content_type: &str) -> Option<String> {
 }
 
 /// `None` when the body is not well-formed multipart with this boundary.
+/// The multipart field `media` every upload sends, with its file name: 41005
+/// when it is missing or has no name, 40006 when it is empty.
+fn media_field(request: &Request) -> Result<(Part, String), WxError> {
+    let boundary =
+        request.header("content-type").and_then(multipart_boundary).ok_or_else(|| wx(41005))?;
+    let parts = parse_multipart(&request.body, &boundary).ok_or_else(|| wx(41005))?;
+    let mut media = parts.into_iter().find(|p| p.name == "media").ok_or_else(|| wx(41005))?;
+    let file_name = media.file_name.take().ok_or_else(|| wx(41005))?;
+    if media.data.is_empty() {
+        return Err(wx(40006));
+    }
+    Ok((media, file_name))
+}
+
 fn parse_multipart(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
     let delimiter = format!("--{boundary}");
     let next_delimiter = format!("\r\n--{boundary}");
