@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every fuzz target in fuzz/ for SECONDS each (default 60) and print, per
+# Run every fuzz target in fuzz/ (or only the TARGETs named) for SECONDS each
+# (default 60): `tests/fuzz.sh [SECONDS [TARGET...]]`. It prints, per
 # target, the seconds, executions, coverage and crashes. Needs cargo-fuzz
 # (installed here when missing). On a stable toolchain it runs with
 # RUSTC_BOOTSTRAP=1 and no sanitizer (-s none); each input is limited to 10 s
@@ -9,11 +10,12 @@
 # crash leaves its input in fuzz/artifacts/TARGET/ and fails the script.
 set -euo pipefail
 seconds=${1:-60}
+shift $(($# > 0 ? 1 : 0))
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/fuzz"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
-targets=$(cargo fuzz list)
+targets=${*:-$(cargo fuzz list)}
 mkdir -p "$root/target"
 if ! cargo fuzz build -s none >"$root/target/fuzz-build.log" 2>&1; then
     cat "$root/target/fuzz-build.log" >&2

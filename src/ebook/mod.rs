@@ -40,6 +40,104 @@ pub(crate) use epub_read::decode_xml;
 pub use error::EbookError;
 pub use meta::BookMeta;
 
+/// What the fuzz targets (`fuzz/`, built by cargo-fuzz, which sets
+/// `cfg(fuzzing)`) drive: the EPUB, MOBI/AZW3 and TXT readers on a file of
+/// the fuzzer's bytes, PalmDOC decompression and the TXT chapter cutter,
+/// checked against the properties conversion relies on. Not in a normal build.
+#[cfg(fuzzing)]
+pub mod fuzzing {
+    use std::path::PathBuf;
+
+    use super::book::{Body, BookSink, Section};
+    use super::chapters::SectionCutter;
+    use super::lines::take_lines;
+    use super::{palmdoc, EbookError, EpubBook, MobiBook, TxtBook};
+
+    /// Sections kept; images only counted.
+    #[derive(Default)]
+    struct Collect {
+        sections: Vec<Section>,
+    }
+
+    impl BookSink for Collect {
+        fn section(&mut self, section: Section) -> Result<(), EbookError> {
+            self.sections.push(section);
+            Ok(())
+        }
+    }
+
+    /// One file per process and extension, rewritten for each input.
+    fn write_temp(bytes: &[u8], ext: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("zatan-fuzz-{}.{ext}", std::process::id()));
+        std::fs::write(&path, bytes).expect("the temp dir is writable");
+        path
+    }
+
+    /// The text of sections, without the whitespace lines are trimmed of.
+    fn visible(sections: &[Section]) -> String {
+        let mut out = String::new();
+        for section in sections {
+            if let Body::Text { heading, paragraphs } = &section.body {
+                heading.iter().chain(paragraphs).for_each(|p| out.push_str(p));
+            }
+        }
+        strip_blank(&out)
+    }
+
+    fn strip_blank(text: &str) -> String {
+        text.chars().filter(|c| !c.is_whitespace() && *c != '\u{feff}').collect()
+    }
+
+    /// PalmDOC of any bytes: an error or text, never more than five bytes of
+    /// text per input byte (a two-byte back-reference gives at most ten).
+    pub fn palmdoc(bytes: &[u8]) {
+        let mut out = Vec::new();
+        let _ = palmdoc::decompress(bytes, &mut out);
+        assert!(out.len() <= 5 * bytes.len(), "{} bytes from {}", out.len(), bytes.len());
+        assert!(out.capacity() <= 10 * bytes.len() + 64, "capacity {}", out.capacity());
+        let _ = palmdoc::strip_trailing_entries(bytes, u16::from_be_bytes([0, 7]));
+    }
+
+    /// A MOBI/AZW3 file of `bytes`: open, metadata and every section.
+    pub fn mobi(bytes: &[u8]) {
+        palmdoc(bytes);
+        let path = write_temp(bytes, "mobi");
+        let Ok(book) = MobiBook::open(&path) else { return };
+        let _ = book.meta();
+        let _ = book.pump(&mut Collect::default());
+    }
+
+    /// An EPUB file of `bytes`: open, metadata, cover, contents, every section.
+    pub fn epub(bytes: &[u8]) {
+        let path = write_temp(bytes, "epub");
+        let Ok(mut book) = EpubBook::open(&path) else { return };
+        let _ = book.content_paths();
+        let _ = book.cover_path();
+        let _ = book.meta();
+        let _ = book.pump(&mut Collect::default());
+    }
+
+    /// Chapter cutting of `text` keeps every visible character, in order;
+    /// a TXT file of `bytes` pumps all of its decoded text.
+    pub fn txt(bytes: &[u8]) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut sink = Collect::default();
+        let mut cutter = SectionCutter::new(&mut sink);
+        take_lines(&text, true, |line| cutter.push_line(line)).expect("collecting never fails");
+        cutter.finish().expect("collecting never fails");
+        assert_eq!(visible(&sink.sections), strip_blank(&text), "the chapter split lost text");
+
+        let path = write_temp(bytes, "txt");
+        let Ok(book) = TxtBook::open(&path) else { return };
+        let mut sink = Collect::default();
+        book.pump(&mut sink).expect("a TXT file that opens pumps");
+        let encoding = encoding_rs::Encoding::for_label(book.encoding_name().as_bytes())
+            .expect("zatan names a real encoding");
+        let (decoded, _, _) = encoding.decode(bytes);
+        assert_eq!(visible(&sink.sections), strip_blank(&decoded), "the TXT reader lost text");
+    }
+}
+
 /// Metadata the user gives; each one set replaces what zatan would guess.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConvertOptions {
