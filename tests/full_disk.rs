@@ -85,6 +85,7 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     std::fs::write(books.join("《山雨》作者：某某.txt"), novel(40)).unwrap();
     let config = format!(
         "[wechat]\ntoken = \"{TOKEN}\"\napp_id = \"{}\"\napp_secret = \"{}\"\napi_base = \"{}\"\n\
+         [server]\npublic_url = \"https://books.example\"\n\
          [storage]\ndata_dir = {data:?}\n[books]\ndir = {books:?}\n{}retry_secs = 1\n",
         api.app_id,
         api.secret,
@@ -102,6 +103,7 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     assert_eq!(refused.content(), CANNOT_SAVE, "{}", server.logs());
     assert_eq!(chat.again(bind).xml(), refused.xml(), "WeChat's retry gets the same reply");
     assert_eq!(chat.say(&format!("推送 {book}")).content(), CANNOT_SAVE);
+    assert_eq!(chat.say(&format!("下载 {book}")).content(), CANNOT_SAVE, "a link is counted");
     assert_eq!(chat.say(bind).content(), CANNOT_SAVE);
     assert!(server.wait_for_log("disk full", WAIT), "{}", server.logs());
     let logs = server.logs();
@@ -128,6 +130,8 @@ fn a_full_data_dir_answers_at_once_tells_the_owner_once_and_heals_without_a_rest
     std::fs::remove_file(&filler).unwrap();
     assert!(chat.until(bind, "已绑定").contains("reader@kindle.com"));
     assert!(server.wait_for_log("saving works again", WAIT), "{}", server.logs());
+    let link = chat.say(&format!("下载 {book}")).content();
+    assert!(link.contains(&format!("https://books.example/books/{book}?t=")), "{link}");
 
     // The outbox full: the push is queued, its conversion waits for space.
     let filler = fill(&outbox);
