@@ -177,6 +177,8 @@ for shell in busybox dash; do
     no_leak "$shell" 'p@ss"w\rd'
 
     # --- downloads and the OPDS catalog: [opds] only once its user name is set -----
+    # zatan check reads the mail settings too: a bare sender, as it requires
+    set_opt mail.from 'kindle@example.com'
     set_opt main.link_ttl_secs 3600
     set_opt main.daily_downloads_per_user 020
     set_opt opds.username reader
