@@ -168,6 +168,18 @@ impl Opds {
         Feed { xml: opds_feed::navigation(&head, &entries), media_type: NAVIGATION }
     }
 
+    /// Page `page` (from 1) of `items` and the number of pages (at least one,
+    /// so an empty list is one empty page); None past the last page.
+    fn page_of<'a, T>(&self, items: &'a [T], page: usize) -> Option<(&'a [T], usize)> {
+        let pages = items.len().div_ceil(self.page_size).max(1);
+        if page > pages {
+            return None;
+        }
+        let start = (page - 1) * self.page_size;
+        let end = (start + self.page_size).min(items.len());
+        Some((&items[start..end], pages))
+    }
+
     /// One page of `books` as an acquisition feed; `href` ends in `?` or
     /// `&`, ready for `page=N`. None past the last page.
     fn books(
@@ -179,14 +191,9 @@ impl Opds {
         books: &[&Book],
         page: usize,
     ) -> Option<Feed> {
-        let pages = books.len().div_ceil(self.page_size).max(1);
-        if page > pages {
-            return None;
-        }
-        let entries: Vec<BookEntry> = books
+        let (shown, pages) = self.page_of(books, page)?;
+        let entries: Vec<BookEntry> = shown
             .iter()
-            .skip((page - 1) * self.page_size)
-            .take(self.page_size)
             .map(|book| BookEntry {
                 book,
                 base: format!("/opds/books/{}", encode_path_segment(&book.id)),
@@ -201,14 +208,9 @@ impl Opds {
     /// The authors or languages, each leading to its books; paged too.
     fn groups(&self, catalog: &Catalog, group: Group, page: usize) -> Option<Feed> {
         let groups = groups_of(catalog, group);
-        let pages = groups.len().div_ceil(self.page_size).max(1);
-        if page > pages {
-            return None;
-        }
-        let entries: Vec<NavEntry> = groups
+        let (shown, pages) = self.page_of(&groups, page)?;
+        let entries: Vec<NavEntry> = shown
             .iter()
-            .skip((page - 1) * self.page_size)
-            .take(self.page_size)
             .map(|(name, count)| NavEntry {
                 id: format!("urn:zatan:opds:{}:{name}", group.path()),
                 title: name.clone(),
