@@ -3,9 +3,10 @@
 //! package document, which need the whole list, are written at the end.
 //!
 //! Zip entries are independent, so once a book has shown itself large
-//! (`PARALLEL_FROM` bytes of entries) they are compressed on worker threads, a
-//! bounded number in flight, and copied into the archive, still compressed, in
-//! the order they were put: the same archive as compressing them one by one.
+//! (`PARALLEL_FROM` bytes of entries) they are compressed on worker threads
+//! (one per core but this one, which helps when they are all busy), a bounded
+//! number in flight, and copied into the archive, still compressed, in the
+//! order they were put: the same archive as compressing them one by one.
 
 use crate::clock::{unix_now, utc_timestamp};
 use std::collections::{HashSet, VecDeque};
@@ -82,11 +83,13 @@ fn deflated() -> SimpleFileOptions {
 /// worker threads: a small book is done before threads would pay off.
 pub(super) const PARALLEL_FROM: u64 = 1 << 20;
 /// Most worker threads, whatever the machine has.
-const MAX_WORKERS: usize = 4;
+const MAX_WORKERS: usize = 3;
+/// Entries queued per worker: enough that a worker never waits for the next,
+/// few enough that memory stays at a handful of sections.
+const QUEUED_PER_WORKER: usize = 2;
 /// Entries in flight (queued, compressing, or compressed and waiting for their
-/// turn) per worker: enough to keep the workers busy, few enough that memory
-/// stays at a handful of sections.
-const IN_FLIGHT_PER_WORKER: usize = 2;
+/// turn) per worker, beyond which the writer waits for the oldest.
+const IN_FLIGHT_PER_WORKER: usize = 4;
 
 /// An entry compressed on its own: a one-entry zip in memory, ready to merge.
 type Compressed = ZipResult<ZipArchive<Cursor<Vec<u8>>>>;
@@ -122,12 +125,12 @@ struct Pool {
 }
 
 impl Pool {
-    /// `None` for fewer than two workers, or when no thread can be started.
+    /// `None` for no workers, or when no thread can be started.
     fn start(workers: usize) -> Option<Pool> {
-        if workers < 2 {
+        if workers == 0 {
             return None;
         }
-        let (jobs, queue) = mpsc::sync_channel::<Job>(workers);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(workers * QUEUED_PER_WORKER);
         let queue = Arc::new(Mutex::new(queue));
         let mut handles = Vec::with_capacity(workers);
         for i in 0..workers {
@@ -150,7 +153,7 @@ impl Pool {
         if handles.is_empty() {
             return None;
         }
-        let in_flight = handles.len() * IN_FLIGHT_PER_WORKER;
+        let in_flight = (handles.len() * IN_FLIGHT_PER_WORKER).max(2);
         Some(Pool { jobs: Some(jobs), workers: handles, in_flight })
     }
 }
@@ -178,11 +181,12 @@ fn worker_gone() -> ZipError {
 }
 
 impl EntryWriter {
-    /// Entries compressed on worker threads (one per core, up to MAX_WORKERS)
-    /// once `parallel_from` bytes of them have been put.
+    /// Entries compressed on worker threads (one per core but this one, up to
+    /// MAX_WORKERS; none on one core) once `parallel_from` bytes of them have
+    /// been put.
     pub(super) fn new(file: File, path: &Path, parallel_from: u64) -> EntryWriter {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        EntryWriter::with_workers(file, path, parallel_from, cores.min(MAX_WORKERS))
+        EntryWriter::with_workers(file, path, parallel_from, (cores - 1).min(MAX_WORKERS))
     }
 
     fn with_workers(file: File, path: &Path, parallel_from: u64, workers: usize) -> EntryWriter {
@@ -232,12 +236,33 @@ impl EntryWriter {
         let (done, result) = mpsc::sync_channel(1);
         let job = Job { name: name.to_string(), data, options, done };
         let in_flight = pool.in_flight;
-        if pool.jobs.as_ref().is_none_or(|jobs| jobs.send(job).is_err()) {
-            return Err(EbookError::zip_write(&self.path, &what(), worker_gone()));
+        match pool.jobs.as_ref().map(|jobs| jobs.try_send(job)) {
+            Some(Ok(())) => {}
+            // Every worker busy and their queue full: this thread compresses
+            // the entry itself rather than wait (it takes its turn all the same).
+            Some(Err(mpsc::TrySendError::Full(job))) => {
+                let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
+            }
+            _ => return Err(EbookError::zip_write(&self.path, &what(), worker_gone())),
         }
         self.pending.push_back(result);
+        self.merge_ready()?;
         while self.pending.len() >= in_flight {
             self.merge_oldest()?;
+        }
+        Ok(())
+    }
+
+    /// Write the oldest entries in flight as long as they are compressed.
+    fn merge_ready(&mut self) -> Result<(), EbookError> {
+        while let Some(result) = self.pending.front() {
+            let entry = match result.try_recv() {
+                Ok(entry) => entry,
+                Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(mpsc::TryRecvError::Disconnected) => Err(worker_gone()),
+            };
+            self.pending.pop_front();
+            self.merge(entry)?;
         }
         Ok(())
     }
@@ -245,7 +270,10 @@ impl EntryWriter {
     /// Write the oldest entry in flight once it is compressed.
     fn merge_oldest(&mut self) -> Result<(), EbookError> {
         let Some(result) = self.pending.pop_front() else { return Ok(()) };
-        let entry = result.recv().unwrap_or_else(|_| Err(worker_gone()));
+        self.merge(result.recv().unwrap_or_else(|_| Err(worker_gone())))
+    }
+
+    fn merge(&mut self, entry: Compressed) -> Result<(), EbookError> {
         let entry = entry.map_err(self.zip_err("cannot compress an entry"))?;
         self.zip.merge_archive(entry).map_err(self.zip_err("cannot write an entry"))
     }
@@ -615,7 +643,7 @@ mod tests {
         let dir = TempDir::new("epub-parallel");
         let meta = BookMeta { title: "书".into(), author: Some("某".into()), lang: "zh".into() };
         let mut written = Vec::new();
-        for (label, parallel_from, workers) in [("serial", u64::MAX, 1), ("parallel", 64 << 10, 2)]
+        for (label, parallel_from, workers) in [("serial", u64::MAX, 1), ("parallel", 64 << 10, 1)]
         {
             let path = dir.path().join(format!("{label}.epub"));
             let zip = EntryWriter::with_workers(
