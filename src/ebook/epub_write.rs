@@ -236,14 +236,19 @@ impl EntryWriter {
         let (done, result) = mpsc::sync_channel(1);
         let job = Job { name: name.to_string(), data, options, done };
         let in_flight = pool.in_flight;
-        match pool.jobs.as_ref().map(|jobs| jobs.try_send(job)) {
-            Some(Ok(())) => {}
+        let Some(jobs) = pool.jobs.as_ref() else {
+            return Err(EbookError::zip_write(&self.path, &what(), worker_gone()));
+        };
+        match jobs.try_send(job) {
+            Ok(()) => {}
             // Every worker busy and their queue full: this thread compresses
             // the entry itself rather than wait (it takes its turn all the same).
-            Some(Err(mpsc::TrySendError::Full(job))) => {
+            Err(mpsc::TrySendError::Full(job)) => {
                 let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
             }
-            _ => return Err(EbookError::zip_write(&self.path, &what(), worker_gone())),
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(EbookError::zip_write(&self.path, &what(), worker_gone()))
+            }
         }
         self.pending.push_back(result);
         self.merge_ready()?;
@@ -602,7 +607,7 @@ mod tests {
                     body: Body::Text { heading: Some(heading), paragraphs },
                 })
                 .unwrap();
-            if n % 20 == 0 {
+            if n.is_multiple_of(20) {
                 let mut data = b"\xFF\xD8\xFF\xE0".to_vec();
                 data.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> (n % 24)) as u8));
                 let image = Image {
