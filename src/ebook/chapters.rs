@@ -60,7 +60,8 @@ pub fn trim_line(line: &str) -> &str {
 
 /// Whether `line` (already trimmed) is a chapter heading.
 pub fn is_heading(line: &str) -> bool {
-    if line.is_empty() || line.chars().count() > MAX_HEADING_CHARS {
+    // nth, not count: a paragraph is thousands of characters, a heading at most 40.
+    if line.is_empty() || line.chars().nth(MAX_HEADING_CHARS).is_some() {
         return false;
     }
     if let Some(rest) = after_cjk_marker(line) {

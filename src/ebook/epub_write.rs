@@ -1,15 +1,25 @@
 //! Writing an EPUB 3 (with an NCX for older readers) one section at a time:
 //! sections go into the zip as they arrive; the cover page, navigation and the
 //! package document, which need the whole list, are written at the end.
+//!
+//! Zip entries are independent, so once a book has shown itself large
+//! (`PARALLEL_FROM` bytes of entries) they are compressed on worker threads
+//! (one per core but this one, which helps when they are all busy), a bounded
+//! number in flight, and copied into the archive, still compressed, in the
+//! order they were put: the same archive as compressing them one by one.
 
 use crate::clock::{unix_now, utc_timestamp};
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
+use zip::result::{ZipError, ZipResult};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::book::{Body, BookSink, Image, Section};
 use super::error::EbookError;
@@ -49,7 +59,7 @@ struct ManifestImage {
 }
 
 pub struct EpubWriter {
-    zip: ZipWriter<BufWriter<File>>,
+    zip: EntryWriter,
     path: PathBuf,
     title: String,
     lang: String,
@@ -69,12 +79,251 @@ fn deflated() -> SimpleFileOptions {
     SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)
 }
 
+/// Bytes of entries written one by one before the rest are compressed on
+/// worker threads: a small book is done before threads would pay off.
+pub(super) const PARALLEL_FROM: u64 = 1 << 20;
+/// Most worker threads, whatever the machine has.
+const MAX_WORKERS: usize = 3;
+/// Entries queued per worker: enough that a worker never waits for the next,
+/// few enough that memory stays at a handful of sections.
+const QUEUED_PER_WORKER: usize = 2;
+/// Entries in flight (queued, compressing, or compressed and waiting for their
+/// turn) per worker, beyond which the writer waits for the oldest.
+const IN_FLIGHT_PER_WORKER: usize = 4;
+
+/// An entry compressed on its own: a one-entry zip in memory, ready to merge.
+type Compressed = ZipResult<ZipArchive<Cursor<Vec<u8>>>>;
+
+struct Job {
+    name: String,
+    data: Vec<u8>,
+    options: SimpleFileOptions,
+    done: mpsc::SyncSender<Compressed>,
+}
+
+/// The zip of an EPUB being written: entries in the order they are put,
+/// compressed on this thread until `PARALLEL_FROM` bytes have been put, then
+/// on worker threads (when the machine has more than one core).
+pub(super) struct EntryWriter {
+    zip: ZipWriter<BufWriter<File>>,
+    path: PathBuf,
+    parallel_from: u64,
+    workers: usize,
+    put_bytes: u64,
+    pool: Option<Pool>,
+    /// Names put so far: merging an entry, unlike writing it in place, does
+    /// not check its name against the archive's.
+    names: HashSet<String>,
+    /// Entries handed to the pool, oldest first, each to be merged in turn.
+    pending: VecDeque<mpsc::Receiver<Compressed>>,
+}
+
+struct Pool {
+    jobs: Option<mpsc::SyncSender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+    in_flight: usize,
+}
+
+impl Pool {
+    /// `None` for no workers, or when no thread can be started.
+    fn start(workers: usize) -> Option<Pool> {
+        if workers == 0 {
+            return None;
+        }
+        let (jobs, queue) = mpsc::sync_channel::<Job>(workers * QUEUED_PER_WORKER);
+        let queue = Arc::new(Mutex::new(queue));
+        let mut handles = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let queue = Arc::clone(&queue);
+            let spawned =
+                std::thread::Builder::new().name(format!("epub-deflate-{i}")).spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    // The writer may have given up on this entry already.
+                    let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(_) => break,
+            }
+        }
+        if handles.is_empty() {
+            return None;
+        }
+        let in_flight = (handles.len() * IN_FLIGHT_PER_WORKER).max(2);
+        Some(Pool { jobs: Some(jobs), workers: handles, in_flight })
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// `data` as the one entry of a zip in memory, compressed exactly as
+/// `ZipWriter` would compress it in place.
+fn compress_alone(name: &str, data: &[u8], options: SimpleFileOptions) -> Compressed {
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data.len() / 2 + 256)));
+    zip.start_file(name, options)?;
+    zip.write_all(data)?;
+    zip.finish_into_readable()
+}
+
+fn worker_gone() -> ZipError {
+    ZipError::Io(io::Error::other("a compression thread stopped"))
+}
+
+impl EntryWriter {
+    /// Entries compressed on worker threads (one per core but this one, up to
+    /// MAX_WORKERS; none on one core) once `parallel_from` bytes of them have
+    /// been put.
+    pub(super) fn new(file: File, path: &Path, parallel_from: u64) -> EntryWriter {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        EntryWriter::with_workers(file, path, parallel_from, (cores - 1).min(MAX_WORKERS))
+    }
+
+    fn with_workers(file: File, path: &Path, parallel_from: u64, workers: usize) -> EntryWriter {
+        EntryWriter {
+            zip: ZipWriter::new(BufWriter::with_capacity(64 * 1024, file)),
+            path: path.to_path_buf(),
+            parallel_from,
+            workers,
+            put_bytes: 0,
+            pool: None,
+            names: HashSet::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    fn zip_err(&self, what: &str) -> impl Fn(ZipError) -> EbookError + '_ {
+        let what = what.to_string();
+        move |e| EbookError::zip_write(&self.path, &what, e)
+    }
+
+    /// Add entry `name` holding `data`, after every entry put before it.
+    pub(super) fn put(
+        &mut self,
+        name: &str,
+        data: Vec<u8>,
+        options: SimpleFileOptions,
+    ) -> Result<(), EbookError> {
+        if self.pool.is_none() && self.put_bytes >= self.parallel_from {
+            self.pool = Pool::start(self.workers);
+            // Never try again on a machine that cannot.
+            self.parallel_from = u64::MAX;
+        }
+        self.put_bytes += data.len() as u64;
+        let fresh = self.names.insert(name.to_string());
+        let Some(pool) = &self.pool else {
+            // Single-threaded: straight into the archive.
+            self.zip
+                .start_file(name, options)
+                .map_err(self.zip_err(&format!("cannot write {name}")))?;
+            return self.zip.write_all(&data).map_err(|e| EbookError::io(&self.path, e));
+        };
+        let what = || format!("cannot write {name}");
+        if !fresh {
+            let duplicate = ZipError::InvalidArchive(format!("Duplicate filename: {name}").into());
+            return Err(EbookError::zip_write(&self.path, &what(), duplicate));
+        }
+        let (done, result) = mpsc::sync_channel(1);
+        let job = Job { name: name.to_string(), data, options, done };
+        let in_flight = pool.in_flight;
+        let Some(jobs) = pool.jobs.as_ref() else {
+            return Err(EbookError::zip_write(&self.path, &what(), worker_gone()));
+        };
+        match jobs.try_send(job) {
+            Ok(()) => {}
+            // Every worker busy and their queue full: this thread compresses
+            // the entry itself rather than wait (it takes its turn all the same).
+            Err(mpsc::TrySendError::Full(job)) => {
+                let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => {
+                return Err(EbookError::zip_write(&self.path, &what(), worker_gone()))
+            }
+        }
+        self.pending.push_back(result);
+        self.merge_ready()?;
+        while self.pending.len() >= in_flight {
+            self.merge_oldest()?;
+        }
+        Ok(())
+    }
+
+    /// Write the oldest entries in flight as long as they are compressed.
+    fn merge_ready(&mut self) -> Result<(), EbookError> {
+        while let Some(result) = self.pending.front() {
+            let entry = match result.try_recv() {
+                Ok(entry) => entry,
+                Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                Err(mpsc::TryRecvError::Disconnected) => Err(worker_gone()),
+            };
+            self.pending.pop_front();
+            self.merge(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Write the oldest entry in flight once it is compressed.
+    fn merge_oldest(&mut self) -> Result<(), EbookError> {
+        let Some(result) = self.pending.pop_front() else { return Ok(()) };
+        self.merge(result.recv().unwrap_or_else(|_| Err(worker_gone())))
+    }
+
+    fn merge(&mut self, entry: Compressed) -> Result<(), EbookError> {
+        let entry = entry.map_err(self.zip_err("cannot compress an entry"))?;
+        self.zip.merge_archive(entry).map_err(self.zip_err("cannot write an entry"))
+    }
+
+    /// Write every entry still in flight.
+    fn drain(&mut self) -> Result<(), EbookError> {
+        while !self.pending.is_empty() {
+            self.merge_oldest()?;
+        }
+        Ok(())
+    }
+
+    /// The archive itself, for what cannot wait in line (a raw copy): every
+    /// entry in flight is written first.
+    pub(super) fn in_order(&mut self) -> Result<&mut ZipWriter<BufWriter<File>>, EbookError> {
+        self.drain()?;
+        Ok(&mut self.zip)
+    }
+
+    /// Write what is in flight and the central directory; the file back.
+    pub(super) fn finish(mut self) -> Result<File, EbookError> {
+        self.drain()?;
+        self.pool = None;
+        let buffered = self
+            .zip
+            .finish()
+            .map_err(|e| EbookError::zip_write(&self.path, "cannot finish the archive", e))?;
+        buffered.into_inner().map_err(|e| EbookError::io(&self.path, e.into_error()))
+    }
+}
+
 impl EpubWriter {
     /// Start an EPUB in `file`; `path` names it in errors. Title and language are
     /// fixed now because every section carries them.
     pub fn create(file: File, path: &Path, meta: &BookMeta) -> Result<EpubWriter, EbookError> {
+        EpubWriter::create_with(EntryWriter::new(file, path, PARALLEL_FROM), path, meta)
+    }
+
+    fn create_with(
+        zip: EntryWriter,
+        path: &Path,
+        meta: &BookMeta,
+    ) -> Result<EpubWriter, EbookError> {
         let mut writer = EpubWriter {
-            zip: ZipWriter::new(BufWriter::with_capacity(64 * 1024, file)),
+            zip,
             path: path.to_path_buf(),
             title: meta.title.clone(),
             lang: meta.lang.clone(),
@@ -83,29 +332,17 @@ impl EpubWriter {
             digest: Sha256::new(),
         };
         // The mimetype entry must come first and be stored uncompressed.
-        writer.put(
+        writer.zip.put(
             "mimetype",
-            b"application/epub+zip",
+            b"application/epub+zip".to_vec(),
             SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
         )?;
-        writer.put("META-INF/container.xml", CONTAINER_XML.as_bytes(), deflated())?;
+        writer.zip.put("META-INF/container.xml", CONTAINER_XML.into(), deflated())?;
         Ok(writer)
     }
 
-    fn put(
-        &mut self,
-        name: &str,
-        data: &[u8],
-        options: SimpleFileOptions,
-    ) -> Result<(), EbookError> {
-        self.zip
-            .start_file(name, options)
-            .map_err(|e| EbookError::zip_write(&self.path, &format!("cannot write {name}"), e))?;
-        self.zip.write_all(data).map_err(|e| EbookError::io(&self.path, e))
-    }
-
-    fn put_text(&mut self, name: &str, text: &str) -> Result<(), EbookError> {
-        self.put(&format!("{DIR}{name}"), text.as_bytes(), deflated())
+    fn put_text(&mut self, name: &str, text: String) -> Result<(), EbookError> {
+        self.zip.put(&format!("{DIR}{name}"), text.into_bytes(), deflated())
     }
 
     /// Write the cover page, navigation and package document and close the archive.
@@ -122,22 +359,17 @@ impl EpubWriter {
         self.digest.update(meta.author.as_deref().unwrap_or("").as_bytes());
         let uid = uuid_from(&std::mem::take(&mut self.digest).finalize());
         let cover = self.cover_page(meta);
-        self.put_text("cover.xhtml", &cover)?;
-        self.put_text("style.css", STYLE_CSS)?;
+        self.put_text("cover.xhtml", cover)?;
+        self.put_text("style.css", STYLE_CSS.into())?;
         let nav = self.nav();
-        self.put_text("nav.xhtml", &nav)?;
+        self.put_text("nav.xhtml", nav)?;
         let ncx = self.ncx(&uid);
-        self.put_text("toc.ncx", &ncx)?;
+        self.put_text("toc.ncx", ncx)?;
         let opf = self.opf(meta, &uid);
-        self.put_text("content.opf", &opf)?;
+        self.put_text("content.opf", opf)?;
         let chapters = self.docs.iter().filter(|d| d.toc_title.is_some()).count();
         let images = self.images.len();
-        let path = self.path.clone();
-        let buffered = self
-            .zip
-            .finish()
-            .map_err(|e| EbookError::zip_write(&path, "cannot finish the archive", e))?;
-        let file = buffered.into_inner().map_err(|e| EbookError::io(&path, e.into_error()))?;
+        let file = self.zip.finish()?;
         Ok(Written { file, chapters, images })
     }
 
@@ -269,45 +501,48 @@ impl EpubWriter {
 impl BookSink for EpubWriter {
     fn section(&mut self, section: Section) -> Result<(), EbookError> {
         let file = format!("c{:04}.xhtml", self.docs.len() + 1);
-        let (title, body) = match section.body {
+        // The document is built in one buffer: its frame, then the body in place.
+        let doc = match section.body {
             Body::Text { heading, paragraphs } => {
-                let mut body = String::with_capacity(
-                    paragraphs.iter().map(|p| p.len() + 8).sum::<usize>() + 64,
+                let mut doc = String::with_capacity(
+                    paragraphs.iter().map(|p| p.len() + 8).sum::<usize>() + 512,
                 );
+                let title = heading.as_deref().unwrap_or(&self.title);
+                xhtml::begin(&mut doc, &self.lang, title, STYLESHEETS);
                 // The primary language subtag picks the paragraph style (indented for zh, ja).
                 let primary = self.lang.split('-').next().unwrap_or("");
-                body.push_str(&format!("<div class=\"{}\">\n", escape(primary)));
+                doc.push_str("<div class=\"");
+                escape_into(&mut doc, primary);
+                doc.push_str("\">\n");
                 if let Some(heading) = &heading {
-                    body.push_str("<h1>");
-                    escape_into(&mut body, heading);
-                    body.push_str("</h1>\n");
+                    doc.push_str("<h1>");
+                    escape_into(&mut doc, heading);
+                    doc.push_str("</h1>\n");
                 }
                 for paragraph in &paragraphs {
-                    body.push_str("<p>");
-                    escape_into(&mut body, paragraph);
-                    body.push_str("</p>\n");
+                    doc.push_str("<p>");
+                    xhtml::escape_text_into(&mut doc, paragraph);
+                    doc.push_str("</p>\n");
                 }
-                body.push_str("</div>\n");
-                (heading, body)
+                doc.push_str("</div>\n");
+                xhtml::end(&mut doc);
+                doc
             }
-            Body::Xhtml(body) => (section.toc_title.clone(), body),
+            Body::Xhtml(body) => {
+                let title = section.toc_title.as_deref().unwrap_or(&self.title);
+                xhtml::document(&self.lang, title, STYLESHEETS, &body)
+            }
         };
-        let doc = xhtml::document(
-            &self.lang,
-            title.as_deref().unwrap_or(&self.title),
-            STYLESHEETS,
-            &body,
-        );
         self.digest.update(doc.as_bytes());
-        self.put_text(&file, &doc)?;
+        self.put_text(&file, doc)?;
         self.docs.push(Doc { file, toc_title: section.toc_title });
         Ok(())
     }
 
     fn image(&mut self, image: Image) -> Result<(), EbookError> {
-        self.put(
+        self.zip.put(
             &format!("{DIR}images/{}", image.name),
-            &image.data,
+            image.data,
             SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
         )?;
         self.images.push(ManifestImage {
@@ -349,6 +584,130 @@ fn uuid_from(digest: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ebook::epub_read::EpubBook;
+    use crate::temp_dir::TempDir;
+    use std::io::Read;
+
+    /// Sections of a book of about `kilobytes` KB, varied enough that every
+    /// chapter compresses differently, with an image every 20 chapters.
+    fn write_book(writer: &mut EpubWriter, part: &str, kilobytes: usize) {
+        let words = ["夜色渐深", "长安城外", "一骑快马", "疾驰而来", "心中暗道", "不妙", "<&\"'>"];
+        let mut written = 0;
+        let mut n = 0usize;
+        while written < kilobytes * 1024 {
+            n += 1;
+            let paragraphs: Vec<String> = (0..40)
+                .map(|i| (0..12).map(|j| words[(n * 7 + i * 3 + j * j) % words.len()]).collect())
+                .collect();
+            written += paragraphs.iter().map(String::len).sum::<usize>();
+            let heading = format!("第{n}章 风雪");
+            writer
+                .section(Section {
+                    toc_title: Some(heading.clone()),
+                    body: Body::Text { heading: Some(heading), paragraphs },
+                })
+                .unwrap();
+            if n.is_multiple_of(20) {
+                let mut data = b"\xFF\xD8\xFF\xE0".to_vec();
+                data.extend((0..5000u32).map(|i| (i.wrapping_mul(2654435761) >> (n % 24)) as u8));
+                let image = Image {
+                    name: format!("{part}{n}.jpg"),
+                    media_type: "image/jpeg",
+                    data,
+                    is_cover: false,
+                };
+                writer.image(image).unwrap();
+            }
+        }
+    }
+
+    /// Every entry of a zip: name, method, compressed bytes, content.
+    fn entries(path: &Path) -> Vec<(String, CompressionMethod, Vec<u8>, Vec<u8>)> {
+        let mut archive = ZipArchive::new(File::open(path).unwrap()).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let mut raw = Vec::new();
+                archive.by_index_raw(i).unwrap().read_to_end(&mut raw).unwrap();
+                let mut entry = archive.by_index(i).unwrap();
+                let mut content = Vec::new();
+                entry.read_to_end(&mut content).unwrap();
+                if entry.name().ends_with(".opf") {
+                    // The modification time is the one thing that may differ.
+                    let text = String::from_utf8(content).unwrap();
+                    let at = text.find("dcterms:modified").unwrap();
+                    content = [&text[..at], &text[at + 40..]].concat().into_bytes();
+                    raw.clear();
+                }
+                (entry.name().to_string(), entry.compression(), raw, content)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_large_book_compressed_on_workers_is_the_book_compressed_in_line() {
+        let dir = TempDir::new("epub-parallel");
+        let meta = BookMeta { title: "书".into(), author: Some("某".into()), lang: "zh".into() };
+        let mut written = Vec::new();
+        for (label, parallel_from, workers) in [("serial", u64::MAX, 1), ("parallel", 64 << 10, 1)]
+        {
+            let path = dir.path().join(format!("{label}.epub"));
+            let zip = EntryWriter::with_workers(
+                File::create(&path).unwrap(),
+                &path,
+                parallel_from,
+                workers,
+            );
+            let mut writer = EpubWriter::create_with(zip, &path, &meta).unwrap();
+            write_book(&mut writer, "a", 1536);
+            // An entry written straight into the archive waits for those in flight.
+            let zip = writer.zip.in_order().unwrap();
+            zip.start_file("OEBPS/note.txt", deflated()).unwrap();
+            zip.write_all(b"in order").unwrap();
+            assert_eq!(writer.zip.pool.is_some(), label == "parallel", "{label}");
+            write_book(&mut writer, "b", 256);
+            let image = || Image {
+                name: "b20.jpg".into(),
+                media_type: "image/jpeg",
+                data: vec![0xFF, 0xD8],
+                is_cover: false,
+            };
+            let err = writer.image(image()).err().unwrap();
+            assert!(err.to_string().contains("Duplicate filename"), "{label}: {err}");
+            writer.finish(&meta).unwrap();
+            written.push(path);
+        }
+        let (serial, parallel) = (entries(&written[0]), entries(&written[1]));
+        assert!(serial.len() > 200, "{} entries", serial.len());
+        let names: Vec<&str> = parallel.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(names[..2], ["mimetype", "META-INF/container.xml"]);
+        for (s, p) in serial.iter().zip(&parallel) {
+            assert!(s == p, "{} differs between the serial and the parallel EPUB", s.0);
+        }
+        assert_eq!(serial.len(), parallel.len());
+
+        let mut read = Vec::new();
+        for path in &written {
+            let mut book = EpubBook::open(path).unwrap();
+            let mut sink = Collect::default();
+            book.pump(&mut sink).unwrap();
+            read.push(sink.0);
+        }
+        assert!(read[0].len() > 100 && read[0] == read[1]);
+    }
+
+    /// The XHTML bodies a reader gives back.
+    #[derive(Default)]
+    struct Collect(Vec<String>);
+
+    impl BookSink for Collect {
+        fn section(&mut self, section: Section) -> Result<(), EbookError> {
+            match section.body {
+                Body::Text { paragraphs, .. } => self.0.push(paragraphs.concat()),
+                Body::Xhtml(body) => self.0.push(body),
+            }
+            Ok(())
+        }
+    }
 
     #[test]
     fn uuids_have_the_required_shape() {

@@ -49,11 +49,25 @@ pub fn is_hidden(local: &str) -> bool {
 
 /// The paragraphs of `html`, each trimmed and non-empty, in document order.
 pub fn paragraphs(html: &str) -> Vec<String> {
+    first_paragraphs(html, usize::MAX)
+}
+
+/// The first paragraph of `html`, reading no further than its end.
+pub fn first_paragraph(html: &str) -> Option<String> {
+    first_paragraphs(html, 1).into_iter().next()
+}
+
+/// The first `limit` paragraphs of `html`.
+fn first_paragraphs(html: &str, limit: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut hidden_depth = 0usize;
     let mut pre_depth = 0usize;
     for token in Tokenizer::new(html) {
+        if out.len() >= limit {
+            out.truncate(limit);
+            return out;
+        }
         match token {
             Token::Start(tag) => {
                 let local = local_name(&tag.name);
@@ -95,6 +109,7 @@ pub fn paragraphs(html: &str) -> Vec<String> {
         }
     }
     flush(&mut current, &mut out);
+    out.truncate(limit);
     out
 }
 
@@ -140,5 +155,11 @@ mod tests {
     #[test]
     fn pre_keeps_its_lines_and_pagebreaks_split() {
         assert_eq!(paragraphs("<pre>a\n b</pre>c<mbp:pagebreak/>d"), ["a", "b", "c", "d"]);
+        assert_eq!(first_paragraph("<pre>a\n b</pre>c").as_deref(), Some("a"));
+        assert_eq!(
+            first_paragraph("<head><title>T</title></head><p> </p><p>x</p>y").as_deref(),
+            Some("x")
+        );
+        assert_eq!(first_paragraph("<style>p{}</style><p> </p>"), None);
     }
 }

@@ -6,15 +6,15 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::ops::Range;
 use std::path::Path;
 
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipWriter};
+use zip::CompressionMethod;
 
 use super::entities;
 use super::epub_read::{decode_xml, parse_xml, EpubBook, CONTAINER, DC_NS};
+use super::epub_write::{EntryWriter, PARALLEL_FROM};
 use super::error::EbookError;
 use super::html::{local_name, Token, Tokenizer};
 use super::html_clean::{self, KeepLinks};
@@ -33,18 +33,10 @@ pub fn fix(
     out_path: &Path,
     meta: &BookMeta,
 ) -> Result<(File, Vec<String>), EbookError> {
-    let write_err =
-        |e: zip::result::ZipError| EbookError::zip_write(out_path, "cannot write the EPUB", e);
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(64 * 1024, file));
+    let mut zip = EntryWriter::new(file, out_path, PARALLEL_FROM);
     let mut repairs = Vec::new();
-    let put = |zip: &mut ZipWriter<BufWriter<File>>,
-               name: &str,
-               data: &[u8],
-               method|
-     -> Result<(), EbookError> {
-        zip.start_file(name, SimpleFileOptions::default().compression_method(method))
-            .map_err(write_err)?;
-        zip.write_all(data).map_err(|e| EbookError::io(out_path, e))
+    let put = |zip: &mut EntryWriter, name: &str, data: Vec<u8>, method| {
+        zip.put(name, data, SimpleFileOptions::default().compression_method(method))
     };
 
     let mimetype_ok = book.zip.names().first().is_some_and(|n| n == "mimetype")
@@ -52,7 +44,7 @@ pub fn fix(
     if !mimetype_ok {
         repairs.push("rewrote the mimetype entry".to_string());
     }
-    put(&mut zip, "mimetype", MIMETYPE, CompressionMethod::Stored)?;
+    put(&mut zip, "mimetype", MIMETYPE.to_vec(), CompressionMethod::Stored)?;
     if book.container_broken {
         repairs.push(format!("wrote {CONTAINER} naming {}", book.opf_path));
         let container = format!(
@@ -60,7 +52,7 @@ pub fn fix(
              <rootfile full-path=\"{}\" media-type=\"application/oebps-package+xml\"/>\n</rootfiles>\n</container>\n",
             escape(&book.opf_path)
         );
-        put(&mut zip, CONTAINER, container.as_bytes(), CompressionMethod::Deflated)?;
+        put(&mut zip, CONTAINER, container.into_bytes(), CompressionMethod::Deflated)?;
     }
 
     let (opf, opf_repairs) = fix_package(&book.opf, &book.stated, meta)
@@ -79,18 +71,16 @@ pub fn fix(
             continue;
         }
         if name == book.opf_path {
-            put(&mut zip, &name, opf.as_bytes(), CompressionMethod::Deflated)?;
+            put(&mut zip, &name, opf.clone().into_bytes(), CompressionMethod::Deflated)?;
         } else if documents.contains(&name) {
             let fixed = fix_document(&book.zip.read(&name)?, meta, &mut tally);
-            put(&mut zip, &name, fixed.as_bytes(), CompressionMethod::Deflated)?;
+            put(&mut zip, &name, fixed.into_bytes(), CompressionMethod::Deflated)?;
         } else {
-            book.zip.copy_raw(&name, &mut zip)?;
+            book.zip.copy_raw(&name, zip.in_order()?)?;
         }
     }
     repairs.extend(tally.notes());
-    let buffered = zip.finish().map_err(write_err)?;
-    let file = buffered.into_inner().map_err(|e| EbookError::io(out_path, e.into_error()))?;
-    Ok((file, repairs))
+    Ok((zip.finish()?, repairs))
 }
 
 #[derive(Default)]

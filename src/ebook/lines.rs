@@ -19,7 +19,8 @@ pub fn take_lines<E>(
     let mut start = 0;
     loop {
         let rest = &text[start..];
-        let Some(end) = rest.find(['\n', '\r']) else {
+        // A byte search: both are ASCII, and searching for chars decodes every one.
+        let Some(end) = rest.bytes().position(|b| b == b'\n' || b == b'\r') else {
             if rest.len() > MAX_LINE {
                 let cut = long_line_cut(rest);
                 emit(&rest[..cut])?;

@@ -243,7 +243,8 @@ impl MobiBook {
         let mut sent = BTreeSet::new();
         for piece in split_files(&self.text, self.kf8).into_iter().filter(|p| !is_link_list(p)) {
             let cleaned = html_clean::clean(piece, &mut links);
-            if html_text::paragraphs(&cleaned.body).is_empty() && !cleaned.body.contains("<img") {
+            if html_text::first_paragraph(&cleaned.body).is_none() && !cleaned.body.contains("<img")
+            {
                 continue;
             }
             for &record in links.referenced.difference(&sent) {
@@ -397,7 +398,7 @@ fn is_link_list(piece: &str) -> bool {
 /// apart (centred, bold or in a big font), or one that reads like a heading.
 fn heading_like_first_paragraph(body: &str) -> Option<String> {
     let first_block = body.split("</").next()?;
-    let first = html_text::paragraphs(body).into_iter().next()?;
+    let first = html_text::first_paragraph(body)?;
     let styled = first_block.contains("text-align: center") || first_block.contains("<strong>");
     (first.chars().count() <= 60 && (styled || is_heading(&first))).then_some(first)
 }

@@ -1,7 +1,8 @@
 //! E-book conversion: TXT, EPUB, MOBI and AZW3 in; Kindle-ready EPUB 3 or
-//! UTF-8 text out. Pure library code, no threads; memory follows the size of one
-//! section (TXT), one document (EPUB) or the book's text (MOBI), never several
-//! copies of the whole book.
+//! UTF-8 text out. Pure library code; the only threads are the EPUB writer's
+//! compression workers for a large book (epub_write.rs). Memory follows the
+//! size of a few sections (TXT), one document (EPUB) or the book's text (MOBI),
+//! never several copies of the whole book.
 
 mod book;
 mod chapters;

@@ -6,7 +6,12 @@
 # manage): zatan TXT → EPUB of the GBK text and of the same text as UTF-8
 # against `gzip -6` of the UTF-8 text and `iconv` GBK → UTF-8, with the ratios
 # (goal: GBK → EPUB within 1.3× of gzip -6; the GBK/UTF-8 gap is what guessing
-# and decoding the encoding cost).
+# and decoding the encoding cost), and zatan's peak RSS (goal: under 32 MB at
+# 100 MB). And the other conversions per megabyte of input against TXT → EPUB
+# (goal: no slower): the Kindle fix (EPUB → EPUB) of a 50 MB EPUB with images,
+# and MOBI → EPUB of the novel as calibre writes it in MOBI.
+#
+# ONLY=floor skips calibre and the per-megabyte rates (the quick check).
 #
 # Needs: cargo, python3, ebook-convert (apt-get install calibre), /usr/bin/time (apt-get install time), gzip, iconv.
 set -euo pipefail
@@ -56,23 +61,91 @@ run() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 0.01) }'; }
 
-generate "$work/novel.txt" 10
-printf 'input: %s bytes of GBK text\n\n' "$(stat -c %s "$work/novel.txt")"
+# A 50 MB EPUB of $2 MB of chapters and $3 MB of incompressible images (one
+# after every few chapters); half the chapters lack the XML declaration, which
+# the Kindle fix adds.
+generate_epub() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import random, sys, zipfile
+path, text_mb, image_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(7)
+sentences = ["夜色渐深，长安城外的官道上，一骑快马疾驰而来。", "他抬头望了一眼天色，心中暗道不妙。",
+             "“你来了。”她轻声说道，眼中闪过一丝笑意。", "风从山谷里吹来，带着雨后泥土的气息。"]
+chapters, size = [], 0
+while size < text_mb * 1024 * 1024:
+    n = len(chapters) + 1
+    paras = "".join("<p>" + "".join(random.choices(sentences, k=4)) + "</p>\n" for _ in range(150))
+    decl = '<?xml version="1.0" encoding="utf-8"?>\n' if n % 2 else ""
+    chapters.append((decl + '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>第%d章</title></head>'
+                     '<body>\n<h1>第%d章</h1>\n%s</body></html>\n' % (n, n, paras)).encode())
+    size += len(chapters[-1])
+every = max(1, len(chapters) // image_mb)
+manifest, spine, entries = [], [], []
+for i, doc in enumerate(chapters, 1):
+    entries.append(("OEBPS/c%04d.xhtml" % i, doc, zipfile.ZIP_DEFLATED))
+    manifest.append('<item id="c%d" href="c%04d.xhtml" media-type="application/xhtml+xml"/>' % (i, i))
+    spine.append('<itemref idref="c%d"/>' % i)
+    if i % every == 0 and i // every <= image_mb:
+        k = i // every
+        data = b"\xff\xd8\xff\xe0" + random.randbytes((1 << 20) - 4)
+        entries.append(("OEBPS/images/i%d.jpg" % k, data, zipfile.ZIP_STORED))
+        manifest.append('<item id="i%d" href="images/i%d.jpg" media-type="image/jpeg"/>' % (k, k))
+opf = ('<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id">'
+       '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">x</dc:identifier><dc:title>书</dc:title>'
+       '<dc:language>zh</dc:language></metadata><manifest>' + "".join(manifest) + '</manifest><spine>' + "".join(spine)
+       + '</spine></package>')
+with zipfile.ZipFile(path, "w") as z:
+    z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+    z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container version="1.0" '
+               'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" '
+               'media-type="application/oebps-package+xml"/></rootfiles></container>', compress_type=zipfile.ZIP_DEFLATED)
+    z.writestr("OEBPS/content.opf", opf, compress_type=zipfile.ZIP_DEFLATED)
+    for name, data, method in entries:
+        z.writestr(name, data, compress_type=method)
+EOF
+}
 
-run "zatan TXT→EPUB" "$zatan" convert "$work/novel.txt" "$work/zatan.epub"
-zw=$wall zr=$rss
-run "ebook-convert TXT→EPUB" ebook-convert "$work/novel.txt" "$work/calibre.epub"
-cw=$wall cr=$rss
-echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
+# rate LABEL INPUT OUTPUT: converts, prints the time, and keeps megabytes of
+# input per second in $mbps.
+rate() {
+    run "$1" "$zatan" convert "$2" "$3"
+    local mb
+    mb=$(awk -v b="$(stat -c %s "$2")" 'BEGIN { printf "%.1f", b / 1048576 }')
+    mbps=$(awk -v m="$mb" -v w="$wall" 'BEGIN { printf "%.1f", m / (w > 0 ? w : 0.01) }')
+    printf '  %s MB of input, %s MB/s\n' "$mb" "$mbps"
+}
 
-run "zatan EPUB→TXT" "$zatan" convert "$work/zatan.epub" "$work/zatan.txt"
-zw=$wall zr=$rss
-run "ebook-convert EPUB→TXT" ebook-convert "$work/zatan.epub" "$work/calibre.txt"
-cw=$wall cr=$rss
-echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
-printf 'EPUB sizes: zatan %s bytes, calibre %s bytes\n\n' "$(stat -c %s "$work/zatan.epub")" "$(stat -c %s "$work/calibre.epub")"
+if [ "${ONLY:-}" != floor ]; then
+    generate "$work/novel.txt" 10
+    printf 'input: %s bytes of GBK text\n\n' "$(stat -c %s "$work/novel.txt")"
 
-rm -f "$work"/*.epub "$work"/*.txt
+    run "zatan TXT→EPUB" "$zatan" convert "$work/novel.txt" "$work/zatan.epub"
+    zw=$wall zr=$rss
+    run "ebook-convert TXT→EPUB" ebook-convert "$work/novel.txt" "$work/calibre.epub"
+    cw=$wall cr=$rss
+    echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
+
+    run "zatan EPUB→TXT" "$zatan" convert "$work/zatan.epub" "$work/zatan.txt"
+    zw=$wall zr=$rss
+    run "ebook-convert EPUB→TXT" ebook-convert "$work/zatan.epub" "$work/calibre.txt"
+    cw=$wall cr=$rss
+    echo "  calibre/zatan: time ×$(ratio "$cw" "$zw"), memory ×$(ratio "$cr" "$zr")"
+    printf 'EPUB sizes: zatan %s bytes, calibre %s bytes\n\n' "$(stat -c %s "$work/zatan.epub")" "$(stat -c %s "$work/calibre.epub")"
+
+    echo "Per megabyte of input (goal: EPUB → EPUB and MOBI → EPUB no slower than TXT → EPUB)"
+    rate "zatan TXT→EPUB (GBK)" "$work/novel.txt" "$work/rate.epub"
+    txt=$mbps
+    run "ebook-convert EPUB→MOBI" ebook-convert "$work/zatan.epub" "$work/novel.mobi"
+    echo "  (makes the MOBI input, no comparison)"
+    rate "zatan MOBI→EPUB" "$work/novel.mobi" "$work/rate.epub"
+    mobi=$mbps
+    generate_epub "$work/images.epub" 30 46
+    rate "zatan EPUB→EPUB (Kindle fix)" "$work/images.epub" "$work/rate.epub"
+    kindle=$mbps
+    echo "  per MB vs TXT→EPUB: Kindle fix ×$(ratio "$kindle" "$txt"), MOBI ×$(ratio "$mobi" "$txt") (goal ≥ 1)"
+    echo
+    rm -f "$work"/*.epub "$work"/*.txt "$work"/*.mobi
+fi
 
 # floor MEGABYTES: the GBK and UTF-8 conversions against gzip -6 and iconv.
 floor() {
@@ -83,10 +156,11 @@ floor() {
     local gz=$wall
     run "iconv GBK→UTF-8" sh -c "iconv -f GBK -t UTF-8 '$work/gbk.txt' >/dev/null"
     run "zatan TXT→EPUB, UTF-8" "$zatan" convert "$work/utf8.txt" "$work/utf8.epub"
-    local utf8=$wall
+    local utf8=$wall utf8_rss=$rss
     run "zatan TXT→EPUB, GBK" "$zatan" convert "$work/gbk.txt" "$work/gbk.epub"
-    local gbk=$wall
+    local gbk=$wall gbk_rss=$rss
     echo "  GBK→EPUB / gzip -6: ×$(ratio "$gbk" "$gz") (goal ≤ 1.3), UTF-8→EPUB / gzip -6: ×$(ratio "$utf8" "$gz"), GBK / UTF-8: ×$(ratio "$gbk" "$utf8")"
+    awk -v g="$gbk_rss" -v u="$utf8_rss" 'BEGIN { printf "  zatan peak RSS: GBK %.1f MB, UTF-8 %.1f MB (goal < 32)\n", g / 1024, u / 1024 }'
     echo
     rm -f "$work"/gbk.* "$work"/utf8.*
 }
