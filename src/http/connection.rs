@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, Level};
 use may::net::TcpStream;
 
-use super::deadline::{is_timeout, peek_before, read_before, write_all_before, Deadline};
+use super::deadline::{is_timeout, read_before, write_all_before, Deadline};
 use super::file_body::FileBody;
 use super::head::{head_end_seen, parse_head, HeadParse, RequestHead};
 use super::rejection::{Rejection, BODY_TIMEOUT, HEAD_TIMEOUT, HEAD_TOO_LARGE};
@@ -28,6 +28,8 @@ const LINGER_TIME: Duration = Duration::from_secs(2);
 /// grows as bytes arrive, so a client that declares 1 MiB and sends little
 /// costs little. Also the most one read of a body asks for.
 const BODY_FIRST_ALLOCATION: usize = 16 * 1024;
+/// The most the first read of a head takes (onto the coroutine's stack).
+const FIRST_READ_BYTES: usize = 1024;
 /// What lingering reads into and throws away.
 const LINGER_READ_BYTES: usize = 512;
 
@@ -176,20 +178,16 @@ impl Connection<'_> {
             // again after a timeout; eviction bounds waits under way.)
             let deadline =
                 Deadline::from(started, limits.crowded_timeout(timeout, server.tracker.open()));
-            if self.buf.is_empty() {
-                // No buffer until the first byte is there to read.
-                match peek_before(&mut self.stream, deadline) {
-                    Ok(0) => return Ok(HeadRead::Gone),
-                    Ok(_) => {}
-                    Err(e) if is_timeout(&e) => return Ok(HeadRead::Gone),
-                    Err(e) => return Err(e),
-                }
-            }
-            if self.filled == self.buf.len() && !self.grow_head_buffer() {
-                return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
-            }
             let was_empty = self.filled == 0;
-            match read_before(&mut self.stream, &mut self.buf[self.filled..], deadline) {
+            let read = if self.buf.is_empty() {
+                self.read_first(deadline)
+            } else {
+                if self.filled == self.buf.len() && !self.grow_head_buffer() {
+                    return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
+                }
+                read_before(&mut self.stream, &mut self.buf[self.filled..], deadline)
+            };
+            match read {
                 Ok(0) => return Ok(HeadRead::Gone),
                 Ok(n) => self.filled += n,
                 Err(e) if is_timeout(&e) && self.filled == 0 => return Ok(HeadRead::Gone),
@@ -204,6 +202,26 @@ impl Connection<'_> {
                 }
             }
         }
+    }
+
+    /// The first read of a head, while `buf` is empty: onto the stack, so that
+    /// a connection holds no buffer until bytes come, then into a buffer of
+    /// the first size. (Waiting with a one-byte peek instead cost a second
+    /// system call per request.)
+    fn read_first(&mut self, deadline: Deadline) -> io::Result<usize> {
+        let limits = &self.server.limits;
+        let first_size = limits.head_buffer_first_bytes.min(limits.max_head_bytes).max(1);
+        let mut first = [0u8; FIRST_READ_BYTES];
+        let n = read_before(
+            &mut self.stream,
+            &mut first[..first_size.min(FIRST_READ_BYTES)],
+            deadline,
+        )?;
+        if n > 0 {
+            self.buf = vec![0; first_size.max(n)];
+            self.buf[..n].copy_from_slice(&first[..n]);
+        }
+        Ok(n)
     }
 
     /// Makes room for more head bytes, doubling from the first size; false

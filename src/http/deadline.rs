@@ -40,6 +40,27 @@ pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock)
 }
 
+/// How far past its deadline a socket's timeout, set for an earlier wait, may
+/// reach and still be used. Setting one is a system call (may passes it on
+/// to the socket), and a keep-alive request waited three times, each with a
+/// deadline a little nearer: setting it for every wait cost three calls a request.
+const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+
+/// Whether a socket timeout already set serves a wait with `left` to go: it
+/// ends at the deadline or at most `TIMEOUT_SLACK` after it. One that would
+/// end sooner is set again: a timeout means the deadline has passed.
+fn fits(set: Option<Duration>, left: Duration) -> bool {
+    matches!(set, Some(set) if set >= left && set <= left + TIMEOUT_SLACK)
+}
+
+fn bound_read_timeout(stream: &TcpStream, deadline: Deadline) -> io::Result<()> {
+    let left = deadline.remaining()?;
+    if !fits(stream.read_timeout()?, left) {
+        stream.set_read_timeout(Some(left))?;
+    }
+    Ok(())
+}
+
 /// One read that fails with a timeout error once `deadline` has passed.
 pub(crate) fn read_before(
     stream: &mut TcpStream,
@@ -47,21 +68,8 @@ pub(crate) fn read_before(
     deadline: Deadline,
 ) -> io::Result<usize> {
     loop {
-        stream.set_read_timeout(Some(deadline.remaining()?))?;
+        bound_read_timeout(stream, deadline)?;
         match stream.read(buf) {
-            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-            result => return result,
-        }
-    }
-}
-
-/// Waits until `stream` has bytes to read (or end of file), without reading
-/// them, so that no buffer is needed while waiting: `Ok(0)` at end of file.
-pub(crate) fn peek_before(stream: &mut TcpStream, deadline: Deadline) -> io::Result<usize> {
-    let mut byte = [0u8; 1];
-    loop {
-        stream.set_read_timeout(Some(deadline.remaining()?))?;
-        match stream.peek(&mut byte) {
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             result => return result,
         }
@@ -74,7 +82,10 @@ pub(crate) fn write_all_before(
     deadline: Deadline,
 ) -> io::Result<()> {
     while !bytes.is_empty() {
-        stream.set_write_timeout(Some(deadline.remaining()?))?;
+        let left = deadline.remaining()?;
+        if !fits(stream.write_timeout()?, left) {
+            stream.set_write_timeout(Some(left))?;
+        }
         match stream.write(bytes) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
             Ok(written) => bytes = &bytes[written..],
@@ -94,6 +105,16 @@ mod tests {
         let deadline = Deadline::after(Duration::MAX);
         assert!(!deadline.has_passed());
         assert!(deadline.remaining().unwrap() > Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_timeout_set_before_is_kept_unless_it_reaches_past_the_deadline() {
+        let left = Duration::from_secs(10);
+        assert!(fits(Some(left), left));
+        assert!(fits(Some(left + TIMEOUT_SLACK), left));
+        assert!(!fits(Some(Duration::from_secs(1)), left));
+        assert!(!fits(Some(left + TIMEOUT_SLACK + Duration::from_millis(1)), left));
+        assert!(!fits(None, left));
     }
 
     #[test]
