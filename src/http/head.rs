@@ -25,9 +25,20 @@ pub(crate) enum HeadParse {
     Invalid(Rejection),
 }
 
+/// Up to this many header slots live on the stack (the default limit is 64);
+/// a larger `max_headers` takes them from the heap.
+const STACK_HEADERS: usize = 64;
+
 pub(crate) fn parse_head(buf: &[u8], max_headers: usize) -> HeadParse {
-    let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
-    let mut parsed = httparse::Request::new(&mut headers);
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    let mut on_heap;
+    let headers = if max_headers <= STACK_HEADERS {
+        &mut on_stack[..max_headers]
+    } else {
+        on_heap = vec![httparse::EMPTY_HEADER; max_headers];
+        &mut on_heap[..]
+    };
+    let mut parsed = httparse::Request::new(headers);
     match parsed.parse(buf) {
         Ok(httparse::Status::Partial) => HeadParse::Partial,
         Ok(httparse::Status::Complete(len)) => HeadParse::Complete {
