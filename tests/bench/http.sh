@@ -4,8 +4,10 @@
 # size, with nginx's static `return 200` measured in the same run by the same
 # client (wrk, one thread) as the yardstick. Every zatan request is a distinct
 # message, so none is answered from the retry cache.
-# Targets (2-core machine): plaintext >= half of nginx's req/s, p99 < 2 ms at 64
-# connections, idle RSS <= 5 MB. Figures only; nothing here passes or fails.
+# Goals (2-core machine, ratios to nginx in the same run): plaintext at 64
+# connections >= 0.6x nginx's req/s with a p99 no worse than nginx's, safe mode
+# >= 0.4x, 1 connection p99 <= 2x nginx's; printed at the end. Figures only;
+# nothing here passes or fails.
 #
 # ZATAN_BIN=path benchmarks that binary instead of building target/release/zatan;
 # BASELINE_BIN=path also runs that one (say, a build from before a profile change)
@@ -93,12 +95,24 @@ idle=$(awk '/^Rss:/ {r=$2} /^Anonymous:/ {a=$2} END {print r " KiB (anonymous " 
 # wrk's summary -> one line: req/s, p50, p99
 measure() {
     local label=$1 connections=$2; shift 2
-    wrk -t1 -c"$connections" -d"${RUN_SECONDS}s" --latency "$@" | awk -v label="$label" -v c="$connections" '
+    wrk -t1 -c"$connections" -d"${RUN_SECONDS}s" --latency "$@" | awk -v label="$label" -v c="$connections" -v results="$work/results" '
         /Requests\/sec/ { rps = $2 }
         $1 == "50%" { p50 = $2 }
         $1 == "99%" { p99 = $2 }
         /Non-2xx/ { bad = $NF }
-        END { printf "%-14s c=%-3s %10s req/s   p50 %9s   p99 %9s%s\n", label, c, rps, p50, p99, (bad ? "   NON-2XX: " bad : "") }'
+        function ms(t) { if (t ~ /us$/) return t / 1000; if (t ~ /ms$/) return t + 0; if (t ~ /s$/) return t * 1000; return t }
+        END {
+            printf "%-14s c=%-3s %10s req/s   p50 %9s   p99 %9s%s\n", label, c, rps, p50, p99, (bad ? "   NON-2XX: " bad : "")
+            printf "%s|%s %s %s\n", label, c, rps, ms(p99) >> results
+        }'
+}
+
+# ratio LABEL C: LABEL's req/s and p99 at C connections against nginx's in this run
+ratio() {
+    awk -v label="$1" -v c="$2" -F'[| ]' '
+        $1 == "nginx static" && $2 == c { nr = $3; np = $4 }
+        $1 == label && $2 == c { zr = $3; zp = $4 }
+        END { if (nr > 0 && np > 0) printf "%-14s c=%-3s %.2fx nginx req/s, p99 %.2fx nginx p99\n", label, c, zr / nr, zp / np }' "$work/results"
 }
 
 echo "== $(nproc) cores, ${RUN_SECONDS}s per run, client: wrk -t1"
@@ -110,6 +124,12 @@ for c in 1 64; do
         measure "baseline plain" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$BASELINE_PORT/" -- "$work/plain.requests"
         measure "baseline safe" "$c" -s tests/bench/replay.lua "http://127.0.0.1:$BASELINE_PORT/" -- "$work/safe.requests"
     fi
+done
+echo "== against nginx (goals: plain c=64 >= 0.6x req/s and p99 <= 1x; safe c=64 >= 0.4x; plain c=1 p99 <= 2x)"
+for c in 1 64; do
+    for label in "zatan plain" "zatan safe" ${BASELINE_BIN:+"baseline plain" "baseline safe"}; do
+        ratio "$label" "$c"
+    done
 done
 echo "zatan idle RSS: $idle"
 echo "zatan RSS after load: $(awk '/VmRSS/ {print $2}' "/proc/$(cat "$work/zatan.pid")/status") KiB"
