@@ -109,9 +109,10 @@ measure() {
 
 # ratio LABEL C: LABEL's req/s and p99 at C connections against nginx's in this run
 ratio() {
-    awk -v label="$1" -v c="$2" -F'[| ]' '
-        $1 == "nginx static" && $2 == c { nr = $3; np = $4 }
-        $1 == label && $2 == c { zr = $3; zp = $4 }
+    awk -v label="$1" -v c="$2" -F'|' '
+        { split($2, f, " ") }
+        $1 == "nginx static" && f[1] == c { nr = f[2]; np = f[3] }
+        $1 == label && f[1] == c { zr = f[2]; zp = f[3] }
         END { if (nr > 0 && np > 0) printf "%-14s c=%-3s %.2fx nginx req/s, p99 %.2fx nginx p99\n", label, c, zr / nr, zp / np }' "$work/results"
 }
 
