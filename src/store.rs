@@ -1019,10 +1019,41 @@ impl Store {
 /// instead of returning an error; a bad file must give the owner a message,
 /// not a backtrace.
 fn open_file(path: &Path) -> Result<Database, redb::Error> {
+    #[cfg(panic = "abort")]
+    let _hint = CorruptionHint::install(path);
     let opened = std::panic::catch_unwind(|| Database::create(path)).unwrap_or_else(|_| {
         Err(DatabaseError::Storage(redb::StorageError::Corrupted("unreadable header".into())))
     });
     opened.map_err(redb::Error::from)
+}
+
+/// Where panics abort (the release build: see Cargo.toml), redb's panic on a
+/// malformed file can't be caught and answered with `StoreError::Corrupt`; the
+/// process ends. While the file is opened, the panic message is followed by
+/// the same advice, so the owner still learns what to do.
+#[cfg(panic = "abort")]
+struct CorruptionHint;
+
+#[cfg(panic = "abort")]
+impl CorruptionHint {
+    fn install(path: &Path) -> CorruptionHint {
+        let advice =
+            StoreError::Corrupt(path.to_path_buf(), "redb panicked on it".into()).to_string();
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            report(info);
+            eprintln!("zatan: {advice}");
+        }));
+        CorruptionHint
+    }
+}
+
+#[cfg(panic = "abort")]
+impl Drop for CorruptionHint {
+    fn drop(&mut self) {
+        // Back to the default report: zatan sets no hook of its own.
+        let _ = std::panic::take_hook();
+    }
 }
 
 #[cfg(test)]

@@ -325,8 +325,10 @@ impl Connection<'_> {
     }
 }
 
-/// The router's answer; a handler that panics gets the client a 500, and the
-/// connection goes on.
+/// The router's answer; where panics unwind (tests and debug builds), a
+/// handler that panics gets the client a 500, and the connection goes on.
+/// The release build aborts on a panic instead (see Cargo.toml's release
+/// profile) and is started again by its service manager.
 fn answer(router: &Router, request: &Request) -> Response {
     panic::catch_unwind(AssertUnwindSafe(|| router.dispatch(request))).unwrap_or_else(|_| {
         error!("the handler for {} {} panicked; answered 500", request.method, request.path);
