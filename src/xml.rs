@@ -10,8 +10,59 @@ pub fn is_xml_char(c: char) -> bool {
 }
 
 /// Append `text` to `out`, escaped for element content and attribute values alike,
-/// dropping characters XML cannot carry.
+/// dropping characters XML cannot carry. What needs nothing is copied a run at
+/// a time (a book's text, a reply), and only the characters that may change go
+/// through `escape_chars_into`.
 pub fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them can be one of those below.
+        if let Some(word) = bytes.get(i..i + 8) {
+            if !may_be_special(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
+                i += 8;
+                continue;
+            }
+        }
+        // What escape_chars_into escapes or drops: the five markup characters,
+        // control characters (tab and line ends go through it too, and are kept),
+        // and U+FFFE / U+FFFF (EF BF BE, EF BF BF). Everything else is kept as is.
+        let special = match bytes[i] {
+            b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1F => 1,
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                3
+            }
+            _ => 0,
+        };
+        if special == 0 {
+            i += 1;
+            continue;
+        }
+        out.push_str(&text[run..i]);
+        escape_chars_into(out, &text[i..i + special]);
+        i += special;
+        run = i;
+    }
+    out.push_str(&text[run..]);
+}
+
+/// Whether any byte of `word` may be a control character, one of `&<>"'`, or
+/// 0xEF (the lead byte of U+FFFE and U+FFFF): the word-at-a-time zero-byte
+/// test, which can say yes wrongly but never no wrongly.
+fn may_be_special(word: u64) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let has = |byte: u8| has_zero(word ^ (ONES * u64::from(byte)));
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    below_space | has(b'&') | has(b'<') | has(b'>') | has(b'"') | has(b'\'') | has(0xEF) != 0
+}
+
+/// The escaping rules, a character at a time.
+fn escape_chars_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -55,5 +106,40 @@ mod tests {
     fn illegal_chars_are_dropped_and_legal_ones_kept() {
         assert_eq!(strip_illegal_chars("a\u{2}b\u{10}c\u{0}\u{1F}"), "abc");
         assert_eq!(strip_illegal_chars("\t\n\r ok \u{FFFE}\u{FFFF}é中"), "\t\n\r ok é中");
+    }
+
+    #[test]
+    fn escaping_by_runs_matches_escaping_by_characters() {
+        for text in [
+            "",
+            "纯文本，没有要转义的。",
+            "a&b<c>d\"e'f",
+            "\u{1}控制\u{1f}字符\t制表\r\n",
+            "\u{fffe}\u{ffff}\u{fffd}\u{ff0c}\u{efbf}，",
+            "结尾&",
+            "&开头",
+            "𝄞 astral & \u{10ffff}",
+            "长一点的一段话，没有特别的字符，一直写下去。&在中间<也在>\u{fffe}后面还有\u{1}",
+            "abcdefgh&ijklmnop<qrstuvw>xyzABCDE\"FGHIJKL'MNOPQRS\nTUVWXYZ\u{ffff}0123456789",
+        ] {
+            let mut slow = String::new();
+            escape_chars_into(&mut slow, text);
+            let mut fast = String::new();
+            escape_into(&mut fast, text);
+            assert_eq!(fast, slow, "{text:?}");
+        }
+        // Each special character at each offset within and across words.
+        for special in
+            ["&", "<", ">", "\"", "'", "\u{1}", "\t", "\u{fffe}", "\u{ffff}", "，", "\u{efff}"]
+        {
+            for at in 0..17 {
+                let text = format!("{}{special}{}", "x".repeat(at), "中".repeat(5));
+                let mut slow = String::new();
+                escape_chars_into(&mut slow, &text);
+                let mut fast = String::new();
+                escape_into(&mut fast, &text);
+                assert_eq!(fast, slow, "{text:?}");
+            }
+        }
     }
 }

@@ -521,7 +521,7 @@ impl BookSink for EpubWriter {
                 }
                 for paragraph in &paragraphs {
                     doc.push_str("<p>");
-                    xhtml::escape_text_into(&mut doc, paragraph);
+                    escape_into(&mut doc, paragraph);
                     doc.push_str("</p>\n");
                 }
                 doc.push_str("</div>\n");
