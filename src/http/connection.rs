@@ -218,7 +218,7 @@ impl Connection<'_> {
             deadline,
         )?;
         if n > 0 {
-            self.buf = vec![0; first_size.max(n)];
+            self.buf = vec![0; first_size];
             self.buf[..n].copy_from_slice(&first[..n]);
         }
         Ok(n)

@@ -46,19 +46,17 @@ pub(crate) fn is_timeout(error: &io::Error) -> bool {
 /// deadline a little nearer: setting it for every wait cost three calls a request.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 
-/// Whether a socket timeout already set serves a wait with `left` to go: it
-/// ends at the deadline or at most `TIMEOUT_SLACK` after it. One that would
-/// end sooner is set again: a timeout means the deadline has passed.
-fn fits(set: Option<Duration>, left: Duration) -> bool {
-    matches!(set, Some(set) if set >= left && set <= left + TIMEOUT_SLACK)
+/// The timeout a wait with `deadline` needs set, or `None` when the one
+/// already `set` serves: it ends at the deadline or at most `TIMEOUT_SLACK`
+/// after it. One that would end sooner is set again: a timeout means the
+/// deadline has passed.
+fn timeout_to_set(set: Option<Duration>, deadline: Deadline) -> io::Result<Option<Duration>> {
+    let left = deadline.remaining()?;
+    Ok((!fits(set, left)).then_some(left))
 }
 
-fn bound_read_timeout(stream: &TcpStream, deadline: Deadline) -> io::Result<()> {
-    let left = deadline.remaining()?;
-    if !fits(stream.read_timeout()?, left) {
-        stream.set_read_timeout(Some(left))?;
-    }
-    Ok(())
+fn fits(set: Option<Duration>, left: Duration) -> bool {
+    matches!(set, Some(set) if set >= left && set <= left + TIMEOUT_SLACK)
 }
 
 /// One read that fails with a timeout error once `deadline` has passed.
@@ -68,7 +66,9 @@ pub(crate) fn read_before(
     deadline: Deadline,
 ) -> io::Result<usize> {
     loop {
-        bound_read_timeout(stream, deadline)?;
+        if let Some(timeout) = timeout_to_set(stream.read_timeout()?, deadline)? {
+            stream.set_read_timeout(Some(timeout))?;
+        }
         match stream.read(buf) {
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,
             result => return result,
@@ -82,9 +82,8 @@ pub(crate) fn write_all_before(
     deadline: Deadline,
 ) -> io::Result<()> {
     while !bytes.is_empty() {
-        let left = deadline.remaining()?;
-        if !fits(stream.write_timeout()?, left) {
-            stream.set_write_timeout(Some(left))?;
+        if let Some(timeout) = timeout_to_set(stream.write_timeout()?, deadline)? {
+            stream.set_write_timeout(Some(timeout))?;
         }
         match stream.write(bytes) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),
