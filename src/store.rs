@@ -1029,8 +1029,10 @@ fn open_file(path: &Path) -> Result<Database, redb::Error> {
 
 /// Where panics abort (the release build: see Cargo.toml), redb's panic on a
 /// malformed file can't be caught and answered with `StoreError::Corrupt`; the
-/// process ends. While the file is opened, the panic message is followed by
-/// the same advice, so the owner still learns what to do.
+/// process ends. While the file is opened, a panic on the opening thread is
+/// followed by the same advice, so the owner still learns what to do (a
+/// reopen after a failed write runs while other threads work: their panics
+/// get no such advice).
 #[cfg(panic = "abort")]
 struct CorruptionHint;
 
@@ -1039,10 +1041,13 @@ impl CorruptionHint {
     fn install(path: &Path) -> CorruptionHint {
         let advice =
             StoreError::Corrupt(path.to_path_buf(), "redb panicked on it".into()).to_string();
+        let opener = std::thread::current().id();
         let report = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             report(info);
-            eprintln!("zatan: {advice}");
+            if std::thread::current().id() == opener {
+                eprintln!("zatan: {advice}");
+            }
         }));
         CorruptionHint
     }
