@@ -49,16 +49,60 @@ pub fn escape_into(out: &mut String, text: &str) {
     out.push_str(&text[run..]);
 }
 
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// Word-at-a-time tests on eight bytes of text, which can say yes wrongly but
+/// never no wrongly: whether a byte is below 0x20 (a control character), or
+/// equal to `byte`.
+fn has_below_space(word: u64) -> u64 {
+    word.wrapping_sub(ONES * 0x20) & !word & HIGHS
+}
+
+fn has_byte(word: u64, byte: u8) -> u64 {
+    let v = word ^ (ONES * u64::from(byte));
+    v.wrapping_sub(ONES) & !v & HIGHS
+}
+
 /// Whether any byte of `word` may be a control character, one of `&<>"'`, or
-/// 0xEF (the lead byte of U+FFFE and U+FFFF): the word-at-a-time zero-byte
-/// test, which can say yes wrongly but never no wrongly.
+/// 0xEF (the lead byte of U+FFFE and U+FFFF).
 fn may_be_special(word: u64) -> bool {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-    let has = |byte: u8| has_zero(word ^ (ONES * u64::from(byte)));
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    below_space | has(b'&') | has(b'<') | has(b'>') | has(b'"') | has(b'\'') | has(0xEF) != 0
+    let markup = has_byte(word, b'&')
+        | has_byte(word, b'<')
+        | has_byte(word, b'>')
+        | has_byte(word, b'"')
+        | has_byte(word, b'\'');
+    has_below_space(word) | has_byte(word, 0xEF) | markup != 0
+}
+
+/// The byte offset of the first character XML does not allow: a control
+/// character other than tab and line ends, or U+FFFE / U+FFFF (EF BF BE, EF BF
+/// BF). A str has no surrogates, and everything else is allowed.
+fn first_illegal(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if has_below_space(word) | has_byte(word, 0xEF) == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        let illegal = match bytes[i] {
+            b'\t' | b'\n' | b'\r' => false,
+            0..=0x1F => true,
+            0xEF => {
+                bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF))
+            }
+            _ => false,
+        };
+        if illegal {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The escaping rules, a character at a time.
@@ -84,10 +128,14 @@ pub fn escape(text: &str) -> String {
 
 /// `text` without XML-illegal characters; borrowed when there are none (almost always).
 pub fn strip_illegal_chars(text: &str) -> Cow<'_, str> {
-    if text.chars().all(is_xml_char) {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(text.chars().filter(|&c| is_xml_char(c)).collect())
+    match first_illegal(text) {
+        None => Cow::Borrowed(text),
+        Some(at) => {
+            let mut kept = String::with_capacity(text.len());
+            kept.push_str(&text[..at]);
+            kept.extend(text[at..].chars().filter(|&c| is_xml_char(c)));
+            Cow::Owned(kept)
+        }
     }
 }
 
@@ -108,9 +156,10 @@ mod tests {
         assert_eq!(strip_illegal_chars("\t\n\r ok \u{FFFE}\u{FFFF}é中"), "\t\n\r ok é中");
     }
 
-    #[test]
-    fn escaping_by_runs_matches_escaping_by_characters() {
-        for text in [
+    /// Texts with each kind of character escaping and stripping look at, and
+    /// each special character at each offset within and across words.
+    fn samples() -> Vec<String> {
+        let mut samples: Vec<String> = [
             "",
             "纯文本，没有要转义的。",
             "a&b<c>d\"e'f",
@@ -121,25 +170,37 @@ mod tests {
             "𝄞 astral & \u{10ffff}",
             "长一点的一段话，没有特别的字符，一直写下去。&在中间<也在>\u{fffe}后面还有\u{1}",
             "abcdefgh&ijklmnop<qrstuvw>xyzABCDE\"FGHIJKL'MNOPQRS\nTUVWXYZ\u{ffff}0123456789",
-        ] {
-            let mut slow = String::new();
-            escape_chars_into(&mut slow, text);
-            let mut fast = String::new();
-            escape_into(&mut fast, text);
-            assert_eq!(fast, slow, "{text:?}");
-        }
-        // Each special character at each offset within and across words.
+        ]
+        .map(String::from)
+        .into();
         for special in
             ["&", "<", ">", "\"", "'", "\u{1}", "\t", "\u{fffe}", "\u{ffff}", "，", "\u{efff}"]
         {
             for at in 0..17 {
-                let text = format!("{}{special}{}", "x".repeat(at), "中".repeat(5));
-                let mut slow = String::new();
-                escape_chars_into(&mut slow, &text);
-                let mut fast = String::new();
-                escape_into(&mut fast, &text);
-                assert_eq!(fast, slow, "{text:?}");
+                samples.push(format!("{}{special}{}", "x".repeat(at), "中".repeat(5)));
             }
+        }
+        samples
+    }
+
+    #[test]
+    fn escaping_by_runs_matches_escaping_by_characters() {
+        for text in samples() {
+            let mut slow = String::new();
+            escape_chars_into(&mut slow, &text);
+            let mut fast = String::new();
+            escape_into(&mut fast, &text);
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn stripping_by_runs_matches_filtering_by_characters() {
+        for text in samples() {
+            let slow: String = text.chars().filter(|&c| is_xml_char(c)).collect();
+            let fast = strip_illegal_chars(&text);
+            assert_eq!(fast, slow, "{text:?}");
+            assert_eq!(matches!(fast, Cow::Borrowed(_)), slow == text, "{text:?}");
         }
     }
 }

@@ -8,7 +8,15 @@ pub(super) fn push_cdata_element(out: &mut String, name: &str, value: &str) {
     out.push('<');
     out.push_str(name);
     out.push_str("><![CDATA[");
-    out.push_str(&strip_illegal_chars(value).replace("]]>", "]]]]><![CDATA[>"));
+    // Stripping first: dropping a character may join `]]` and `>`.
+    let value = strip_illegal_chars(value);
+    let mut rest: &str = &value;
+    while let Some(at) = rest.find("]]>") {
+        out.push_str(&rest[..at]);
+        out.push_str("]]]]><![CDATA[>");
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
     out.push_str("]]></");
     out.push_str(name);
     out.push('>');
@@ -41,6 +49,13 @@ mod tests {
             push_cdata_element(&mut xml, "C", value);
             assert_eq!(element_text(&xml), value, "{xml}");
         }
+    }
+
+    #[test]
+    fn a_terminator_made_by_dropping_a_character_is_split_too() {
+        let mut xml = String::new();
+        push_cdata_element(&mut xml, "C", "a]]\u{1}>b");
+        assert_eq!(element_text(&xml), "a]]>b", "{xml}");
     }
 
     #[test]
