@@ -1,6 +1,7 @@
 //! One reader for the named fields of a callback body, whether WeChat pushed
 //! XML or JSON: both become the same small tree, read by name.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -37,31 +38,50 @@ impl std::error::Error for ParseError {}
 const MAX_DEPTH: usize = 8;
 const MAX_XML_NODES: u32 = 10_000;
 
-static EMPTY: Fields = Fields { text: String::new(), children: Vec::new() };
+static EMPTY: Fields = Fields { text: Cow::Borrowed(""), children: Vec::new() };
 
+/// The tree borrows its names and most texts from the body: a message is read
+/// on every request, and copying each field cost more than parsing it.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Fields {
-    text: String,
-    children: Vec<(String, Fields)>,
+pub(super) struct Fields<'a> {
+    text: Cow<'a, str>,
+    children: Vec<(&'a str, Fields<'a>)>,
 }
 
-impl Fields {
-    /// Reads an XML or JSON body, told apart by its first non-blank byte.
-    pub(super) fn read(body: &[u8]) -> Result<Fields, ParseError> {
+impl<'a> Fields<'a> {
+    /// Reads an XML or JSON body, told apart by its first non-blank byte, and
+    /// hands its fields to `read_fields`.
+    pub(super) fn read<R>(
+        body: &[u8],
+        read_fields: impl FnOnce(&Fields) -> Result<R, ParseError>,
+    ) -> Result<R, ParseError> {
         let decoded = String::from_utf8_lossy(body);
         let text = strip_illegal_chars(&decoded);
         let text = text.trim_start_matches('\u{FEFF}').trim();
         match text.as_bytes().first() {
             None => Err(ParseError::Empty),
-            Some(b'<') => from_xml(text),
-            Some(b'{') => from_json(text),
+            Some(b'<') => {
+                let options =
+                    roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
+                let doc = roxmltree::Document::parse_with_options(text, options)
+                    .map_err(|e| ParseError::Xml(e.to_string()))?;
+                read_fields(&xml_element(doc.root_element(), 0))
+            }
+            Some(b'{') => {
+                let value: Value =
+                    serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
+                if !value.is_object() {
+                    return Err(ParseError::Json("the body is not a JSON object".into()));
+                }
+                read_fields(&json_value(&value, 0))
+            }
             Some(_) => Err(ParseError::UnknownFormat),
         }
     }
 
     /// The first child with this name. Names match ignoring ASCII case, because
     /// finish events spell `MsgId` as `MsgID`.
-    pub(super) fn get(&self, name: &str) -> Option<&Fields> {
+    pub(super) fn get(&self, name: &str) -> Option<&Fields<'a>> {
         self.children
             .iter()
             .find(|(child_name, _)| child_name.eq_ignore_ascii_case(name))
@@ -69,18 +89,18 @@ impl Fields {
     }
 
     /// A nested group such as `ScanCodeInfo`; empty when absent.
-    pub(super) fn group(&self, name: &str) -> &Fields {
+    pub(super) fn group(&self, name: &str) -> &Fields<'a> {
         self.get(name).unwrap_or(&EMPTY)
     }
 
     /// The text of a field exactly as sent; empty when absent.
     pub(super) fn string(&self, name: &str) -> String {
-        self.get(name).map(|f| f.text.clone()).unwrap_or_default()
+        self.get(name).map(|f| f.text.to_string()).unwrap_or_default()
     }
 
     /// The text of a field, or None when it is absent or empty.
     pub(super) fn optional(&self, name: &str) -> Option<String> {
-        self.get(name).map(|f| f.text.clone()).filter(|text| !text.is_empty())
+        self.get(name).filter(|f| !f.text.is_empty()).map(|f| f.text.to_string())
     }
 
     /// A numeric field; its type's default (0) when absent or unreadable.
@@ -99,43 +119,33 @@ impl Fields {
     fn collect_texts(&self, name: &str, found: &mut Vec<String>) {
         for (child_name, child) in &self.children {
             if child_name.eq_ignore_ascii_case(name) {
-                found.push(child.text.clone());
+                found.push(child.text.to_string());
             }
             child.collect_texts(name, found);
         }
     }
 }
 
-fn from_xml(text: &str) -> Result<Fields, ParseError> {
-    let options = roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(text, options)
-        .map_err(|e| ParseError::Xml(e.to_string()))?;
-    Ok(xml_element(doc.root_element(), 0))
-}
-
-fn xml_element(element: roxmltree::Node, depth: usize) -> Fields {
+fn xml_element<'a>(element: roxmltree::Node<'_, 'a>, depth: usize) -> Fields<'a> {
     let mut fields = Fields::default();
     for child in element.children() {
         if child.is_text() {
             // CDATA sections split around `]]>` arrive as several text nodes.
-            fields.text.push_str(child.text().unwrap_or_default());
+            match child.text_storage() {
+                Some(roxmltree::StringStorage::Borrowed(text)) if fields.text.is_empty() => {
+                    fields.text = Cow::Borrowed(text);
+                }
+                Some(text) => fields.text.to_mut().push_str(text.as_str()),
+                None => {}
+            }
         } else if child.is_element() && depth < MAX_DEPTH {
-            let name = child.tag_name().name().to_string();
-            fields.children.push((name, xml_element(child, depth + 1)));
+            fields.children.push((child.tag_name().name(), xml_element(child, depth + 1)));
         }
     }
     fields
 }
 
-fn from_json(text: &str) -> Result<Fields, ParseError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| ParseError::Json(e.to_string()))?;
-    if !value.is_object() {
-        return Err(ParseError::Json("the body is not a JSON object".into()));
-    }
-    Ok(json_value(&value, 0))
-}
-
-fn json_value(value: &Value, depth: usize) -> Fields {
+fn json_value(value: &Value, depth: usize) -> Fields<'_> {
     let mut fields = Fields::default();
     match value {
         Value::Object(map) => {
@@ -144,16 +154,21 @@ fn json_value(value: &Value, depth: usize) -> Fields {
             }
         }
         // JSON may escape what XML cannot carry; keep both formats alike.
-        Value::String(s) => fields.text = strip_illegal_chars(s).into_owned(),
-        Value::Number(n) => fields.text = n.to_string(),
-        Value::Bool(b) => fields.text = b.to_string(),
+        Value::String(s) => fields.text = strip_illegal_chars(s),
+        Value::Number(n) => fields.text = Cow::Owned(n.to_string()),
+        Value::Bool(b) => fields.text = Cow::Borrowed(if *b { "true" } else { "false" }),
         Value::Null | Value::Array(_) => {}
     }
     fields
 }
 
 /// An array becomes repeated children of the same name, as in XML.
-fn push_json_child(children: &mut Vec<(String, Fields)>, name: &str, value: &Value, depth: usize) {
+fn push_json_child<'a>(
+    children: &mut Vec<(&'a str, Fields<'a>)>,
+    name: &'a str,
+    value: &'a Value,
+    depth: usize,
+) {
     if depth >= MAX_DEPTH {
         return;
     }
@@ -163,7 +178,7 @@ fn push_json_child(children: &mut Vec<(String, Fields)>, name: &str, value: &Val
                 push_json_child(children, name, item, depth + 1);
             }
         }
-        other => children.push((name.to_string(), json_value(other, depth + 1))),
+        other => children.push((name, json_value(other, depth + 1))),
     }
 }
 
@@ -171,65 +186,86 @@ fn push_json_child(children: &mut Vec<(String, Fields)>, name: &str, value: &Val
 mod tests {
     use super::*;
 
+    fn read(body: &[u8], check: impl FnOnce(&Fields)) {
+        Fields::read(body, |fields| {
+            check(fields);
+            Ok(())
+        })
+        .unwrap();
+    }
+
     #[test]
     fn xml_and_json_read_alike() {
-        let xml = Fields::read(
-            b"<xml><A><![CDATA[x]]></A><N>42</N><G><B>y</B><L><item><P>1</P></item><item><P>2</P></item></L></G></xml>",
-        )
-        .unwrap();
-        let json =
-            Fields::read(br#"{"A":"x","N":42,"G":{"B":"y","L":{"item":[{"P":"1"},{"P":2}]}}}"#)
-                .unwrap();
-        for fields in [&xml, &json] {
-            assert_eq!(fields.string("A"), "x");
-            assert_eq!(fields.number::<u32>("N"), 42);
-            assert_eq!(fields.group("G").string("B"), "y");
-            assert_eq!(fields.group("G").texts_below("P"), ["1", "2"]);
+        let xml = b"<xml><A><![CDATA[x]]></A><N>42</N><G><B>y</B><L><item><P>1</P></item><item><P>2</P></item></L></G></xml>";
+        let json = br#"{"A":"x","N":42,"G":{"B":"y","L":{"item":[{"P":"1"},{"P":2}]}}}"#;
+        for body in [&xml[..], &json[..]] {
+            read(body, |fields| {
+                assert_eq!(fields.string("A"), "x");
+                assert_eq!(fields.number::<u32>("N"), 42);
+                assert_eq!(fields.group("G").string("B"), "y");
+                assert_eq!(fields.group("G").texts_below("P"), ["1", "2"]);
+            });
         }
     }
 
     #[test]
     fn missing_and_empty_fields_default() {
-        let fields = Fields::read(b"<xml><E><![CDATA[]]></E><N>abc</N></xml>").unwrap();
-        assert_eq!(fields.optional("E"), None);
-        assert_eq!(fields.optional("Nope"), None);
-        assert_eq!(fields.string("Nope"), "");
-        assert_eq!(fields.number::<u64>("N"), 0);
-        assert_eq!(fields.number::<f64>("Nope"), 0.0);
-        assert_eq!(fields.group("Nope").string("X"), "");
+        read(b"<xml><E><![CDATA[]]></E><N>abc</N></xml>", |fields| {
+            assert_eq!(fields.optional("E"), None);
+            assert_eq!(fields.optional("Nope"), None);
+            assert_eq!(fields.string("Nope"), "");
+            assert_eq!(fields.number::<u64>("N"), 0);
+            assert_eq!(fields.number::<f64>("Nope"), 0.0);
+            assert_eq!(fields.group("Nope").string("X"), "");
+        });
     }
 
     #[test]
     fn text_split_by_a_comment_is_joined() {
-        let fields = Fields::read(b"<xml><A><![CDATA[x]]><!-- note -->y</A></xml>").unwrap();
-        assert_eq!(fields.string("A"), "xy");
+        read(b"<xml><A><![CDATA[x]]><!-- note -->y</A></xml>", |fields| {
+            assert_eq!(fields.string("A"), "xy");
+        });
+    }
+
+    #[test]
+    fn entities_and_illegal_characters_are_read_as_text() {
+        read(b"<xml><A>a &amp; b</A><B><![CDATA[c\x01d]]></B></xml>", |fields| {
+            assert_eq!(fields.string("A"), "a & b");
+            assert_eq!(fields.string("B"), "cd");
+        });
+        read(br#"{"A":"a\u0001b","T":true}"#, |fields| {
+            assert_eq!(fields.string("A"), "ab");
+            assert_eq!(fields.string("T"), "true");
+        });
     }
 
     #[test]
     fn names_match_ignoring_case() {
-        let fields = Fields::read(b"<xml><MsgID>7</MsgID></xml>").unwrap();
-        assert_eq!(fields.optional("MsgId").as_deref(), Some("7"));
+        read(b"<xml><MsgID>7</MsgID></xml>", |fields| {
+            assert_eq!(fields.optional("MsgId").as_deref(), Some("7"));
+        });
     }
 
     #[test]
     fn leading_bom_and_blanks_are_skipped() {
-        let fields = Fields::read("\u{FEFF}\n  <xml><A>1</A></xml>\n".as_bytes()).unwrap();
-        assert_eq!(fields.string("A"), "1");
-        let fields = Fields::read(b"  \r\n{\"A\":\"1\"}").unwrap();
-        assert_eq!(fields.string("A"), "1");
+        read("\u{FEFF}\n  <xml><A>1</A></xml>\n".as_bytes(), |fields| {
+            assert_eq!(fields.string("A"), "1");
+        });
+        read(b"  \r\n{\"A\":\"1\"}", |fields| assert_eq!(fields.string("A"), "1"));
     }
 
     #[test]
     fn deep_nesting_is_cut_off_without_recursing() {
         let depth = MAX_XML_NODES as usize - 10;
         let xml = format!("<xml>{}{}</xml>", "<a>".repeat(depth), "</a>".repeat(depth));
-        let fields = Fields::read(xml.as_bytes()).unwrap();
-        let mut levels = 0;
-        let mut node = &fields;
-        while let Some(child) = node.get("a") {
-            node = child;
-            levels += 1;
-        }
-        assert_eq!(levels, MAX_DEPTH);
+        read(xml.as_bytes(), |fields| {
+            let mut levels = 0;
+            let mut node = fields;
+            while let Some(child) = node.get("a") {
+                node = child;
+                levels += 1;
+            }
+            assert_eq!(levels, MAX_DEPTH);
+        });
     }
 }

@@ -75,20 +75,21 @@ impl Incoming {
 /// Parses a plaintext callback body, XML or JSON. Unknown message types and
 /// events are not errors; missing addressing or `MsgType` is.
 pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
-    let fields = Fields::read(body)?;
-    let msg_type = required(&fields, "MsgType")?;
-    Ok(Incoming {
-        to_user: required(&fields, "ToUserName")?,
-        from_user: required(&fields, "FromUserName")?,
-        create_time: fields.number("CreateTime"),
-        msg_id: fields.optional("MsgId"),
-        kind: MessageKind::from_fields(msg_type.trim(), &fields),
+    Fields::read(body, |fields| {
+        let msg_type = required(fields, "MsgType")?;
+        Ok(Incoming {
+            to_user: required(fields, "ToUserName")?,
+            from_user: required(fields, "FromUserName")?,
+            create_time: fields.number("CreateTime"),
+            msg_id: fields.optional("MsgId"),
+            kind: MessageKind::from_fields(msg_type.trim(), fields),
+        })
     })
 }
 
 /// The `Encrypt` value of a safe-mode or compatible-mode body.
 pub fn parse_encrypt_field(body: &[u8]) -> Result<String, ParseError> {
-    required(&Fields::read(body)?, "Encrypt")
+    Fields::read(body, |fields| required(fields, "Encrypt"))
 }
 
 fn required(fields: &Fields, name: &'static str) -> Result<String, ParseError> {
