@@ -315,9 +315,12 @@ fn book_line(book: &crate::store::Book) -> String {
 }
 
 fn help(_bot: &Bot, _request: &Request) -> Reply {
-    let mut text = String::from("可用命令：");
+    let mut text = String::with_capacity(1024);
+    text.push_str("可用命令：");
     for command in COMMANDS {
-        text.push_str(&format!("\n· {} — {}", command.usage, command.summary));
+        for part in ["\n· ", command.usage, " — ", command.summary] {
+            text.push_str(part);
+        }
     }
     Reply::Text(text)
 }

@@ -92,7 +92,13 @@ impl Reply {
 /// Renders a passive reply. The caller swaps the addresses: `to_user` is the
 /// follower who wrote, `from_user` the account.
 pub fn render(reply: &Reply, to_user: &str, from_user: &str, create_time: u64) -> String {
-    let mut out = String::from("<xml>");
+    // The envelope, the names and the CDATA marks come to under 400 bytes.
+    let content = match reply {
+        Reply::Text(content) => content.len(),
+        _ => 512,
+    };
+    let mut out = String::with_capacity(400 + to_user.len() + from_user.len() + content);
+    out.push_str("<xml>");
     push_cdata_element(&mut out, "ToUserName", to_user);
     push_cdata_element(&mut out, "FromUserName", from_user);
     push_text_element(&mut out, "CreateTime", &create_time.to_string());
