@@ -27,6 +27,7 @@ pub mod random;
 pub mod services;
 pub mod shutdown;
 pub mod sniff;
+pub mod startup_pages;
 pub mod store;
 pub mod text;
 pub mod tls;

@@ -79,6 +79,8 @@ pub fn run(config: Config) -> Result<(), Failure> {
         }
     };
 
+    let released = crate::startup_pages::release();
+    log::debug!("gave back {released} KiB of the binary's pages that starting up used");
     log::info!(
         "zatan {} listening on http://{}{} ({}; store {})",
         crate::VERSION,
