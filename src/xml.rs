@@ -30,11 +30,7 @@ pub fn escape_into(out: &mut String, text: &str) {
         // and U+FFFE / U+FFFF (EF BF BE, EF BF BF). Everything else is kept as is.
         let special = match bytes[i] {
             b'&' | b'<' | b'>' | b'"' | b'\'' | 0..=0x1F => 1,
-            0xEF if bytes.get(i + 1) == Some(&0xBF)
-                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
-            {
-                3
-            }
+            0xEF if is_noncharacter_at(bytes, i) => 3,
             _ => 0,
         };
         if special == 0 {
@@ -75,6 +71,11 @@ fn may_be_special(word: u64) -> bool {
     has_below_space(word) | has_byte(word, 0xEF) | markup != 0
 }
 
+/// Whether U+FFFE or U+FFFF (EF BF BE, EF BF BF) starts at `bytes[i]`.
+fn is_noncharacter_at(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i..i + 3).is_some_and(|c| c[0] == 0xEF && c[1] == 0xBF && matches!(c[2], 0xBE | 0xBF))
+}
+
 /// The byte offset of the first character XML does not allow: a control
 /// character other than tab and line ends, or U+FFFE / U+FFFF (EF BF BE, EF BF
 /// BF). A str has no surrogates, and everything else is allowed.
@@ -92,9 +93,7 @@ fn first_illegal(text: &str) -> Option<usize> {
         let illegal = match bytes[i] {
             b'\t' | b'\n' | b'\r' => false,
             0..=0x1F => true,
-            0xEF => {
-                bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF))
-            }
+            0xEF => is_noncharacter_at(bytes, i),
             _ => false,
         };
         if illegal {
