@@ -9,11 +9,13 @@
 
 use std::path::Path;
 
-/// A mapping of the executable that holds no private copy of any page.
-struct CleanMapping {
+/// A read-only mapping of the executable, with what smaps says of its pages.
+struct Mapping {
     start: usize,
     len: usize,
     resident_kib: u64,
+    /// Pages this process has its own copy of (relocated or written data).
+    anonymous_kib: u64,
 }
 
 /// Unmaps, from this process only, the resident pages of the executable's
@@ -42,57 +44,48 @@ pub fn release() -> u64 {
     released
 }
 
-/// The executable's read-only mappings without private pages, from the text
-/// of /proc/self/smaps.
-fn clean_mappings(smaps: &str, exe: &Path) -> Vec<CleanMapping> {
-    let mut found = Vec::new();
-    let mut current: Option<CleanMapping> = None;
-    let mut anonymous_kib = 0;
-    let mut finish = |mapping: Option<CleanMapping>, anonymous_kib: u64| {
-        if let Some(mapping) = mapping.filter(|m| anonymous_kib == 0 && m.resident_kib > 0) {
-            found.push(mapping);
-        }
-    };
+/// The executable's read-only mappings that have resident pages and no
+/// private ones, from the text of /proc/self/smaps.
+fn clean_mappings(smaps: &str, exe: &Path) -> Vec<Mapping> {
+    let mut mappings = Vec::new();
+    // The fields below a header belong to its mapping; None while they belong
+    // to a mapping of something else, or a writable one.
+    let mut current: Option<Mapping> = None;
     for line in smaps.lines() {
-        if let Some((range, perms, path)) = mapping_header(line) {
-            finish(current.take(), anonymous_kib);
-            anonymous_kib = 0;
-            let ours = Path::new(path) == exe && !perms.contains('w');
-            current = ours.then(|| range_of(range)).flatten().map(|(start, end)| CleanMapping {
-                start,
-                len: end - start,
-                resident_kib: 0,
-            });
+        if let Some((start, end, perms, path)) = mapping_header(line) {
+            mappings.extend(current.take());
+            if Path::new(path) == exe && !perms.contains('w') {
+                current =
+                    Some(Mapping { start, len: end - start, resident_kib: 0, anonymous_kib: 0 });
+            }
         } else if let Some(mapping) = current.as_mut() {
             if let Some(kib) = field_kib(line, "Rss:") {
                 mapping.resident_kib = kib;
             } else if let Some(kib) = field_kib(line, "Anonymous:") {
-                anonymous_kib = kib;
+                mapping.anonymous_kib = kib;
             }
         }
     }
-    finish(current, anonymous_kib);
-    found
+    mappings.extend(current);
+    mappings.retain(|m| m.anonymous_kib == 0 && m.resident_kib > 0);
+    mappings
 }
 
-/// `start-end perms offset dev inode path` → (range, perms, path); None for
-/// the field lines (`Rss:   12 kB`) between headers.
-fn mapping_header(line: &str) -> Option<(&str, &str, &str)> {
+/// `start-end perms offset dev inode path` → (start, end, perms, path); None
+/// for the field lines (`Rss:   12 kB`) between headers.
+fn mapping_header(line: &str) -> Option<(usize, usize, &str, &str)> {
     let mut fields = line.splitn(6, ' ');
-    let range = fields.next()?;
-    range_of(range)?;
+    let (start, end) = fields.next()?.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    if end <= start {
+        return None;
+    }
     let perms = fields.next()?;
     let _inode = fields.nth(2)?;
     // Anonymous mappings have no path.
     let path = fields.next().unwrap_or("").trim_start();
-    Some((range, perms, path))
-}
-
-fn range_of(range: &str) -> Option<(usize, usize)> {
-    let (start, end) = range.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    (end > start).then_some((start, end))
+    Some((start, end, perms, path))
 }
 
 fn field_kib(line: &str, name: &str) -> Option<u64> {
@@ -153,7 +146,8 @@ Anonymous:           100 kB
         assert!(released > 0);
         let after = resident();
         assert!(after < before, "{after} KiB resident after releasing, {before} KiB before");
-        // The code runs on from the page cache.
-        assert_eq!(field_kib("Rss:  7 kB", "Rss:"), Some(7));
+        // The code that was unmapped runs on, mapped again from the page cache.
+        let chosen = clean_mappings(SMAPS, Path::new("/usr/bin/zatan"));
+        assert_eq!(chosen.len(), 2);
     }
 }
