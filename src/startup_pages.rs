@@ -1,153 +1,290 @@
 //! Gives back the pages of the binary that only starting up needed.
 //!
 //! Starting touches most of the executable (config parsing, every service's
-//! set-up, the store), and the kernel maps pages around each one it faults in,
-//! so a freshly started server has nearly its whole binary resident although
-//! serving runs a small part of it. Those pages are clean copies of the file:
-//! unmapping them from this process loses nothing, they stay in the page cache,
-//! and what runs next maps them again with a minor fault and no flash read.
+//! set-up, the store), so a freshly started server has nearly its whole binary
+//! resident although serving runs a small part of it. Those pages are clean
+//! copies of the file: unmapping them loses nothing. They are dropped from the
+//! page cache too, and the mappings are marked random-access, because the
+//! kernel maps every cached page around each fault (and reads ahead on a miss):
+//! with the cache full of the binary, serving one request mapped 2 MB of code
+//! back. Afterwards a fault reads its page from the file again, once; on a
+//! router that is a read from flash, traded for RAM the process no longer holds.
 
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-/// A read-only mapping of the executable, with what smaps says of its pages.
+/// A mapping of the executable file, from /proc/self/maps.
+#[derive(Debug, PartialEq, Eq)]
 struct Mapping {
     start: usize,
-    len: usize,
-    resident_kib: u64,
-    /// Pages this process has its own copy of (relocated or written data).
-    anonymous_kib: u64,
+    end: usize,
+    writable: bool,
 }
 
-/// Unmaps, from this process only, the resident pages of the executable's
-/// mappings that are not writable and have no private (copied) page: its code
-/// and read-only data, but never data that relocations or writes changed.
-/// Returns the KiB that were resident in them.
+/// /proc/self/pagemap: the page is in memory.
+const PAGE_PRESENT: u64 = 1 << 63;
+/// /proc/self/pagemap: the page is the file's (or shared), not this process's own copy.
+const PAGE_FILE: u64 = 1 << 61;
+
+/// Makes the executable's relocation-read-only data read-only, then unmaps,
+/// from this process only, every resident page of its read-only mappings that
+/// is still the file's own: code, read-only data, and the relocation-read-only
+/// data relocations did not change. Pages this process wrote or relocated are
+/// never touched. Then asks the kernel to drop the file's cached pages that no
+/// process maps. Returns the KiB unmapped.
 pub fn release() -> u64 {
-    let (Ok(smaps), Ok(exe)) =
-        (std::fs::read_to_string("/proc/self/smaps"), std::fs::read_link("/proc/self/exe"))
-    else {
+    seal_relro();
+    let (Ok(maps), Ok(exe), Ok(pagemap)) = (
+        std::fs::read_to_string("/proc/self/maps"),
+        std::fs::read_link("/proc/self/exe"),
+        File::open("/proc/self/pagemap"),
+    ) else {
         return 0;
     };
-    let mut released = 0;
-    for mapping in clean_mappings(&smaps, &exe) {
-        // SAFETY: the range is a whole mapping of the executable file, read-only
-        // and without private pages: MADV_DONTNEED only drops this process's
-        // page-table entries, and the next access reads the same bytes from the
-        // page cache.
-        let status = unsafe {
-            libc::madvise(mapping.start as *mut libc::c_void, mapping.len, libc::MADV_DONTNEED)
+    let page = page_size();
+    let read_only: Vec<Mapping> =
+        executable_mappings(&maps, &exe).into_iter().filter(|m| !m.writable).collect();
+    for mapping in &read_only {
+        // SAFETY: advice only; it changes no byte of the mapping.
+        unsafe {
+            libc::madvise(
+                mapping.start as *mut libc::c_void,
+                mapping.end - mapping.start,
+                libc::MADV_RANDOM,
+            )
         };
-        if status == 0 {
-            released += mapping.resident_kib;
+    }
+    let mut released = 0;
+    for mapping in &read_only {
+        let Some(entries) = pagemap_entries(&pagemap, mapping, page) else {
+            continue;
+        };
+        for (start, len) in file_page_runs(&entries, mapping.start, page) {
+            // SAFETY: the range lies in a read-only mapping of the executable
+            // and holds only pages that are the file's, unchanged: MADV_DONTNEED
+            // drops this process's page-table entries for them, and the next
+            // access maps the same bytes again from the file.
+            if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
+                released += (len / 1024) as u64;
+            }
         }
+    }
+    if let Ok(file) = File::open(&exe) {
+        // SAFETY: advice on an open file; it changes nothing in it.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     }
     released
 }
 
-/// The executable's read-only mappings that have resident pages and no
-/// private ones, from the text of /proc/self/smaps.
-fn clean_mappings(smaps: &str, exe: &Path) -> Vec<Mapping> {
-    let mut mappings = Vec::new();
-    // The fields below a header belong to its mapping; None while they belong
-    // to a mapping of something else, or a writable one.
-    let mut current: Option<Mapping> = None;
-    for line in smaps.lines() {
-        if let Some((start, end, perms, path)) = mapping_header(line) {
-            mappings.extend(current.take());
-            if Path::new(path) == exe && !perms.contains('w') {
-                current =
-                    Some(Mapping { start, len: end - start, resident_kib: 0, anonymous_kib: 0 });
-            }
-        } else if let Some(mapping) = current.as_mut() {
-            if let Some(kib) = field_kib(line, "Rss:") {
-                mapping.resident_kib = kib;
-            } else if let Some(kib) = field_kib(line, "Anonymous:") {
-                mapping.anonymous_kib = kib;
-            }
-        }
+/// Does for a static binary what the dynamic loader does for others:
+/// `mprotect`s the PT_GNU_RELRO range (vtables, the GOT, TLS templates) read
+/// only. Nothing writes there once the process runs; read-only, its clean
+/// pages can be given back like code, and a stray write faults instead of
+/// being lost. Already read-only in a dynamically linked binary.
+fn seal_relro() {
+    let Some((start, end)) = relro_range() else {
+        return;
+    };
+    // SAFETY: the range is the executable's own PT_GNU_RELRO, rounded to whole
+    // pages inside it the way loaders round it; making it read-only changes no
+    // byte, and nothing in the process writes there after start-up.
+    unsafe {
+        libc::mprotect(start as *mut libc::c_void, end - start, libc::PROT_READ);
     }
-    mappings.extend(current);
-    mappings.retain(|m| m.anonymous_kib == 0 && m.resident_kib > 0);
-    mappings
 }
 
-/// `start-end perms offset dev inode path` → (start, end, perms, path); None
-/// for the field lines (`Rss:   12 kB`) between headers.
-fn mapping_header(line: &str) -> Option<(usize, usize, &str, &str)> {
-    let mut fields = line.splitn(6, ' ');
-    let (start, end) = fields.next()?.split_once('-')?;
-    let start = usize::from_str_radix(start, 16).ok()?;
-    let end = usize::from_str_radix(end, 16).ok()?;
-    if end <= start {
+#[cfg(target_pointer_width = "64")]
+type ProgramHeader = libc::Elf64_Phdr;
+#[cfg(target_pointer_width = "32")]
+type ProgramHeader = libc::Elf32_Phdr;
+
+/// The executable's PT_GNU_RELRO range in memory, start rounded down and end
+/// rounded down to pages (as loaders do), from its program headers.
+fn relro_range() -> Option<(usize, usize)> {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel passed.
+    let (phdr, count) =
+        unsafe { (libc::getauxval(libc::AT_PHDR), libc::getauxval(libc::AT_PHNUM)) };
+    if phdr == 0 || count == 0 {
         return None;
     }
-    let perms = fields.next()?;
-    let _inode = fields.nth(2)?;
-    // Anonymous mappings have no path.
-    let path = fields.next().unwrap_or("").trim_start();
-    Some((start, end, perms, path))
+    // SAFETY: AT_PHDR points at the executable's AT_PHNUM program headers,
+    // mapped for the life of the process.
+    let headers = unsafe {
+        std::slice::from_raw_parts(phdr as usize as *const ProgramHeader, count as usize)
+    };
+    let loaded = headers.iter().map(|h| (h.p_type, h.p_vaddr as usize, h.p_memsz as usize));
+    relro_pages(loaded, phdr as usize, page_size())
 }
 
-fn field_kib(line: &str, name: &str) -> Option<u64> {
-    line.strip_prefix(name)?.trim().strip_suffix("kB")?.trim().parse().ok()
+/// The relro range, page-rounded, of program headers given as (type, vaddr,
+/// memsz), for headers that are at `phdr_address` in memory.
+fn relro_pages(
+    headers: impl Iterator<Item = (u32, usize, usize)> + Clone,
+    phdr_address: usize,
+    page: usize,
+) -> Option<(usize, usize)> {
+    // A position-independent binary is loaded at some offset from its
+    // addresses: the one PT_PHDR says the headers sit at, against where they are.
+    let bias = match headers.clone().find(|h| h.0 == libc::PT_PHDR) {
+        Some((_, vaddr, _)) => phdr_address.wrapping_sub(vaddr),
+        None => 0,
+    };
+    let (_, vaddr, memsz) = headers.into_iter().find(|h| h.0 == libc::PT_GNU_RELRO)?;
+    let start = bias.wrapping_add(vaddr) & !(page - 1);
+    let end = bias.wrapping_add(vaddr).wrapping_add(memsz) & !(page - 1);
+    (end > start).then_some((start, end))
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as usize,
+        _ => 4096,
+    }
+}
+
+/// The mappings of `exe` in the text of /proc/self/maps.
+fn executable_mappings(maps: &str, exe: &Path) -> Vec<Mapping> {
+    maps.lines()
+        .filter_map(|line| {
+            // `start-end perms offset dev inode path`; anonymous mappings have no path
+            let mut fields = line.splitn(6, ' ');
+            let (start, end) = fields.next()?.split_once('-')?;
+            let start = usize::from_str_radix(start, 16).ok()?;
+            let end = usize::from_str_radix(end, 16).ok()?;
+            let perms = fields.next()?;
+            let path = fields.nth(3).unwrap_or("").trim_start();
+            (end > start && Path::new(path) == exe).then(|| Mapping {
+                start,
+                end,
+                writable: perms.contains('w'),
+            })
+        })
+        .collect()
+}
+
+/// One /proc/self/pagemap entry per page of `mapping`.
+fn pagemap_entries(pagemap: &File, mapping: &Mapping, page: usize) -> Option<Vec<u64>> {
+    let pages = (mapping.end - mapping.start) / page;
+    let mut bytes = vec![0u8; pages * 8];
+    pagemap.read_exact_at(&mut bytes, (mapping.start / page * 8) as u64).ok()?;
+    Some(bytes.chunks_exact(8).map(|e| u64::from_ne_bytes(e.try_into().unwrap())).collect())
+}
+
+/// The runs of pages, as (address, length), that are resident and the file's,
+/// for the pagemap `entries` of the pages from `start` on.
+fn file_page_runs(entries: &[u64], start: usize, page: usize) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if entry & (PAGE_PRESENT | PAGE_FILE) != PAGE_PRESENT | PAGE_FILE {
+            continue;
+        }
+        let address = start + i * page;
+        match runs.last_mut() {
+            Some((run_start, len)) if *run_start + *len == address => *len += page,
+            _ => runs.push((address, page)),
+        }
+    }
+    runs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SMAPS: &str = "\
+    const MAPS: &str = "\
 00400000-00600000 r-xp 00000000 fd:01 42                                 /usr/bin/zatan
-Rss:                1800 kB
-Anonymous:             0 kB
 00600000-00640000 r--p 00200000 fd:01 42                                 /usr/bin/zatan
-Rss:                 200 kB
-Anonymous:            12 kB
 00640000-00650000 rw-p 00240000 fd:01 42                                 /usr/bin/zatan
-Rss:                  64 kB
-Anonymous:            64 kB
-00650000-00660000 r--p 00250000 fd:01 42                                 /usr/bin/zatan
-Rss:                   0 kB
-Anonymous:             0 kB
 7f0000000000-7f0000100000 r-xp 00000000 fd:01 7                          /usr/lib/libc.so
-Rss:                 400 kB
-Anonymous:             0 kB
-7f0000100000-7f0000200000 r-xp 00000000 fd:01 42                         /usr/bin/zatan
-Rss:                   8 kB
-Anonymous:             0 kB
 7f0000200000-7f0000201000 rw-p 00000000 00:00 0
-Rss:                   4 kB
-Anonymous:             4 kB
-7f0000200000-7f0000300000 rw-p 00000000 00:00 0 
-Rss:                 100 kB
-Anonymous:           100 kB
+7f0000300000-7f0000301000 r--p 00000000 fd:01 43                         /usr/bin/zatan (deleted)
 ";
 
     #[test]
-    fn only_the_executables_read_only_pages_without_private_copies_are_chosen() {
-        let chosen = clean_mappings(SMAPS, Path::new("/usr/bin/zatan"));
-        let chosen: Vec<_> = chosen.iter().map(|m| (m.start, m.len, m.resident_kib)).collect();
-        // Not the relocated read-only data (private pages), not the writable
-        // data, not a mapping with nothing resident, not another file's.
-        // A mapping without a path ends the one before it.
-        assert_eq!(chosen, [(0x400000, 0x200000, 1800), (0x7f0000100000, 0x100000, 8)]);
+    fn the_executables_mappings_are_found_with_their_permission() {
+        let found = executable_mappings(MAPS, Path::new("/usr/bin/zatan"));
+        let mapping = |start, end, writable| Mapping { start, end, writable };
+        // Not another file's, not an anonymous mapping, not the replaced
+        // (deleted) file of the same name.
+        assert_eq!(
+            found,
+            [
+                mapping(0x400000, 0x600000, false),
+                mapping(0x600000, 0x640000, false),
+                mapping(0x640000, 0x650000, true),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_resident_pages_that_are_the_files_are_released() {
+        const FILE: u64 = PAGE_PRESENT | PAGE_FILE;
+        const COPIED: u64 = PAGE_PRESENT; // relocated or written: this process's own
+        const SWAPPED: u64 = 1 << 62;
+        let entries = [FILE, FILE, COPIED, 0, FILE, PAGE_FILE, FILE, FILE, SWAPPED, FILE];
+        assert_eq!(
+            file_page_runs(&entries, 0x10000, 0x1000),
+            [(0x10000, 0x2000), (0x14000, 0x1000), (0x16000, 0x2000), (0x19000, 0x1000)]
+        );
+        assert!(file_page_runs(&[COPIED, 0, SWAPPED], 0x10000, 0x1000).is_empty());
+    }
+
+    #[test]
+    fn relro_is_rounded_to_whole_pages_inside_it_and_follows_the_load_address() {
+        let headers = [
+            (libc::PT_PHDR, 0x40, 0x1f8),
+            (libc::PT_LOAD, 0x0, 0x1000),
+            (libc::PT_GNU_RELRO, 0x1360d70, 0x23290),
+        ];
+        // a static binary at its link address
+        assert_eq!(relro_pages(headers.into_iter(), 0x40, 0x1000), Some((0x1360000, 0x1384000)));
+        // position independent, loaded 0x5550_0000 up
+        assert_eq!(
+            relro_pages(headers.into_iter(), 0x5550_0040, 0x1000),
+            Some((0x5550_0000 + 0x1360000, 0x5550_0000 + 0x1384000))
+        );
+        // no relro, or one smaller than a page: nothing to seal
+        assert_eq!(relro_pages(headers[..2].iter().copied(), 0x40, 0x1000), None);
+        let small = [(libc::PT_GNU_RELRO, 0x2010, 0x100)];
+        assert_eq!(relro_pages(small.into_iter(), 0, 0x1000), None);
+    }
+
+    /// KiB of the executable's read-only mappings that are resident and the file's.
+    fn resident_file_kib() -> u64 {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let pagemap = File::open("/proc/self/pagemap").unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let page = page_size();
+        executable_mappings(&maps, &exe)
+            .iter()
+            .filter(|m| !m.writable)
+            .map(|m| {
+                let entries = pagemap_entries(&pagemap, m, page).unwrap();
+                file_page_runs(&entries, m.start, page)
+                    .iter()
+                    .map(|r| r.1 as u64 / 1024)
+                    .sum::<u64>()
+            })
+            .sum()
     }
 
     #[test]
     fn releasing_unmaps_resident_code_and_the_process_runs_on() {
-        let exe = std::fs::read_link("/proc/self/exe").unwrap();
-        let resident = || -> u64 {
-            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-            clean_mappings(&smaps, &exe).iter().map(|m| m.resident_kib).sum()
-        };
-        let before = resident();
+        let before = resident_file_kib();
         assert!(before > 0, "the test binary's code is resident");
         let released = release();
         assert!(released > 0);
-        let after = resident();
+        let after = resident_file_kib();
         assert!(after < before, "{after} KiB resident after releasing, {before} KiB before");
-        // The code that was unmapped runs on, mapped again from the page cache.
-        let chosen = clean_mappings(SMAPS, Path::new("/usr/bin/zatan"));
-        assert_eq!(chosen.len(), 2);
+        // The code that was unmapped runs on, mapped again from the page cache,
+        // and the relro range is still readable.
+        let (start, end) = relro_range().expect("the test binary has a relro segment");
+        assert!(end > start);
+        // SAFETY: the range is mapped and readable, which is what is checked.
+        let _ = unsafe { std::ptr::read_volatile((end - 1) as *const u8) };
+        assert_eq!(file_page_runs(&[PAGE_PRESENT | PAGE_FILE], 0, 4096), [(0, 4096)]);
     }
 }
