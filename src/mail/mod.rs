@@ -20,6 +20,9 @@ use crate::email_address as address;
 pub use crate::email_address::{is_loopback_host, AddressError};
 use crate::tls::read_ca_file;
 
+#[allow(dead_code)] // used once the SMTP client replaces lettre
+mod message;
+
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
 /// the attachment, and non-ASCII text elsewhere only risks garbling.
 const BODY_TEXT: &str = "Sent to your Kindle by zatan.\r\n";
