@@ -22,6 +22,8 @@ use crate::tls::read_ca_file;
 
 #[allow(dead_code)] // used once the SMTP client replaces lettre
 mod message;
+#[allow(dead_code)] // used once the SMTP client replaces lettre
+mod smtp;
 
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
 /// the attachment, and non-ASCII text elsewhere only risks garbling.
