@@ -254,15 +254,17 @@ impl Write for Stream {
 
 /// A relay to send through, set up once from the `[mail]` settings.
 pub struct Relay {
-    pub host: String,
-    pub port: u16,
-    pub security: MailSecurity,
-    /// None for `plain`.
+    host: String,
+    port: u16,
+    security: MailSecurity,
+    /// The client setup and the name the certificate must carry; None for `plain`.
     tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
     /// The EHLO name.
-    pub hello: String,
-    pub credentials: Option<(String, Secret)>,
-    pub timeout: Duration,
+    hello: String,
+    /// The login and password, for AUTH.
+    credentials: Option<(String, Secret)>,
+    /// For connecting, and for each read and write.
+    timeout: Duration,
 }
 
 impl Relay {
