@@ -332,16 +332,13 @@ impl Relay {
             session.login(&extensions, user, password.expose())?;
         }
         session.command("MAIL FROM", &format!("MAIL FROM:<{from}>"), 250)?;
-        let reply = session.command_reply("RCPT TO", &format!("RCPT TO:<{to}>"))?;
-        if !matches!(reply.code, 250 | 251) {
-            return Err(unexpected("RCPT TO", &reply));
-        }
+        session.command("RCPT TO", &format!("RCPT TO:<{to}>"), 250)?;
         session.command("DATA", "DATA", 354)?;
         write_data(session.io.get_mut(), data)?;
         session.io.get_mut().flush()?;
         session.expect("the end of DATA", 250)?;
         // the mail is handed over: a failed goodbye changes nothing
-        let _ = session.command_reply("QUIT", "QUIT");
+        let _ = session.command("QUIT", "QUIT", 221);
         Ok(())
     }
 
@@ -373,7 +370,12 @@ impl Relay {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let mut tls = StreamOwned::new(connection, tcp);
         while tls.conn.is_handshaking() {
-            tls.conn.complete_io(&mut tls.sock)?;
+            if tls.conn.complete_io(&mut tls.sock)? == (0, 0) {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the connection ended during the TLS handshake",
+                ));
+            }
         }
         Ok(Stream::Tls(Box::new(tls)))
     }
@@ -388,33 +390,23 @@ impl Session {
         read_reply(&mut self.io)
     }
 
-    /// A reply with code `code`; 4xx and 5xx are refusals, anything else a protocol error.
+    /// A reply of the class of `code` (any 2xx for 250, as 251 "will forward"
+    /// is a yes too); 4xx and 5xx are refusals, anything else a protocol error.
     fn expect(&mut self, what: &'static str, code: u16) -> Result<Reply, Error> {
         let reply = self.reply()?;
-        if reply.code == code {
+        if reply.code / 100 == code / 100 {
             Ok(reply)
         } else {
             Err(unexpected(what, &reply))
         }
     }
 
-    fn command_reply(&mut self, what: &'static str, line: &str) -> Result<Reply, Error> {
+    /// Sends `line` and reads the reply, which must be like `code` (see `expect`).
+    fn command(&mut self, what: &'static str, line: &str, code: u16) -> Result<Reply, Error> {
         let stream = self.io.get_mut();
         stream.write_all(format!("{line}\r\n").as_bytes())?;
         stream.flush()?;
-        let reply = self.reply()?;
-        if reply.code >= 400 {
-            return Err(Error::Refused { command: what, reply });
-        }
-        Ok(reply)
-    }
-
-    fn command(&mut self, what: &'static str, line: &str, code: u16) -> Result<Reply, Error> {
-        let reply = self.command_reply(what, line)?;
-        if reply.code != code {
-            return Err(unexpected(what, &reply));
-        }
-        Ok(reply)
+        self.expect(what, code)
     }
 
     fn ehlo(&mut self, hello: &str) -> Result<Extensions, Error> {
@@ -606,6 +598,32 @@ mod tests {
             heard,
             "EHLO zatan.example\r\nAUTH LOGIN\r\ndQ==\r\ncHc=\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n..x\r\n.\r\nQUIT\r\n"
         );
+    }
+
+    #[test]
+    fn a_reply_of_the_wrong_class_is_a_protocol_error() {
+        let (port, server) =
+            scripted_server(&["220 relay\r\n", "250 relay\r\n", "354 go on already\r\n"]);
+        let err = relay(port, MailSecurity::Plain, false).send("a@b.c", "d@e.f", b"x\r\n");
+        assert!(
+            matches!(&err, Err(Error::Protocol(r)) if r.contains("MAIL FROM with 354")),
+            "{err:?}"
+        );
+        assert!(!server.join().unwrap().contains("RCPT"));
+        // a TLS server that hangs up during the handshake
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut tcp, _) = listener.accept().unwrap();
+            // end our side at once, and read theirs to the end, so no reset races the EOF
+            tcp.shutdown(std::net::Shutdown::Write).unwrap();
+            let _ = tcp.read_to_end(&mut Vec::new());
+        });
+        match relay(port, MailSecurity::Tls, false).send("a@b.c", "d@e.f", b"x\r\n") {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
     }
 
     #[test]
