@@ -1,7 +1,8 @@
 //! The one setup of outgoing HTTP, shared by the WeChat API client and the
-//! crawler: ureq over rustls (ring, Mozilla's roots), the TLS stack lettre
-//! uses too. Redirects are never followed here (the API refuses them, the
-//! crawler follows them itself, hop by hop) and every status is an answer.
+//! crawler: ureq over rustls (ring, Mozilla's roots), the TLS stack the mail
+//! client (src/mail/smtp.rs) uses too. Redirects are never followed here (the
+//! API refuses them, the crawler follows them itself, hop by hop) and every
+//! status is an answer.
 
 use std::time::Duration;
 

@@ -8,17 +8,13 @@
 use std::fmt;
 use std::time::Duration;
 
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Attachment as MimeAttachment, Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use lettre::{Message, SmtpTransport, Transport};
-
 use crate::config::{ConfigError, MailConfig, MailSecurity, Secret};
 use crate::email_address as address;
 pub use crate::email_address::{is_loopback_host, AddressError};
 use crate::tls::read_ca_file;
+
+mod message;
+mod smtp;
 
 /// The body of every mail. ASCII, like the subject: Amazon's service reads
 /// the attachment, and non-ASCII text elsewhere only risks garbling.
@@ -79,8 +75,9 @@ impl std::error::Error for SendError {}
 
 /// An SMTP client for one configured relay.
 pub struct Mailer {
-    transport: SmtpTransport,
-    from: Mailbox,
+    relay: smtp::Relay,
+    /// The sender as the envelope and the From header carry it: `local@domain`.
+    from: String,
     from_text: String,
     from_domain: String,
     allowed_domains: Vec<String>,
@@ -110,61 +107,44 @@ impl Mailer {
             return Ok(None);
         };
         let from_text = config.from.clone().unwrap_or_default();
-        let (_, from_domain) = address::parse_shape(&from_text).map_err(|_| {
+        let (from_local, from_domain) = address::parse_shape(&from_text).map_err(|_| {
             ConfigError(format!("config key `mail.from`: {from_text:?} is not an e-mail address"))
-        })?;
-        let from: Mailbox = from_text.parse().map_err(|e| {
-            ConfigError(format!(
-                "config key `mail.from`: {from_text:?} is not an e-mail address ({e})"
-            ))
         })?;
         let port = config.effective_port();
         let timeout = Duration::from_secs(config.timeout_secs);
 
-        let tls = match config.security {
-            MailSecurity::Plain => Tls::None,
-            security => {
-                let mut builder = TlsParameters::builder(host.clone())
-                    .certificate_store(CertificateStore::WebpkiRoots);
-                if let Some(path) = &config.ca_file {
-                    let roots = read_ca_file(path)
-                        .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
-                    for der in roots {
-                        let certificate = Certificate::from_der(der.to_vec())
-                            .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
-                        builder = builder.add_root_certificate(certificate);
-                    }
-                }
-                let parameters = builder.build_rustls().map_err(|e| {
-                    ConfigError(format!(
-                        "config key `mail.host`: cannot set up TLS for {host:?}: {e}"
-                    ))
-                })?;
-                if security == MailSecurity::Tls {
-                    Tls::Wrapper(parameters)
-                } else {
-                    Tls::Required(parameters)
-                }
-            }
+        let mut extra_roots = Vec::new();
+        if let (Some(path), MailSecurity::Tls | MailSecurity::Starttls) =
+            (&config.ca_file, config.security)
+        {
+            extra_roots = read_ca_file(path)
+                .map_err(|e| ConfigError(format!("config key `mail.ca_file`: {e}")))?;
+        }
+        let credentials = match (&config.username, &config.password) {
+            (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+            _ => None,
         };
-
-        let mut builder = SmtpTransport::builder_dangerous(host.as_str())
-            .port(port)
-            .tls(tls)
+        let secrets = credentials
+            .as_ref()
+            .map(|(user, password)| secret_forms(user, password))
+            .unwrap_or_default();
+        let relay = smtp::Relay::new(
+            &host,
+            port,
+            config.security,
+            extra_roots,
             // The sender's domain is a fully qualified name, which strict
             // relays want in EHLO; a router's own host name rarely is.
-            .hello_name(ClientId::Domain(from_domain.clone()))
-            .timeout(Some(timeout));
-        let mut secrets = Vec::new();
-        if let (Some(user), Some(password)) = (&config.username, &config.password) {
-            builder = builder
-                .credentials(Credentials::new(user.clone(), password.expose().to_string()))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-            secrets = secret_forms(user, password);
-        }
+            from_domain.clone(),
+            credentials,
+            timeout,
+        )
+        .map_err(|e| {
+            ConfigError(format!("config key `mail.host`: cannot set up TLS for {host:?}: {e}"))
+        })?;
         Ok(Some(Mailer {
-            transport: builder.build(),
-            from,
+            relay,
+            from: format!("{from_local}@{from_domain}"),
             from_text,
             from_domain,
             allowed_domains: config
@@ -262,46 +242,42 @@ impl Mailer {
             attachment.bytes.len(),
             self.server
         );
-        self.transport.send(&message).map(drop).map_err(|e| self.classify(&e))
+        self.relay.send(&self.from, &to, &message).map_err(|e| self.classify(&e))
     }
 
+    /// The message for `to` (an address [`Mailer::check_address`] passed),
+    /// as DATA carries it.
     fn build(
         &self,
         to: &str,
         subject: &str,
         attachment: &Attachment,
-    ) -> Result<Message, SendError> {
-        let to: Mailbox =
-            to.parse().map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
-        let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+    ) -> Result<Vec<u8>, SendError> {
+        message::check_content_type(&attachment.content_type).map_err(|e| {
             SendError::Permanent(format!("content type {:?}: {e}", attachment.content_type))
         })?;
+        let hex = |bytes: [u8; 16]| crate::digest::hex(&bytes);
+        let message_id = format!("<{}@{}>", hex(crate::random::random16()), self.from_domain);
+        let boundary = format!("zatan-{}", hex(crate::random::random16()));
         // Always base64, so the size estimate holds and text files keep their bytes.
-        let body =
-            Body::new_with_encoding(attachment.bytes.clone(), ContentTransferEncoding::Base64)
-                .map_err(|_| {
-                    SendError::Permanent("the attachment cannot be base64-encoded".into())
-                })?;
-        let id: String = crate::random::random16().iter().map(|b| format!("{b:02x}")).collect();
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .message_id(Some(format!("<{id}@{}>", self.from_domain)))
-            .multipart(
-                MultiPart::mixed().singlepart(SinglePart::plain(BODY_TEXT.to_string())).singlepart(
-                    MimeAttachment::new(attachment.file_name.clone()).body(body, content_type),
-                ),
-            )
-            .map_err(|e| SendError::Permanent(format!("cannot build the mail: {e}")))
+        let mail = message::Mail {
+            from: &self.from,
+            to,
+            subject,
+            message_id: &message_id,
+            date: std::time::SystemTime::now(),
+            boundary: &boundary,
+            text: BODY_TEXT,
+            content_type: &attachment.content_type,
+            file_name: &attachment.file_name,
+            bytes: &attachment.bytes,
+        };
+        Ok(mail.format())
     }
 
     /// Sorts a failure by what fixes it; the text never holds the password.
-    fn classify(&self, error: &lettre::transport::smtp::Error) -> SendError {
+    fn classify(&self, error: &smtp::Error) -> SendError {
         let server = &self.server;
-        let detail = std::error::Error::source(error)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| error.to_string());
         let result = if let Some(tls) = rustls_error(error) {
             match tls {
                 rustls::Error::InvalidCertificate(problem) => SendError::Misconfigured(format!(
@@ -311,25 +287,25 @@ impl Mailer {
                     "TLS with {server} failed ({other}); check mail.security matches the port (\"tls\" for 465, \"starttls\" for 587)"
                 )),
             }
-        } else if let Some(code) = error.status() {
-            let code_text = code.to_string();
-            if matches!(code_text.as_str(), "530" | "534" | "535" | "538") {
+        } else if let smtp::Error::Refused { reply, .. } = error {
+            let (code, detail) = (reply.code, reply.text());
+            if matches!(code, 530 | 534 | 535 | 538) {
                 SendError::Misconfigured(format!(
-                    "{server} refused the login ({code_text}: {detail}); fix mail.username and mail.password"
+                    "{server} refused the login ({code}: {detail}); fix mail.username and mail.password"
                 ))
-            } else if error.is_transient() {
-                SendError::Transient(format!("{server} deferred the mail ({code_text}: {detail})"))
+            } else if code < 500 {
+                SendError::Transient(format!("{server} deferred the mail ({code}: {detail})"))
             } else {
-                SendError::Permanent(format!("{server} refused the mail ({code_text}: {detail})"))
+                SendError::Permanent(format!("{server} refused the mail ({code}: {detail})"))
             }
         } else if timed_out(error) {
             SendError::Transient(format!(
                 "{server} did not answer within {} s",
                 self.timeout.as_secs()
             ))
-        } else if error.is_client() {
-            // lettre's own refusals: no STARTTLS offered, no login mechanism
-            // we allow, 8-bit data the server cannot take.
+        } else if let smtp::Error::Unsupported(detail) = error {
+            // what the settings require and the server lacks: STARTTLS, a
+            // login mechanism zatan speaks
             SendError::Misconfigured(format!(
                 "{server}: {detail}; check mail.security and mail.port"
             ))
@@ -364,8 +340,8 @@ fn secret_forms(user: &str, password: &Secret) -> Vec<String> {
     vec![b64.encode(format!("\0{user}\0{password}")), b64.encode(password), password.to_string()]
 }
 
-/// The rustls error somewhere in `error`'s chain: lettre reports a failed
-/// handshake as a network error wrapping an `io::Error` wrapping it.
+/// The rustls error somewhere in `error`'s chain: a failed handshake comes
+/// out of the stream as an `io::Error` wrapping it.
 fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut next = Some(error);
     while let Some(current) = next {
@@ -382,8 +358,8 @@ fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
     None
 }
 
-/// Whether a socket timeout ended the exchange. lettre's `is_timeout` looks
-/// for `TimedOut` only, but on Linux a socket read timeout is `WouldBlock`.
+/// Whether a socket timeout ended the exchange: `TimedOut`, or `WouldBlock`,
+/// which is what a socket read or write timeout gives on Linux.
 fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(error);
     while let Some(current) = next {
@@ -448,8 +424,7 @@ mod tests {
             for len in [0, 1, 2, 3, 56, 57, 58, 1000, 65_536, 300_001] {
                 let attachment = epub(name, len);
                 let actual =
-                    m.build("reader@kindle.com", subject, &attachment).unwrap().formatted().len()
-                        as u64;
+                    m.build("reader@kindle.com", subject, &attachment).unwrap().len() as u64;
                 let estimate = m.encoded_size(&attachment, subject);
                 assert!(estimate >= actual, "{name} {len}: estimate {estimate} < actual {actual}");
                 assert!(
