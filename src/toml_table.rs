@@ -165,6 +165,20 @@ pub fn variant<T: Copy>(item: Item<'_>, variants: &[(&str, T)]) -> Result<T, Tom
     })
 }
 
+/// A struct read from the table `item` (or a type error naming `expected`):
+/// its `Default`, with `read` setting what the table has; other keys are errors.
+pub fn read_table<T: Default>(
+    item: Item<'_>,
+    expected: &str,
+    read: impl FnOnce(&mut Table<'_>, &mut T) -> Result<(), TomlError>,
+) -> Result<T, TomlError> {
+    let mut table = Table::from_item(item, expected)?;
+    let mut value = T::default();
+    read(&mut table, &mut value)?;
+    table.finish()?;
+    Ok(value)
+}
+
 /// A table being read: each key is taken at most once, and `finish` refuses
 /// the keys no one took.
 pub struct Table<'i> {
