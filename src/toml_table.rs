@@ -473,6 +473,58 @@ mod tests {
         assert_eq!(e.at, Some(23), "the second table's header");
     }
 
+    #[derive(Debug, PartialEq)]
+    struct Limits {
+        pages: u64,
+        depth: u64,
+    }
+
+    impl Default for Limits {
+        fn default() -> Self {
+            Limits { pages: 10, depth: 3 }
+        }
+    }
+
+    fn limits(text: &str) -> Result<Limits, TomlError> {
+        let mut t = Table::parse(text)?;
+        let item = t.take("limits").expect("a [limits] table");
+        read_table(item, "struct Limits", |t, l: &mut Limits| {
+            t.set("pages", &mut l.pages)?;
+            t.set("depth", &mut l.depth)
+        })
+    }
+
+    #[test]
+    fn read_table_starts_from_the_default_and_refuses_other_keys() {
+        assert_eq!(
+            limits(
+                "[limits]
+"
+            )
+            .unwrap(),
+            Limits { pages: 10, depth: 3 }
+        );
+        assert_eq!(
+            limits(
+                "[limits]
+depth = 5"
+            )
+            .unwrap(),
+            Limits { pages: 10, depth: 5 }
+        );
+        let e = limits(
+            "[limits]
+pages = 1
+deep = 5",
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "unknown field `deep`, expected `pages` or `depth`");
+        assert_eq!(e.at, Some(19));
+        let e = limits("limits = \"many\"").unwrap_err();
+        assert_eq!(e.message, "invalid type: string \"many\", expected struct Limits");
+        assert_eq!(e.at, Some(9));
+    }
+
     #[test]
     fn text_that_is_not_toml_keeps_tomls_message_and_place() {
         let Err(e) = Table::parse("a = \"x\nb = 1\n") else { panic!("must be refused") };
