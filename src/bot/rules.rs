@@ -123,7 +123,7 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
-/// A problem at a byte offset of the text (`at` None: the whole file).
+/// A problem at byte offset `at` of the text.
 fn problem<T>(at: usize, message: impl Into<String>) -> Result<T, TomlError> {
     Err(TomlError::new(at, message))
 }
