@@ -31,6 +31,7 @@ pub mod startup_pages;
 pub mod store;
 pub mod text;
 pub mod tls;
+pub mod toml_table;
 pub mod url;
 pub mod web;
 pub mod wechat;

@@ -23,13 +23,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use regex_lite::Regex;
-use serde::Deserialize;
-use toml::Spanned;
 
 use super::{find, COMMANDS};
 use crate::articles::front_matter::is_plain_file_name;
 use crate::published::Published;
 use crate::text::fold;
+use crate::toml_table::{FromToml, Item, Spanned, Table, TomlError};
 
 /// A rules file is a page of settings, not data: larger ones are refused.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -124,28 +123,20 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
-/// A problem at a byte offset of the text (None: the whole file).
-struct Problem {
-    at: Option<usize>,
-    message: String,
+/// A problem at byte offset `at` of the text.
+fn problem<T>(at: usize, message: impl Into<String>) -> Result<T, TomlError> {
+    Err(TomlError::new(at, message))
 }
 
-fn problem<T>(at: usize, message: impl Into<String>) -> Result<T, Problem> {
-    Err(Problem { at: Some(at), message: message.into() })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The file's `[[rule]]` tables, each with its place, before they are checked.
 struct RawFile {
-    #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A `[[rule]]` as written: each key optional, others refused.
 struct RawRule {
     keywords: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(rename = "match")]
+    /// The key `match`.
     mode: Option<Spanned<String>>,
     pattern: Option<Spanned<String>>,
     on: Option<Spanned<String>>,
@@ -153,6 +144,33 @@ struct RawRule {
     image: Option<Spanned<String>>,
     article: Option<Spanned<String>>,
     command: Option<Spanned<String>>,
+}
+
+impl RawFile {
+    fn read(text: &str) -> Result<RawFile, TomlError> {
+        let mut t = Table::parse(text)?;
+        let rule = t.value("rule")?.unwrap_or_default();
+        t.finish()?;
+        Ok(RawFile { rule })
+    }
+}
+
+impl FromToml for RawRule {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        let mut t = Table::from_item(item, "struct RawRule")?;
+        let rule = RawRule {
+            keywords: t.get("keywords")?,
+            mode: t.get("match")?,
+            pattern: t.get("pattern")?,
+            on: t.get("on")?,
+            reply: t.get("reply")?,
+            image: t.get("image")?,
+            article: t.get("article")?,
+            command: t.get("command")?,
+        };
+        t.finish()?;
+        Ok(rule)
+    }
 }
 
 impl Rules {
@@ -187,14 +205,12 @@ impl Rules {
         })
     }
 
-    fn parse(text: &str) -> Result<Rules, Problem> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let hint = if e.message().contains("unknown field") {
-                "; a rule has keywords, match, pattern, on, reply, image, article, command (see the README)"
-            } else {
-                ""
-            };
-            Problem { at: e.span().map(|s| s.start), message: format!("{}{hint}", e.message()) }
+    fn parse(text: &str) -> Result<Rules, TomlError> {
+        let raw = RawFile::read(text).map_err(|mut e| {
+            if e.message.contains("unknown field") {
+                e.message.push_str("; a rule has keywords, match, pattern, on, reply, image, article, command (see the README)");
+            }
+            e
         })?;
         let rules = raw.rule.into_iter().map(|raw| rule(raw, text)).collect::<Result<_, _>>()?;
         Ok(Rules { rules })
@@ -338,7 +354,7 @@ impl fmt::Display for Rule {
     }
 }
 
-fn rule(raw: Spanned<RawRule>, text: &str) -> Result<Rule, Problem> {
+fn rule(raw: Spanned<RawRule>, text: &str) -> Result<Rule, TomlError> {
     let at = raw.span().start;
     let line = line_and_column(text, at).0;
     let name = format!("the rule at line {line}");
@@ -466,7 +482,7 @@ fn rule(raw: Spanned<RawRule>, text: &str) -> Result<Rule, Problem> {
 fn keyword_trigger(
     keywords: Spanned<Vec<Spanned<String>>>,
     mode: Option<Spanned<String>>,
-) -> Result<Trigger, Problem> {
+) -> Result<Trigger, TomlError> {
     let list_at = keywords.span().start;
     let keywords = keywords.into_inner();
     if keywords.is_empty() {
@@ -496,7 +512,7 @@ fn pattern_trigger(
     name: &str,
     pattern: Spanned<String>,
     mode: Option<Spanned<String>>,
-) -> Result<Trigger, Problem> {
+) -> Result<Trigger, TomlError> {
     if let Some(mode) = mode.filter(|m| m.get_ref() != "regex") {
         return problem(
             mode.span().start,
@@ -510,7 +526,7 @@ fn pattern_trigger(
     }
 }
 
-fn event_trigger(on: Spanned<String>) -> Result<Trigger, Problem> {
+fn event_trigger(on: Spanned<String>) -> Result<Trigger, TomlError> {
     let at = on.span().start;
     let on = on.into_inner();
     let keyed = |prefix: &str| {

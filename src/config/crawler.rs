@@ -1,13 +1,11 @@
 //! `[crawler]` and `[[crawler.sources]]`: the OPDS catalogs to crawl, and how politely.
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError, Secret};
 use crate::book_format::Format;
+use crate::toml_table::{read_table, FromToml, Item, Table, TomlError};
 use crate::url::Url;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct CrawlerConfig {
     pub user_agent: String,
     pub per_host_delay_ms: u64,
@@ -38,39 +36,56 @@ impl Default for CrawlerConfig {
 }
 
 /// One OPDS catalog to crawl (`[[crawler.sources]]`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct CrawlSource {
     pub name: String,
     pub url: String,
-    #[serde(default)]
     pub username: Option<String>,
-    #[serde(default)]
     pub password: Option<Secret>,
-    #[serde(default = "default_interval_hours")]
+    /// 24 unless set.
     pub interval_hours: u64,
-    /// New books per crawl of this source.
-    #[serde(default = "default_max_books")]
+    /// New books per crawl of this source (100 unless set).
     pub max_books: usize,
-    /// Most wanted first.
-    #[serde(default = "default_formats")]
+    /// Most wanted first (epub, txt, mobi unless set).
     pub formats: Vec<String>,
     /// For the owner's own server only (calibre's content server forbids
     /// all robots in its robots.txt).
-    #[serde(default)]
     pub ignore_robots_txt: bool,
 }
 
-fn default_interval_hours() -> u64 {
-    24
+impl FromToml for CrawlerConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct CrawlerConfig", |t, c: &mut Self| {
+            t.set("user_agent", &mut c.user_agent)?;
+            t.set("per_host_delay_ms", &mut c.per_host_delay_ms)?;
+            t.set("max_book_bytes", &mut c.max_book_bytes)?;
+            t.set("daily_bytes_budget", &mut c.daily_bytes_budget)?;
+            t.set("max_pages", &mut c.max_pages)?;
+            t.set("max_depth", &mut c.max_depth)?;
+            t.set("sources", &mut c.sources)
+        })
+    }
 }
 
-fn default_max_books() -> usize {
-    100
-}
-
-fn default_formats() -> Vec<String> {
-    ["epub", "txt", "mobi"].map(String::from).to_vec()
+impl FromToml for CrawlSource {
+    /// `name` and `url` must be there; the rest have defaults.
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        let mut t = Table::from_item(item, "struct CrawlSource")?;
+        let source = CrawlSource {
+            name: t.required("name")?,
+            url: t.required("url")?,
+            username: t.value("username")?,
+            password: t.value("password")?,
+            interval_hours: t.value("interval_hours")?.unwrap_or(24),
+            max_books: t.value("max_books")?.unwrap_or(100),
+            formats: t
+                .value("formats")?
+                .unwrap_or_else(|| ["epub", "txt", "mobi"].map(String::from).to_vec()),
+            ignore_robots_txt: t.value("ignore_robots_txt")?.unwrap_or(false),
+        };
+        t.finish()?;
+        Ok(source)
+    }
 }
 
 impl CrawlSource {

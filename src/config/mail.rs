@@ -2,13 +2,11 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError, Secret};
+use crate::toml_table::{read_table, variant, FromToml, Item, TomlError};
 
 /// Outgoing mail for Send-to-Kindle. Without `host` mail is off.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct MailConfig {
     pub host: Option<String>,
     /// Checked in `validate` rather than typed `u16`, so a bad value gets our
@@ -32,8 +30,7 @@ pub struct MailConfig {
 }
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MailSecurity {
     /// TLS from the first byte (SMTPS, port 465).
     Tls,
@@ -81,6 +78,32 @@ impl Default for MailConfig {
             timeout_secs: 60,
             retry_secs: 30,
         }
+    }
+}
+
+impl FromToml for MailSecurity {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        let all = [MailSecurity::Tls, MailSecurity::Starttls, MailSecurity::Plain];
+        variant(item, &all.map(|security| (security.name(), security)))
+    }
+}
+
+impl FromToml for MailConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct MailConfig", |t, c: &mut Self| {
+            c.host = t.value("host")?;
+            c.port = t.value("port")?;
+            t.set("security", &mut c.security)?;
+            c.username = t.value("username")?;
+            c.password = t.value("password")?;
+            c.from = t.value("from")?;
+            c.ca_file = t.value("ca_file")?;
+            t.set("allowed_domains", &mut c.allowed_domains)?;
+            t.set("daily_limit_per_user", &mut c.daily_limit_per_user)?;
+            t.set("max_mail_bytes", &mut c.max_mail_bytes)?;
+            t.set("timeout_secs", &mut c.timeout_secs)?;
+            t.set("retry_secs", &mut c.retry_secs)
+        })
     }
 }
 

@@ -14,7 +14,7 @@ mod wechat;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use crate::toml_table::{read_table, FromToml, Item, Table, TomlError};
 
 pub use crawler::{CrawlSource, CrawlerConfig, DEFAULT_USER_AGENT};
 pub use mail::{MailConfig, MailSecurity, MAIL_MAX_BYTES_CEILING};
@@ -24,8 +24,7 @@ pub use secret::Secret;
 pub use server::ServerConfig;
 pub use wechat::{TokenApi, WechatConfig, DEMO_TOKEN};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub wechat: WechatConfig,
@@ -40,8 +39,7 @@ pub struct Config {
     pub log: LogConfig,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct StorageConfig {
     pub data_dir: PathBuf,
 }
@@ -52,8 +50,7 @@ impl Default for StorageConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct PicturesConfig {
     pub dir: PathBuf,
     /// WeChat keeps temporary media 3 days; zatan re-uploads at about 90% of this.
@@ -66,8 +63,7 @@ impl Default for PicturesConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct BooksConfig {
     pub dir: PathBuf,
     /// How long a download link given in the chat works.
@@ -82,8 +78,7 @@ impl Default for BooksConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct ArticlesConfig {
     pub dir: PathBuf,
     /// Let raw HTML in the markdown through instead of showing it as text.
@@ -100,8 +95,7 @@ impl Default for ArticlesConfig {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct LogConfig {
     pub level: String,
     pub file: Option<PathBuf>,
@@ -110,6 +104,54 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { level: "info".into(), file: None }
+    }
+}
+
+impl FromToml for StorageConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct StorageConfig", |t, c: &mut Self| {
+            t.set("data_dir", &mut c.data_dir)
+        })
+    }
+}
+
+impl FromToml for PicturesConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct PicturesConfig", |t, c: &mut Self| {
+            t.set("dir", &mut c.dir)?;
+            t.set("media_lifetime_secs", &mut c.media_lifetime_secs)
+        })
+    }
+}
+
+impl FromToml for BooksConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct BooksConfig", |t, c: &mut Self| {
+            t.set("dir", &mut c.dir)?;
+            t.set("link_ttl_secs", &mut c.link_ttl_secs)?;
+            t.set("daily_downloads_per_user", &mut c.daily_downloads_per_user)
+        })
+    }
+}
+
+impl FromToml for ArticlesConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct ArticlesConfig", |t, c: &mut Self| {
+            t.set("dir", &mut c.dir)?;
+            t.set("raw_html", &mut c.raw_html)?;
+            c.author = t.value("author")?;
+            t.set("sync_drafts", &mut c.sync_drafts)
+        })
+    }
+}
+
+impl FromToml for LogConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct LogConfig", |t, c: &mut Self| {
+            t.set("level", &mut c.level)?;
+            c.file = t.value("file")?;
+            Ok(())
+        })
     }
 }
 
@@ -151,24 +193,41 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        // toml's message names the key and the line; it never quotes a value we
-        // would have to hide, except for type errors, which we re-word below.
-        toml::from_str(text).map_err(|e| {
-            let message = e.message().to_string();
-            let place = e
-                .span()
-                .map(|span| {
-                    let line = text[..span.start].matches('\n').count() + 1;
+        // The message names the key and the line; it never quotes a value we
+        // would have to hide, except for type errors.
+        Config::read(text).map_err(|e| {
+            let place =
+                e.at.map(|at| {
+                    let line = text[..at].matches('\n').count() + 1;
                     format!(" (line {line})")
                 })
                 .unwrap_or_default();
-            let hint = if message.contains("unknown field") {
+            let hint = if e.message.contains("unknown field") {
                 "; check the spelling against the config reference in the README"
             } else {
                 ""
             };
-            ConfigError(format!("{message}{place}{hint}"))
+            ConfigError(format!("{}{place}{hint}", e.message))
         })
+    }
+
+    /// Every key optional: what the file leaves out keeps its default.
+    fn read(text: &str) -> Result<Config, TomlError> {
+        let mut t = Table::parse(text)?;
+        let mut c = Config::default();
+        t.set("server", &mut c.server)?;
+        t.set("wechat", &mut c.wechat)?;
+        t.set("storage", &mut c.storage)?;
+        t.set("pictures", &mut c.pictures)?;
+        t.set("books", &mut c.books)?;
+        t.set("articles", &mut c.articles)?;
+        t.set("crawler", &mut c.crawler)?;
+        t.set("mail", &mut c.mail)?;
+        t.set("opds", &mut c.opds)?;
+        t.set("rules", &mut c.rules)?;
+        t.set("log", &mut c.log)?;
+        t.finish()?;
+        Ok(c)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -1,12 +1,10 @@
 //! `[opds]`: the OPDS catalog for the owner's e-readers, on only with both
 //! credentials set.
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError, Secret};
+use crate::toml_table::{read_table, FromToml, Item, TomlError};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct OpdsConfig {
     pub username: Option<String>,
     pub password: Option<Secret>,
@@ -17,6 +15,16 @@ pub struct OpdsConfig {
 impl Default for OpdsConfig {
     fn default() -> Self {
         OpdsConfig { username: None, password: None, page_size: 50 }
+    }
+}
+
+impl FromToml for OpdsConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct OpdsConfig", |t, c: &mut Self| {
+            c.username = t.value("username")?;
+            c.password = t.value("password")?;
+            t.set("page_size", &mut c.page_size)
+        })
     }
 }
 

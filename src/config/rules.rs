@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError};
+use crate::toml_table::{read_table, FromToml, Item, TomlError};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct RulesConfig {
     /// The TOML file of `[[rule]]`s; a missing file means no rules.
     pub file: PathBuf,
@@ -16,6 +14,12 @@ pub struct RulesConfig {
 impl Default for RulesConfig {
     fn default() -> Self {
         RulesConfig { file: "rules.toml".into() }
+    }
+}
+
+impl FromToml for RulesConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct RulesConfig", |t, c: &mut Self| t.set("file", &mut c.file))
     }
 }
 

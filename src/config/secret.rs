@@ -2,11 +2,10 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use crate::toml_table::{FromToml, Item, TomlError};
 
 /// A value that must never reach a log, an error message or `check` output.
-#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
@@ -15,6 +14,12 @@ impl Secret {
     }
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl FromToml for Secret {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        String::from_toml(item).map(Secret)
     }
 }
 

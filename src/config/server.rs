@@ -2,13 +2,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError};
 use crate::http::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP};
+use crate::toml_table::{read_table, FromToml, Item, TomlError};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct ServerConfig {
     pub listen: String,
     pub callback_path: String,
@@ -31,6 +29,20 @@ impl Default for ServerConfig {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
         }
+    }
+}
+
+impl FromToml for ServerConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct ServerConfig", |t, c: &mut Self| {
+            t.set("listen", &mut c.listen)?;
+            t.set("callback_path", &mut c.callback_path)?;
+            c.public_url = t.value("public_url")?;
+            t.set("body_limit_bytes", &mut c.body_limit_bytes)?;
+            t.set("max_connections", &mut c.max_connections)?;
+            t.set("max_connections_per_ip", &mut c.max_connections_per_ip)?;
+            t.set("trusted_proxies", &mut c.trusted_proxies)
+        })
     }
 }
 

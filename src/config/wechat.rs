@@ -1,12 +1,10 @@
 //! `[wechat]`: the account's token, keys and API credentials.
 
-use serde::Deserialize;
-
 use super::{invalid, ConfigError, Secret};
+use crate::toml_table::{read_table, variant, FromToml, Item, TomlError};
 use crate::wechat::crypto::AesKey;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug)]
 pub struct WechatConfig {
     pub token: Secret,
     pub app_id: Option<String>,
@@ -21,8 +19,7 @@ pub struct WechatConfig {
 
 /// Which token endpoint to use: `stable_token` (the default, safe to share
 /// with other tools) or the classic `token`, which invalidates older tokens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TokenApi {
     #[default]
     Stable,
@@ -44,6 +41,28 @@ impl Default for WechatConfig {
             verified: false,
             welcome: "欢迎关注！发送「帮助」或 help 查看可用命令。".into(),
         }
+    }
+}
+
+impl FromToml for TokenApi {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        variant(item, &[("stable", TokenApi::Stable), ("classic", TokenApi::Classic)])
+    }
+}
+
+impl FromToml for WechatConfig {
+    fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
+        read_table(item, "struct WechatConfig", |t, c: &mut Self| {
+            t.set("token", &mut c.token)?;
+            c.app_id = t.value("app_id")?;
+            c.app_secret = t.value("app_secret")?;
+            c.encoding_aes_key = t.value("encoding_aes_key")?;
+            c.previous_encoding_aes_key = t.value("previous_encoding_aes_key")?;
+            t.set("api_base", &mut c.api_base)?;
+            t.set("token_api", &mut c.token_api)?;
+            t.set("verified", &mut c.verified)?;
+            t.set("welcome", &mut c.welcome)
+        })
     }
 }
 
