@@ -75,6 +75,15 @@ pub fn spawn(
     name: &'static str,
     body: impl FnOnce(Shutdown) + Send + 'static,
 ) -> std::io::Result<Running> {
+    spawn_boxed(name, Box::new(body))
+}
+
+/// [`spawn`] for one type of body: std's thread start-up code is generic over
+/// the closure, and each service's own copy of it was a few KB of flash.
+fn spawn_boxed(
+    name: &'static str,
+    body: Box<dyn FnOnce(Shutdown) + Send>,
+) -> std::io::Result<Running> {
     let (trigger, shutdown) = shutdown::pair();
     let (done_tx, done) = crossbeam_channel::bounded::<()>(0);
     std::thread::Builder::new().name(name.into()).spawn(move || {
