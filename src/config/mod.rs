@@ -193,8 +193,8 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        // The message names the key and the line; it never quotes a value we
-        // would have to hide, except for type errors.
+        // The message names the key and the line; a type error quotes the
+        // value, except a secret's (`Secret::from_toml`).
         Config::read(text).map_err(|e| {
             let place =
                 e.at.map(|at| {

@@ -18,8 +18,16 @@ impl Secret {
 }
 
 impl FromToml for Secret {
+    /// A value that is not a string is refused without quoting it (a password
+    /// of digits written without quotes is still the password).
     fn from_toml(item: Item<'_>) -> Result<Self, TomlError> {
-        String::from_toml(item).map(Secret)
+        let (at, kind) = (item.span().start, item.get_ref().type_str());
+        String::from_toml(item).map(Secret).map_err(|_| {
+            TomlError::new(
+                at,
+                format!("invalid type: {kind}, expected a string; put the secret in quotes"),
+            )
+        })
     }
 }
 
@@ -40,5 +48,22 @@ fn mask(value: &str) -> String {
         "(empty)".into()
     } else {
         format!("*** ({} characters)", value.chars().count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toml_table::Table;
+
+    #[test]
+    fn a_secret_that_is_not_a_string_is_refused_without_showing_it() {
+        let mut table = Table::parse("password = 987654321").unwrap();
+        let error = table.value::<Secret>("password").unwrap_err();
+        assert_eq!(error.at, Some(11));
+        assert!(error.message.contains("integer") && error.message.contains("quotes"));
+        assert!(!error.message.contains("987654321"), "{}", error.message);
+        let mut table = Table::parse("password = \"987654321\"").unwrap();
+        assert_eq!(table.value::<Secret>("password").unwrap().unwrap().expose(), "987654321");
     }
 }
