@@ -51,8 +51,7 @@ pub struct Page {
 impl Page {
     fn new(html: String, last_modified: u64) -> Page {
         let hash = Sha256::digest(html.as_bytes());
-        let etag =
-            format!("\"{}\"", hash[..12].iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let etag = format!("\"{}\"", crate::digest::hex(&hash[..12]));
         Page { html, etag, last_modified }
     }
 }
