@@ -52,7 +52,17 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 /// deadline has passed.
 fn timeout_to_set(set: Option<Duration>, deadline: Deadline) -> io::Result<Option<Duration>> {
     let left = deadline.remaining()?;
-    Ok((!fits(set, left)).then_some(left))
+    Ok((!fits(set, left)).then(|| whole_millis_up(left)))
+}
+
+/// may keeps a socket's timeout in whole milliseconds, cut down, and takes
+/// zero for none: the time left, rounded up, is what it keeps exactly. (Cut
+/// down, the timeout read back fell short of the next wait's and was set
+/// again, two system calls a request; under a millisecond, it meant no
+/// timeout at all.)
+fn whole_millis_up(left: Duration) -> Duration {
+    let millis = left.as_nanos().div_ceil(1_000_000).max(1);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 fn fits(set: Option<Duration>, left: Duration) -> bool {
@@ -114,6 +124,29 @@ mod tests {
         assert!(!fits(Some(Duration::from_secs(1)), left));
         assert!(!fits(Some(left + TIMEOUT_SLACK + Duration::from_millis(1)), left));
         assert!(!fits(None, left));
+    }
+
+    /// What may's `read_timeout()` returns after `set_read_timeout(d)`.
+    fn as_may_keeps_it(set: Duration) -> Option<Duration> {
+        let millis = set.as_millis() as u64;
+        (millis > 0).then(|| Duration::from_millis(millis))
+    }
+
+    #[test]
+    fn a_timeout_set_as_may_keeps_it_serves_the_next_wait() {
+        let first = Deadline::after(Duration::from_nanos(29_999_999_999));
+        let set = timeout_to_set(None, first).unwrap().expect("nothing set yet");
+        assert!(set >= Duration::from_millis(29_999) && set.subsec_nanos() % 1_000_000 == 0);
+        let next = Deadline::after(Duration::from_secs(30) - Duration::from_micros(1));
+        assert_eq!(timeout_to_set(as_may_keeps_it(set), next).unwrap(), None);
+    }
+
+    #[test]
+    fn under_a_millisecond_left_is_still_a_timeout() {
+        let set = whole_millis_up(Duration::from_micros(300));
+        assert_eq!(set, Duration::from_millis(1));
+        assert!(as_may_keeps_it(set).is_some());
+        assert_eq!(whole_millis_up(Duration::from_millis(7)), Duration::from_millis(7));
     }
 
     #[test]
