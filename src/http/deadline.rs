@@ -136,7 +136,9 @@ mod tests {
     fn a_timeout_set_as_may_keeps_it_serves_the_next_wait() {
         let first = Deadline::after(Duration::from_nanos(29_999_999_999));
         let set = timeout_to_set(None, first).unwrap().expect("nothing set yet");
-        assert!(set >= Duration::from_millis(29_999) && set.subsec_nanos() % 1_000_000 == 0);
+        assert!(
+            set >= Duration::from_millis(29_999) && set.subsec_nanos().is_multiple_of(1_000_000)
+        );
         let next = Deadline::after(Duration::from_secs(30) - Duration::from_micros(1));
         assert_eq!(timeout_to_set(as_may_keeps_it(set), next).unwrap(), None);
     }
