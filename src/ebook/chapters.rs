@@ -60,8 +60,12 @@ pub fn trim_line(line: &str) -> &str {
 
 /// Whether `line` (already trimmed) is a chapter heading.
 pub fn is_heading(line: &str) -> bool {
-    // nth, not count: a paragraph is thousands of characters, a heading at most 40.
-    if line.is_empty() || line.chars().nth(MAX_HEADING_CHARS).is_some() {
+    // A char is at most four bytes, so most paragraphs are ruled out by their
+    // length; nth, not count, for the rest: a heading is at most 40 characters.
+    if line.is_empty()
+        || line.len() > MAX_HEADING_CHARS * 4
+        || line.chars().nth(MAX_HEADING_CHARS).is_some()
+    {
         return false;
     }
     if let Some(rest) = after_cjk_marker(line) {
