@@ -11,20 +11,18 @@
 use crate::clock::{unix_now, utc_timestamp};
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
-use std::io::{self, BufWriter, Cursor, Write};
+use std::io::{self, BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
-use zip::result::{ZipError, ZipResult};
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::book::{Body, BookSink, Image, Section};
 use super::error::EbookError;
 use super::meta::BookMeta;
 use super::xhtml::{self, XML_DECLARATION};
+use super::zip_write::{EntryInfo, Method, Packed, Packer, ZipOut};
 use crate::xml::{escape, escape_into};
 
 const DIR: &str = "OEBPS/";
@@ -75,13 +73,9 @@ pub struct Written {
     pub images: usize,
 }
 
-fn deflated() -> SimpleFileOptions {
-    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated)
-}
-
 /// Bytes of entries written one by one before the rest are compressed on
 /// worker threads: a small book is done before threads would pay off.
-pub(super) const PARALLEL_FROM: u64 = 1 << 20;
+pub(super) const PARALLEL_FROM: u64 = 256 << 10;
 /// Most worker threads, whatever the machine has.
 const MAX_WORKERS: usize = 3;
 /// Entries queued per worker: enough that a worker never waits for the next,
@@ -90,32 +84,31 @@ const QUEUED_PER_WORKER: usize = 2;
 /// Entries in flight (queued, compressing, or compressed and waiting for their
 /// turn) per worker, beyond which the writer waits for the oldest.
 const IN_FLIGHT_PER_WORKER: usize = 4;
-
-/// An entry compressed on its own: a one-entry zip in memory, ready to merge.
-type Compressed = ZipResult<ZipArchive<Cursor<Vec<u8>>>>;
+/// A copied entry (already compressed) up to this size waits its turn in
+/// memory; a bigger one is streamed once everything before it is written.
+const COPY_IN_LINE_MAX: u64 = 2 << 20;
 
 struct Job {
     name: String,
     data: Vec<u8>,
-    options: SimpleFileOptions,
-    done: mpsc::SyncSender<Compressed>,
+    method: Method,
+    done: mpsc::SyncSender<io::Result<Packed>>,
 }
 
 /// The zip of an EPUB being written: entries in the order they are put,
 /// compressed on this thread until `PARALLEL_FROM` bytes have been put, then
 /// on worker threads (when the machine has more than one core).
 pub(super) struct EntryWriter {
-    zip: ZipWriter<BufWriter<File>>,
+    zip: ZipOut<BufWriter<File>>,
+    packer: Packer,
     path: PathBuf,
     parallel_from: u64,
     workers: usize,
     put_bytes: u64,
     pool: Option<Pool>,
-    /// Names put so far: merging an entry, unlike writing it in place, does
-    /// not check its name against the archive's.
     names: HashSet<String>,
-    /// Entries handed to the pool, oldest first, each to be merged in turn.
-    pending: VecDeque<mpsc::Receiver<Compressed>>,
+    /// Entries handed to the pool, oldest first, each to be written in turn.
+    pending: VecDeque<mpsc::Receiver<io::Result<Packed>>>,
 }
 
 struct Pool {
@@ -136,14 +129,17 @@ impl Pool {
         for i in 0..workers {
             let queue = Arc::clone(&queue);
             let spawned =
-                std::thread::Builder::new().name(format!("epub-deflate-{i}")).spawn(move || loop {
-                    let job = match queue.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(job) = job else { return };
-                    // The writer may have given up on this entry already.
-                    let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
+                std::thread::Builder::new().name(format!("epub-deflate-{i}")).spawn(move || {
+                    let mut packer = Packer::default();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        // The writer may have given up on this entry already.
+                        let _ = job.done.send(packer.pack(job.name, job.data, job.method));
+                    }
                 });
             match spawned {
                 Ok(handle) => handles.push(handle),
@@ -167,17 +163,8 @@ impl Drop for Pool {
     }
 }
 
-/// `data` as the one entry of a zip in memory, compressed exactly as
-/// `ZipWriter` would compress it in place.
-fn compress_alone(name: &str, data: &[u8], options: SimpleFileOptions) -> Compressed {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data.len() / 2 + 256)));
-    zip.start_file(name, options)?;
-    zip.write_all(data)?;
-    zip.finish_into_readable()
-}
-
-fn worker_gone() -> ZipError {
-    ZipError::Io(io::Error::other("a compression thread stopped"))
+fn worker_gone() -> io::Error {
+    io::Error::other("a compression thread stopped")
 }
 
 impl EntryWriter {
@@ -191,7 +178,8 @@ impl EntryWriter {
 
     fn with_workers(file: File, path: &Path, parallel_from: u64, workers: usize) -> EntryWriter {
         EntryWriter {
-            zip: ZipWriter::new(BufWriter::with_capacity(64 * 1024, file)),
+            zip: ZipOut::new(BufWriter::with_capacity(64 * 1024, file)),
+            packer: Packer::default(),
             path: path.to_path_buf(),
             parallel_from,
             workers,
@@ -202,9 +190,17 @@ impl EntryWriter {
         }
     }
 
-    fn zip_err(&self, what: &str) -> impl Fn(ZipError) -> EbookError + '_ {
-        let what = what.to_string();
-        move |e| EbookError::zip_write(&self.path, &what, e)
+    fn io_err(&self) -> impl Fn(io::Error) -> EbookError + '_ {
+        |e| EbookError::io(&self.path, e)
+    }
+
+    /// Refuses a name put before.
+    fn claim(&mut self, name: &str) -> Result<(), EbookError> {
+        if self.names.insert(name.to_string()) {
+            return Ok(());
+        }
+        let detail = format!("cannot write {name}: Duplicate filename: {name}");
+        Err(EbookError::malformed(&self.path, detail))
     }
 
     /// Add entry `name` holding `data`, after every entry put before it.
@@ -212,7 +208,7 @@ impl EntryWriter {
         &mut self,
         name: &str,
         data: Vec<u8>,
-        options: SimpleFileOptions,
+        method: Method,
     ) -> Result<(), EbookError> {
         if self.pool.is_none() && self.put_bytes >= self.parallel_from {
             self.pool = Pool::start(self.workers);
@@ -220,46 +216,56 @@ impl EntryWriter {
             self.parallel_from = u64::MAX;
         }
         self.put_bytes += data.len() as u64;
-        let fresh = self.names.insert(name.to_string());
+        self.claim(name)?;
         let Some(pool) = &self.pool else {
             // Single-threaded: straight into the archive.
-            self.zip
-                .start_file(name, options)
-                .map_err(self.zip_err(&format!("cannot write {name}")))?;
-            return self.zip.write_all(&data).map_err(|e| EbookError::io(&self.path, e));
+            let packed = self.packer.pack(name.to_string(), data, method).map_err(self.io_err())?;
+            return self.zip.add(&packed).map_err(self.io_err());
         };
-        let what = || format!("cannot write {name}");
-        if !fresh {
-            let duplicate = ZipError::InvalidArchive(format!("Duplicate filename: {name}").into());
-            return Err(EbookError::zip_write(&self.path, &what(), duplicate));
-        }
         let (done, result) = mpsc::sync_channel(1);
-        let job = Job { name: name.to_string(), data, options, done };
+        let job = Job { name: name.to_string(), data, method, done };
         let in_flight = pool.in_flight;
-        let Some(jobs) = pool.jobs.as_ref() else {
-            return Err(EbookError::zip_write(&self.path, &what(), worker_gone()));
-        };
+        let Some(jobs) = pool.jobs.as_ref() else { return Err(self.io_err()(worker_gone())) };
         match jobs.try_send(job) {
             Ok(()) => {}
             // Every worker busy and their queue full: this thread compresses
             // the entry itself rather than wait (it takes its turn all the same).
             Err(mpsc::TrySendError::Full(job)) => {
-                let _ = job.done.send(compress_alone(&job.name, &job.data, job.options));
+                let _ = job.done.send(self.packer.pack(job.name, job.data, job.method));
             }
-            Err(mpsc::TrySendError::Disconnected(_)) => {
-                return Err(EbookError::zip_write(&self.path, &what(), worker_gone()))
-            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(self.io_err()(worker_gone())),
         }
         self.pending.push_back(result);
-        self.merge_ready()?;
+        self.write_ready()?;
         while self.pending.len() >= in_flight {
-            self.merge_oldest()?;
+            self.write_oldest()?;
         }
         Ok(())
     }
 
+    /// Add entry `name`, already packed as `info` says, its data read from
+    /// `data`, after every entry put before it.
+    pub(super) fn copy(
+        &mut self,
+        name: &str,
+        info: EntryInfo,
+        data: &mut dyn Read,
+    ) -> Result<(), EbookError> {
+        self.claim(name)?;
+        if self.pending.is_empty() || info.packed_size > COPY_IN_LINE_MAX {
+            self.drain()?;
+            return self.zip.add_from(name, info, data).map_err(self.io_err());
+        }
+        let mut bytes = Vec::with_capacity(info.packed_size as usize);
+        data.take(info.packed_size).read_to_end(&mut bytes).map_err(self.io_err())?;
+        let (done, result) = mpsc::sync_channel(1);
+        let _ = done.send(Ok(Packed { name: name.to_string(), info, data: bytes }));
+        self.pending.push_back(result);
+        self.write_ready()
+    }
+
     /// Write the oldest entries in flight as long as they are compressed.
-    fn merge_ready(&mut self) -> Result<(), EbookError> {
+    fn write_ready(&mut self) -> Result<(), EbookError> {
         while let Some(result) = self.pending.front() {
             let entry = match result.try_recv() {
                 Ok(entry) => entry,
@@ -267,46 +273,37 @@ impl EntryWriter {
                 Err(mpsc::TryRecvError::Disconnected) => Err(worker_gone()),
             };
             self.pending.pop_front();
-            self.merge(entry)?;
+            self.write(entry)?;
         }
         Ok(())
     }
 
     /// Write the oldest entry in flight once it is compressed.
-    fn merge_oldest(&mut self) -> Result<(), EbookError> {
+    fn write_oldest(&mut self) -> Result<(), EbookError> {
         let Some(result) = self.pending.pop_front() else { return Ok(()) };
-        self.merge(result.recv().unwrap_or_else(|_| Err(worker_gone())))
+        self.write(result.recv().unwrap_or_else(|_| Err(worker_gone())))
     }
 
-    fn merge(&mut self, entry: Compressed) -> Result<(), EbookError> {
-        let entry = entry.map_err(self.zip_err("cannot compress an entry"))?;
-        self.zip.merge_archive(entry).map_err(self.zip_err("cannot write an entry"))
+    fn write(&mut self, entry: io::Result<Packed>) -> Result<(), EbookError> {
+        let entry = entry.map_err(self.io_err())?;
+        self.zip.add(&entry).map_err(self.io_err())
     }
 
     /// Write every entry still in flight.
     fn drain(&mut self) -> Result<(), EbookError> {
         while !self.pending.is_empty() {
-            self.merge_oldest()?;
+            self.write_oldest()?;
         }
         Ok(())
-    }
-
-    /// The archive itself, for what cannot wait in line (a raw copy): every
-    /// entry in flight is written first.
-    pub(super) fn in_order(&mut self) -> Result<&mut ZipWriter<BufWriter<File>>, EbookError> {
-        self.drain()?;
-        Ok(&mut self.zip)
     }
 
     /// Write what is in flight and the central directory; the file back.
     pub(super) fn finish(mut self) -> Result<File, EbookError> {
         self.drain()?;
         self.pool = None;
-        let buffered = self
-            .zip
-            .finish()
-            .map_err(|e| EbookError::zip_write(&self.path, "cannot finish the archive", e))?;
-        buffered.into_inner().map_err(|e| EbookError::io(&self.path, e.into_error()))
+        let path = self.path;
+        let buffered = self.zip.finish().map_err(|e| EbookError::io(&path, e))?;
+        buffered.into_inner().map_err(|e| EbookError::io(&path, e.into_error()))
     }
 }
 
@@ -332,17 +329,13 @@ impl EpubWriter {
             digest: Sha256::new(),
         };
         // The mimetype entry must come first and be stored uncompressed.
-        writer.zip.put(
-            "mimetype",
-            b"application/epub+zip".to_vec(),
-            SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
-        )?;
-        writer.zip.put("META-INF/container.xml", CONTAINER_XML.into(), deflated())?;
+        writer.zip.put("mimetype", b"application/epub+zip".to_vec(), Method::Stored)?;
+        writer.zip.put("META-INF/container.xml", CONTAINER_XML.into(), Method::Deflated)?;
         Ok(writer)
     }
 
     fn put_text(&mut self, name: &str, text: String) -> Result<(), EbookError> {
-        self.zip.put(&format!("{DIR}{name}"), text.into_bytes(), deflated())
+        self.zip.put(&format!("{DIR}{name}"), text.into_bytes(), Method::Deflated)
     }
 
     /// Write the cover page, navigation and package document and close the archive.
@@ -540,11 +533,7 @@ impl BookSink for EpubWriter {
     }
 
     fn image(&mut self, image: Image) -> Result<(), EbookError> {
-        self.zip.put(
-            &format!("{DIR}images/{}", image.name),
-            image.data,
-            SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
-        )?;
+        self.zip.put(&format!("{DIR}images/{}", image.name), image.data, Method::Stored)?;
         self.images.push(ManifestImage {
             name: image.name,
             media_type: image.media_type,
@@ -622,8 +611,8 @@ mod tests {
     }
 
     /// Every entry of a zip: name, method, compressed bytes, content.
-    fn entries(path: &Path) -> Vec<(String, CompressionMethod, Vec<u8>, Vec<u8>)> {
-        let mut archive = ZipArchive::new(File::open(path).unwrap()).unwrap();
+    fn entries(path: &Path) -> Vec<(String, zip::CompressionMethod, Vec<u8>, Vec<u8>)> {
+        let mut archive = zip::ZipArchive::new(File::open(path).unwrap()).unwrap();
         (0..archive.len())
             .map(|i| {
                 let mut raw = Vec::new();
@@ -659,10 +648,11 @@ mod tests {
             );
             let mut writer = EpubWriter::create_with(zip, &path, &meta).unwrap();
             write_book(&mut writer, "a", 1536);
-            // An entry written straight into the archive waits for those in flight.
-            let zip = writer.zip.in_order().unwrap();
-            zip.start_file("OEBPS/note.txt", deflated()).unwrap();
-            zip.write_all(b"in order").unwrap();
+            // An entry copied in, already compressed, takes its turn too.
+            let note = Packer::default()
+                .pack("OEBPS/note.txt".into(), b"in order".to_vec(), Method::Deflated)
+                .unwrap();
+            writer.zip.copy("OEBPS/note.txt", note.info, &mut &note.data[..]).unwrap();
             assert_eq!(writer.zip.pool.is_some(), label == "parallel", "{label}");
             write_book(&mut writer, "b", 256);
             let image = || Image {

@@ -41,15 +41,6 @@ impl EbookError {
         matches!(self, EbookError::Io { source, .. } if crate::fsutil::is_disk_full(source))
     }
 
-    /// Writing the archive at `path` failed: an I/O error (a full disk) as
-    /// one, anything else as `what` went wrong.
-    pub(crate) fn zip_write(path: &Path, what: &str, error: zip::result::ZipError) -> Self {
-        match error {
-            zip::result::ZipError::Io(source) => EbookError::io(path, source),
-            other => EbookError::malformed(path, format!("{what}: {other}")),
-        }
-    }
-
     pub(crate) fn malformed(path: &Path, detail: impl Into<String>) -> Self {
         EbookError::Malformed { path: path.to_path_buf(), detail: detail.into() }
     }

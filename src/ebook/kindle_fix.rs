@@ -9,9 +9,6 @@ use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
 
-use zip::write::SimpleFileOptions;
-use zip::CompressionMethod;
-
 use super::entities;
 use super::epub_read::{decode_xml, parse_xml, EpubBook, CONTAINER, DC_NS};
 use super::epub_write::{EntryWriter, PARALLEL_FROM};
@@ -20,6 +17,7 @@ use super::html::{local_name, Token, Tokenizer};
 use super::html_clean::{self, KeepLinks};
 use super::meta::BookMeta;
 use super::xhtml::{self, XML_DECLARATION};
+use super::zip_write::Method;
 use crate::xml::escape;
 
 const MIMETYPE: &[u8] = b"application/epub+zip";
@@ -35,16 +33,13 @@ pub fn fix(
 ) -> Result<(File, Vec<String>), EbookError> {
     let mut zip = EntryWriter::new(file, out_path, PARALLEL_FROM);
     let mut repairs = Vec::new();
-    let put = |zip: &mut EntryWriter, name: &str, data: Vec<u8>, method| {
-        zip.put(name, data, SimpleFileOptions::default().compression_method(method))
-    };
 
     let mimetype_ok = book.zip.names().first().is_some_and(|n| n == "mimetype")
         && book.zip.read("mimetype")? == MIMETYPE;
     if !mimetype_ok {
         repairs.push("rewrote the mimetype entry".to_string());
     }
-    put(&mut zip, "mimetype", MIMETYPE.to_vec(), CompressionMethod::Stored)?;
+    zip.put("mimetype", MIMETYPE.to_vec(), Method::Stored)?;
     if book.container_broken {
         repairs.push(format!("wrote {CONTAINER} naming {}", book.opf_path));
         let container = format!(
@@ -52,7 +47,7 @@ pub fn fix(
              <rootfile full-path=\"{}\" media-type=\"application/oebps-package+xml\"/>\n</rootfiles>\n</container>\n",
             escape(&book.opf_path)
         );
-        put(&mut zip, CONTAINER, container.into_bytes(), CompressionMethod::Deflated)?;
+        zip.put(CONTAINER, container.into_bytes(), Method::Deflated)?;
     }
 
     let (opf, opf_repairs) = fix_package(&book.opf, &book.stated, meta)
@@ -71,12 +66,12 @@ pub fn fix(
             continue;
         }
         if name == book.opf_path {
-            put(&mut zip, &name, opf.clone().into_bytes(), CompressionMethod::Deflated)?;
+            zip.put(&name, opf.clone().into_bytes(), Method::Deflated)?;
         } else if documents.contains(&name) {
             let fixed = fix_document(&book.zip.read(&name)?, meta, &mut tally);
-            put(&mut zip, &name, fixed.into_bytes(), CompressionMethod::Deflated)?;
+            zip.put(&name, fixed.into_bytes(), Method::Deflated)?;
         } else {
-            book.zip.copy_raw(&name, zip.in_order()?)?;
+            book.zip.copy_raw(&name, &mut zip)?;
         }
     }
     repairs.extend(tally.notes());

@@ -23,6 +23,7 @@ mod txt;
 mod txt_write;
 pub(crate) mod xhtml;
 mod zip_safe;
+mod zip_write;
 
 use std::fmt;
 use std::fs::File;

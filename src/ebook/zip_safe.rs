@@ -3,13 +3,15 @@
 //! actual, since a zip bomb can lie about its sizes).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{BufReader, Read, Seek};
 use std::path::{Component, Path, PathBuf};
 
 use zip::result::ZipError;
-use zip::{ZipArchive, ZipWriter};
+use zip::{CompressionMethod, ZipArchive};
 
+use super::epub_write::EntryWriter;
 use super::error::EbookError;
+use super::zip_write::{DosTime, EntryInfo, Method};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -126,11 +128,7 @@ impl SafeZip {
     }
 
     /// Copy entry `name` into `out` as it is, still compressed.
-    pub fn copy_raw<W: Write + Seek>(
-        &mut self,
-        name: &str,
-        out: &mut ZipWriter<W>,
-    ) -> Result<(), EbookError> {
+    pub fn copy_raw(&mut self, name: &str, out: &mut EntryWriter) -> Result<(), EbookError> {
         let path = self.path.clone();
         let fail = |e: &dyn std::fmt::Display| {
             EbookError::malformed(&path, format!("cannot copy {name}: {e}"))
@@ -140,8 +138,24 @@ impl SafeZip {
             .iter()
             .position(|n| n == name)
             .ok_or_else(|| fail(&"missing from the archive"))?;
-        let entry = self.archive.by_index_raw(index).map_err(|e| fail(&e))?;
-        out.raw_copy_file(entry).map_err(|e| fail(&e))
+        let mut entry = self.archive.by_index_raw(index).map_err(|e| fail(&e))?;
+        let method = match entry.compression() {
+            CompressionMethod::Stored => Method::Stored,
+            CompressionMethod::Deflated => Method::Deflated,
+            #[allow(deprecated)] // the number is what is copied
+            other => Method::Other(other.to_u16()),
+        };
+        let modified = entry
+            .last_modified()
+            .map_or(DosTime::EPOCH, |t| DosTime { time: t.timepart(), date: t.datepart() });
+        let info = EntryInfo {
+            method,
+            modified,
+            crc32: entry.crc32(),
+            size: entry.size(),
+            packed_size: entry.compressed_size(),
+        };
+        out.copy(name, info, &mut entry)
     }
 }
 
@@ -160,8 +174,9 @@ fn is_safe_name(name: &str) -> bool {
 pub(crate) mod tests {
     use super::*;
     use crate::temp_dir::TempDir;
+    use std::io::Write;
     use zip::write::SimpleFileOptions;
-    use zip::CompressionMethod;
+    use zip::ZipWriter;
 
     /// Write a zip of `entries` to `label.zip` in `dir`.
     pub(crate) fn zip_file(dir: &TempDir, label: &str, entries: &[(&str, &[u8])]) -> PathBuf {
