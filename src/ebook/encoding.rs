@@ -112,10 +112,29 @@ struct Utf8Tally {
     carry: Vec<u8>,
     errors: u64,
     multibyte: u64,
+    /// Bytes fed so far.
+    fed: u64,
 }
 
+// A multi-byte character takes two bytes or more, so the trial sample holds
+// too few of them to excuse UTF8_ERRORS_DECISIVE invalid sequences.
+const _: () = assert!((TRIAL_SAMPLE as u64) / 2 < UTF8_ERRORS_DECISIVE * UTF8_ERRORS_TOLERATED_PER);
+
 impl Utf8Tally {
+    /// Whether the file is surely not UTF-8 already: as many invalid
+    /// sequences as are decisive within the trial sample, where the valid
+    /// characters that could still follow are too few to make them tolerable.
+    /// (Counting on in a file that is all invalid sequences would cost a
+    /// search per byte.)
+    fn settled(&self) -> bool {
+        self.errors >= UTF8_ERRORS_DECISIVE && self.fed <= TRIAL_SAMPLE as u64
+    }
+
     fn feed(&mut self, chunk: &[u8]) {
+        if self.settled() {
+            return;
+        }
+        self.fed += chunk.len() as u64;
         if self.carry.is_empty() {
             self.scan(chunk)
         } else {
@@ -138,6 +157,9 @@ impl Utf8Tally {
                     match e.error_len() {
                         Some(len) => {
                             self.errors += 1;
+                            if self.settled() {
+                                return;
+                            }
                             bytes = &rest[len..];
                         }
                         None => {
@@ -296,6 +318,25 @@ mod tests {
         let mut reader = Counting(&gbk, 0);
         assert_eq!(detect(&mut reader).unwrap(), GB18030);
         assert!(reader.1 < 2 * TRIAL_SAMPLE, "read {} of {} bytes", reader.1, gbk.len());
+    }
+
+    #[test]
+    fn the_tally_of_a_gbk_sample_stops_once_it_is_decisive() {
+        let text = novel().repeat(100);
+        let (gbk, _, _) = GBK.encode(&text);
+        let sample = &gbk[..TRIAL_SAMPLE];
+        let mut tally = Utf8Tally::default();
+        for chunk in sample.chunks(CHUNK) {
+            tally.feed(chunk);
+        }
+        tally.finish();
+        assert_eq!(tally.errors, UTF8_ERRORS_DECISIVE);
+        assert!(!tally.tolerable());
+        // Counted to the end, the sample is just as surely not UTF-8.
+        let mut whole = Utf8Tally { fed: TRIAL_SAMPLE as u64 + 1, ..Utf8Tally::default() };
+        whole.feed(sample);
+        whole.finish();
+        assert!(whole.errors > 10 * UTF8_ERRORS_DECISIVE && !whole.tolerable());
     }
 
     #[test]
