@@ -75,7 +75,9 @@ pub fn detect_lang(sample: &str) -> &'static str {
             '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' => han += 1,
             '\u{3040}'..='\u{30FF}' => kana += 1,
             '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' => hangul += 1,
-            c if c.is_alphabetic() && (c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c)) => {
+            // The cheap range test first: is_alphabetic looks up a table for
+            // every other character (a book's punctuation).
+            c if (c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c)) && c.is_alphabetic() => {
                 latin += 1
             }
             _ => {}
