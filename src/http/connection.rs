@@ -256,6 +256,10 @@ impl Connection<'_> {
         let mut body = Vec::with_capacity(body_len.min(BODY_FIRST_ALLOCATION).max(buffered));
         body.extend_from_slice(&self.buf[head_len..head_len + buffered]);
         self.consume(head_len + buffered);
+        if body.len() == body_len {
+            // Came whole with the head, as most do: no deadline to time.
+            return Ok(Some(body));
+        }
         let deadline = Deadline::after(self.server.limits.body_timeout);
         while body.len() < body_len {
             // Reading no further than the body's end leaves a pipelined
