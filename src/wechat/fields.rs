@@ -100,7 +100,12 @@ impl<'a> Fields<'a> {
 
     /// The text of a field, or None when it is absent or empty.
     pub(super) fn optional(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|f| !f.text.is_empty()).map(|f| f.text.to_string())
+        self.optional_str(name).map(str::to_string)
+    }
+
+    /// As [`Fields::optional`], borrowed: for a field only looked at.
+    pub(super) fn optional_str(&self, name: &str) -> Option<&str> {
+        self.get(name).map(|f| &*f.text).filter(|text| !text.is_empty())
     }
 
     /// A numeric field; its type's default (0) when absent or unreadable.
@@ -128,6 +133,11 @@ impl<'a> Fields<'a> {
 
 fn xml_element<'a>(element: roxmltree::Node<'_, 'a>, depth: usize) -> Fields<'a> {
     let mut fields = Fields::default();
+    if depth < MAX_DEPTH {
+        // Sized once: a message has six to a dozen fields, and growing the
+        // list from empty reallocates it twice.
+        fields.children.reserve_exact(element.children().filter(|c| c.is_element()).count());
+    }
     for child in element.children() {
         if child.is_text() {
             // CDATA sections split around `]]>` arrive as several text nodes.

@@ -35,7 +35,14 @@ impl Incoming {
     /// collided between followers, so it is qualified by the sender.
     pub fn dedupe_key(&self) -> String {
         match &self.msg_id {
-            Some(msg_id) => format!("{}|{}", self.from_user, msg_id),
+            // Built to size: format! guesses short and grows the String again.
+            Some(msg_id) => {
+                let mut key = String::with_capacity(self.from_user.len() + 1 + msg_id.len());
+                key.push_str(&self.from_user);
+                key.push('|');
+                key.push_str(msg_id);
+                key
+            }
             None => format!(
                 "{}|{}|{}|{}",
                 self.from_user,
@@ -76,7 +83,7 @@ impl Incoming {
 /// events are not errors; missing addressing or `MsgType` is.
 pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
     Fields::read(body, |fields| {
-        let msg_type = required(fields, "MsgType")?;
+        let msg_type = fields.optional_str("MsgType").ok_or(ParseError::Missing("MsgType"))?;
         Ok(Incoming {
             to_user: required(fields, "ToUserName")?,
             from_user: required(fields, "FromUserName")?,
@@ -98,7 +105,18 @@ fn required(fields: &Fields, name: &'static str) -> Result<String, ParseError> {
 
 impl MessageKind {
     fn from_fields(msg_type: &str, f: &Fields) -> MessageKind {
-        match msg_type.to_ascii_lowercase().as_str() {
+        // Lowercased on the stack: no known type is longer than "shortvideo",
+        // and a longer one is unknown whatever its case.
+        let mut lower = [0u8; 10];
+        let lower = match lower.get_mut(..msg_type.len()) {
+            Some(lower) => {
+                lower.copy_from_slice(msg_type.as_bytes());
+                lower.make_ascii_lowercase();
+                std::str::from_utf8(lower).unwrap_or_default()
+            }
+            None => "",
+        };
+        match lower {
             "text" => MessageKind::Text { content: f.string("Content") },
             "image" => {
                 MessageKind::Image { pic_url: f.string("PicUrl"), media_id: f.string("MediaId") }
