@@ -4,8 +4,8 @@
 //! the first attempt is still being handled. In memory only: a disk write per
 //! message would wear a router's flash for nothing.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::{hash_map, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct ReplyCache<T> {
@@ -15,10 +15,11 @@ pub struct ReplyCache<T> {
     wait_for_first: Duration,
 }
 
+/// A key is allocated once per message and shared by the map and the order.
 struct State<T> {
-    entries: HashMap<String, Entry<T>>,
+    entries: HashMap<Arc<str>, Entry<T>>,
     /// Keys in insertion order, for expiry and the size bound.
-    order: VecDeque<(Instant, String)>,
+    order: VecDeque<(Instant, Arc<str>)>,
 }
 
 enum Entry<T> {
@@ -52,18 +53,22 @@ impl<T: Clone> ReplyCache<T> {
     /// A retry that finds the first attempt still running waits for it
     /// (coroutine-friendly polling) and, if it never finishes, gets None.
     pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> T) -> (Option<T>, Origin) {
-        let start = Instant::now();
+        let mut start = None;
         loop {
             {
                 let mut state = self.lock();
-                state.expire(self.ttl, self.capacity);
+                // Read once per look, under the lock, so the order stays sorted.
+                let now = Instant::now();
+                let start = *start.get_or_insert(now);
+                state.expire(now, self.ttl, self.capacity);
                 match state.entries.get(key) {
                     Some(Entry::Done(reply)) => return (Some(reply.clone()), Origin::Retry),
-                    Some(Entry::InFlight) if start.elapsed() < self.wait_for_first => {}
+                    Some(Entry::InFlight) if now - start < self.wait_for_first => {}
                     Some(Entry::InFlight) => return (None, Origin::RetryTimedOut),
                     None => {
-                        state.entries.insert(key.to_string(), Entry::InFlight);
-                        state.order.push_back((Instant::now(), key.to_string()));
+                        let shared: Arc<str> = Arc::from(key);
+                        state.entries.insert(shared.clone(), Entry::InFlight);
+                        state.order.push_back((now, shared));
                         break;
                     }
                 }
@@ -76,7 +81,14 @@ impl<T: Clone> ReplyCache<T> {
         let guard = InFlightGuard { cache: self, key };
         let reply = compute();
         std::mem::forget(guard);
-        self.lock().entries.insert(key.to_string(), Entry::Done(reply.clone()));
+        let mut state = self.lock();
+        match state.entries.get_mut(key) {
+            Some(entry) => *entry = Entry::Done(reply.clone()),
+            None => {
+                state.entries.insert(Arc::from(key), Entry::Done(reply.clone()));
+            }
+        }
+        drop(state);
         (Some(reply), Origin::Computed)
     }
 
@@ -93,19 +105,22 @@ impl<T: Clone> ReplyCache<T> {
 }
 
 impl<T> State<T> {
-    fn expire(&mut self, ttl: Duration, capacity: usize) {
+    fn expire(&mut self, now: Instant, ttl: Duration, capacity: usize) {
         while let Some((at, _)) = self.order.front() {
-            if at.elapsed() < ttl && self.order.len() <= capacity {
+            if now.saturating_duration_since(*at) < ttl && self.order.len() <= capacity {
                 break;
             }
             let (_, key) = self.order.pop_front().expect("front exists");
-            if matches!(self.entries.get(&key), Some(Entry::Done(_))) {
-                self.entries.remove(&key);
-            } else if self.entries.contains_key(&key) {
-                // still in flight: keep it, look again later
-                self.order.push_back((Instant::now(), key));
-                if self.order.len() > capacity {
-                    break;
+            // One lookup, not one to look and another to remove.
+            if let hash_map::Entry::Occupied(entry) = self.entries.entry(key) {
+                if matches!(entry.get(), Entry::Done(_)) {
+                    entry.remove();
+                } else {
+                    // still in flight: keep it, look again later
+                    self.order.push_back((now, entry.key().clone()));
+                    if self.order.len() > capacity {
+                        break;
+                    }
                 }
             }
         }
