@@ -55,7 +55,7 @@ impl<'a> Fields<'a> {
         body: &[u8],
         read_fields: impl FnOnce(&Fields) -> Result<R, ParseError>,
     ) -> Result<R, ParseError> {
-        let decoded = String::from_utf8_lossy(body);
+        let decoded = crate::text::lossy(body);
         let text = strip_illegal_chars(&decoded);
         let text = text.trim_start_matches('\u{FEFF}').trim();
         match text.as_bytes().first() {
