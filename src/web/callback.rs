@@ -117,21 +117,13 @@ impl Callback {
     }
 }
 
-/// The callback's parameters, each the first of its name, as
-/// `Request::query_param` finds it: in one pass over the query, not six.
 fn query(req: &Request) -> Query<'_> {
-    let mut q = Query::default();
-    for (key, value) in &req.query {
-        let slot = match key.as_str() {
-            "signature" => &mut q.signature,
-            "timestamp" => &mut q.timestamp,
-            "nonce" => &mut q.nonce,
-            "echostr" => &mut q.echostr,
-            "encrypt_type" => &mut q.encrypt_type,
-            "msg_signature" => &mut q.msg_signature,
-            _ => continue,
-        };
-        slot.get_or_insert(value.as_str());
+    Query {
+        signature: req.query_param("signature"),
+        timestamp: req.query_param("timestamp"),
+        nonce: req.query_param("nonce"),
+        echostr: req.query_param("echostr"),
+        encrypt_type: req.query_param("encrypt_type"),
+        msg_signature: req.query_param("msg_signature"),
     }
-    q
 }
