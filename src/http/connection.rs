@@ -41,12 +41,15 @@ pub(crate) fn serve_connection(
 ) {
     // Responses go out in one write each; don't let Nagle hold them back.
     let _ = stream.set_nodelay(true);
+    let limits = &server.limits;
+    let first_size = limits.head_buffer_first_bytes.min(limits.max_head_bytes).max(1);
     let mut connection = Connection {
         stream,
         peer,
         server,
         slot,
         inline: [0; FIRST_READ_BYTES],
+        inline_len: first_size.min(FIRST_READ_BYTES),
         heap: Vec::new(),
         filled: 0,
         served: 0,
@@ -90,6 +93,9 @@ struct Connection<'s> {
     /// each request, and the copy into it, were a twentieth of the
     /// allocations of a plaintext callback.)
     inline: [u8; FIRST_READ_BYTES],
+    /// How much of `inline` is the buffer: the head buffer's first size,
+    /// within the head limit and `FIRST_READ_BYTES`.
+    inline_len: usize,
     /// Empty while `inline` serves; a head that outgrows it moves here,
     /// doubled as needed up to the head limit (a head must fit in it);
     /// emptied again while a keep-alive connection waits, so an idle
@@ -198,8 +204,7 @@ impl Connection<'_> {
             if self.filled == self.buffer().len() && !self.grow_head_buffer() {
                 return Ok(HeadRead::Rejected(HEAD_TOO_LARGE));
             }
-            let inline_len = self.inline_len();
-            let buf = buffer_mut(&mut self.inline[..inline_len], &mut self.heap);
+            let buf = buffer_mut(&mut self.inline[..self.inline_len], &mut self.heap);
             let read = read_before(&mut self.stream, &mut buf[self.filled..], deadline);
             match read {
                 Ok(0) => return Ok(HeadRead::Gone),
@@ -218,18 +223,10 @@ impl Connection<'_> {
         }
     }
 
-    /// How much of `inline` is the buffer: the head buffer's first size,
-    /// within the head limit and `FIRST_READ_BYTES`.
-    fn inline_len(&self) -> usize {
-        let limits = &self.server.limits;
-        let first_size = limits.head_buffer_first_bytes.min(limits.max_head_bytes).max(1);
-        first_size.min(FIRST_READ_BYTES)
-    }
-
     /// The buffer bytes are read into: `inline`, or `heap` once a head outgrew it.
     fn buffer(&self) -> &[u8] {
         match self.heap.is_empty() {
-            true => &self.inline[..self.inline_len()],
+            true => &self.inline[..self.inline_len],
             false => &self.heap,
         }
     }
@@ -292,9 +289,8 @@ impl Connection<'_> {
     }
 
     fn consume(&mut self, used: usize) {
-        let inline_len = self.inline_len();
-        buffer_mut(&mut self.inline[..inline_len], &mut self.heap)
-            .copy_within(used..self.filled, 0);
+        let buf = buffer_mut(&mut self.inline[..self.inline_len], &mut self.heap);
+        buf.copy_within(used..self.filled, 0);
         self.filled -= used;
     }
 

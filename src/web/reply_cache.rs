@@ -4,7 +4,7 @@
 //! the first attempt is still being handled. In memory only: a disk write per
 //! message would wear a router's flash for nothing.
 
-use std::collections::{hash_map, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -111,16 +111,13 @@ impl<T> State<T> {
                 break;
             }
             let (_, key) = self.order.pop_front().expect("front exists");
-            // One lookup, not one to look and another to remove.
-            if let hash_map::Entry::Occupied(entry) = self.entries.entry(key) {
-                if matches!(entry.get(), Entry::Done(_)) {
-                    entry.remove();
-                } else {
-                    // still in flight: keep it, look again later
-                    self.order.push_back((now, entry.key().clone()));
-                    if self.order.len() > capacity {
-                        break;
-                    }
+            if matches!(self.entries.get(&key), Some(Entry::Done(_))) {
+                self.entries.remove(&key);
+            } else if self.entries.contains_key(&key) {
+                // still in flight: keep it, look again later
+                self.order.push_back((now, key));
+                if self.order.len() > capacity {
+                    break;
                 }
             }
         }

@@ -136,7 +136,7 @@ fn xml_element<'a>(element: roxmltree::Node<'_, 'a>, depth: usize) -> Fields<'a>
     if depth < MAX_DEPTH {
         // Sized once: a message has six to a dozen fields, and growing the
         // list from empty reallocates it twice.
-        fields.children.reserve_exact(element.children().filter(|c| c.is_element()).count());
+        fields.children = Vec::with_capacity(element.children().filter(|c| c.is_element()).count());
     }
     for child in element.children() {
         if child.is_text() {

@@ -1,6 +1,8 @@
 //! Incoming callback messages: what a follower sent, or an event, parsed from
 //! the XML (or JSON) body WeChat posts.
 
+use std::borrow::Cow;
+
 pub use super::event::Event;
 use super::fields::Fields;
 pub use super::fields::ParseError;
@@ -36,13 +38,7 @@ impl Incoming {
     pub fn dedupe_key(&self) -> String {
         match &self.msg_id {
             // Built to size: format! guesses short and grows the String again.
-            Some(msg_id) => {
-                let mut key = String::with_capacity(self.from_user.len() + 1 + msg_id.len());
-                key.push_str(&self.from_user);
-                key.push('|');
-                key.push_str(msg_id);
-                key
-            }
+            Some(msg_id) => [&self.from_user, "|", msg_id].concat(),
             None => format!(
                 "{}|{}|{}|{}",
                 self.from_user,
@@ -105,18 +101,12 @@ fn required(fields: &Fields, name: &'static str) -> Result<String, ParseError> {
 
 impl MessageKind {
     fn from_fields(msg_type: &str, f: &Fields) -> MessageKind {
-        // Lowercased on the stack: no known type is longer than "shortvideo",
-        // and a longer one is unknown whatever its case.
-        let mut lower = [0u8; 10];
-        let lower = match lower.get_mut(..msg_type.len()) {
-            Some(lower) => {
-                lower.copy_from_slice(msg_type.as_bytes());
-                lower.make_ascii_lowercase();
-                std::str::from_utf8(lower).unwrap_or_default()
-            }
-            None => "",
+        // WeChat sends the type in lower case: copied only when it is not.
+        let lower = match msg_type.bytes().any(|b| b.is_ascii_uppercase()) {
+            true => Cow::Owned(msg_type.to_ascii_lowercase()),
+            false => Cow::Borrowed(msg_type),
         };
-        match lower {
+        match &*lower {
             "text" => MessageKind::Text { content: f.string("Content") },
             "image" => {
                 MessageKind::Image { pic_url: f.string("PicUrl"), media_id: f.string("MediaId") }
