@@ -5,7 +5,7 @@
 //! message would wear a router's flash for nothing.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub struct ReplyCache<T> {
@@ -15,11 +15,10 @@ pub struct ReplyCache<T> {
     wait_for_first: Duration,
 }
 
-/// A key is allocated once per message and shared by the map and the order.
 struct State<T> {
-    entries: HashMap<Arc<str>, Entry<T>>,
+    entries: HashMap<String, Entry<T>>,
     /// Keys in insertion order, for expiry and the size bound.
-    order: VecDeque<(Instant, Arc<str>)>,
+    order: VecDeque<(Instant, String)>,
 }
 
 enum Entry<T> {
@@ -66,9 +65,8 @@ impl<T: Clone> ReplyCache<T> {
                     Some(Entry::InFlight) if now - start < self.wait_for_first => {}
                     Some(Entry::InFlight) => return (None, Origin::RetryTimedOut),
                     None => {
-                        let shared: Arc<str> = Arc::from(key);
-                        state.entries.insert(shared.clone(), Entry::InFlight);
-                        state.order.push_back((now, shared));
+                        state.entries.insert(key.to_string(), Entry::InFlight);
+                        state.order.push_back((now, key.to_string()));
                         break;
                     }
                 }
@@ -81,11 +79,12 @@ impl<T: Clone> ReplyCache<T> {
         let guard = InFlightGuard { cache: self, key };
         let reply = compute();
         std::mem::forget(guard);
+        // The in-flight entry's key is kept: no third copy of it.
         let mut state = self.lock();
         match state.entries.get_mut(key) {
             Some(entry) => *entry = Entry::Done(reply.clone()),
             None => {
-                state.entries.insert(Arc::from(key), Entry::Done(reply.clone()));
+                state.entries.insert(key.to_string(), Entry::Done(reply.clone()));
             }
         }
         drop(state);

@@ -133,11 +133,6 @@ impl<'a> Fields<'a> {
 
 fn xml_element<'a>(element: roxmltree::Node<'_, 'a>, depth: usize) -> Fields<'a> {
     let mut fields = Fields::default();
-    if depth < MAX_DEPTH {
-        // Sized once: a message has six to a dozen fields, and growing the
-        // list from empty reallocates it twice.
-        fields.children = Vec::with_capacity(element.children().filter(|c| c.is_element()).count());
-    }
     for child in element.children() {
         if child.is_text() {
             // CDATA sections split around `]]>` arrive as several text nodes.

@@ -1,8 +1,6 @@
 //! Incoming callback messages: what a follower sent, or an event, parsed from
 //! the XML (or JSON) body WeChat posts.
 
-use std::borrow::Cow;
-
 pub use super::event::Event;
 use super::fields::Fields;
 pub use super::fields::ParseError;
@@ -37,8 +35,7 @@ impl Incoming {
     /// collided between followers, so it is qualified by the sender.
     pub fn dedupe_key(&self) -> String {
         match &self.msg_id {
-            // Built to size: format! guesses short and grows the String again.
-            Some(msg_id) => [&self.from_user, "|", msg_id].concat(),
+            Some(msg_id) => format!("{}|{}", self.from_user, msg_id),
             None => format!(
                 "{}|{}|{}|{}",
                 self.from_user,
@@ -101,12 +98,7 @@ fn required(fields: &Fields, name: &'static str) -> Result<String, ParseError> {
 
 impl MessageKind {
     fn from_fields(msg_type: &str, f: &Fields) -> MessageKind {
-        // WeChat sends the type in lower case: copied only when it is not.
-        let lower = match msg_type.bytes().any(|b| b.is_ascii_uppercase()) {
-            true => Cow::Owned(msg_type.to_ascii_lowercase()),
-            false => Cow::Borrowed(msg_type),
-        };
-        match &*lower {
+        match msg_type.to_ascii_lowercase().as_str() {
             "text" => MessageKind::Text { content: f.string("Content") },
             "image" => {
                 MessageKind::Image { pic_url: f.string("PicUrl"), media_id: f.string("MediaId") }
