@@ -2,6 +2,19 @@
 //! follower's words and the things they look for are compared in, cuts
 //! that never split a character, and sizes for people.
 
+use std::borrow::Cow;
+
+/// `bytes` as text, invalid UTF-8 replaced by U+FFFD, like
+/// `String::from_utf8_lossy`, but checked first by `str::from_utf8`, which
+/// skips ASCII a word at a time where the lossy scan goes byte by byte: the
+/// headers and body of every request pass through here.
+pub fn lossy(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// The form both sides of a comparison are put in: full-width ASCII and the
 /// ideographic space folded to their half-width forms, Latin lower-cased, runs
 /// of spaces made one, the ends trimmed.

@@ -94,10 +94,16 @@ fn first_illegal(text: &str) -> Option<usize> {
     while i < bytes.len() {
         if let Some(word) = bytes.get(i..i + 8) {
             let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if has_below_space(word) | may_start_noncharacter(word) == 0 {
+            let flagged = has_below_space(word) | may_start_noncharacter(word);
+            if flagged == 0 {
                 i += 8;
                 continue;
             }
+            // The lowest flag is never past an illegal character's first byte
+            // plus one (a noncharacter is flagged at its BF): the bytes before
+            // that are legal, so look from there rather than retest the word
+            // at each byte (a line end sent the scan a byte at a time).
+            i += (flagged.trailing_zeros() / 8).saturating_sub(1) as usize;
         }
         let illegal = match bytes[i] {
             b'\t' | b'\n' | b'\r' => false,

@@ -315,7 +315,8 @@ fn book_line(book: &crate::store::Book) -> String {
 }
 
 fn help(_bot: &Bot, _request: &Request) -> Reply {
-    let mut text = String::with_capacity(1024);
+    // The list runs past 1 KiB: sized so that it is not copied as it grows.
+    let mut text = String::with_capacity(2048);
     text.push_str("可用命令：");
     for command in COMMANDS {
         for part in ["\n· ", command.usage, " — ", command.summary] {

@@ -51,7 +51,7 @@ pub(crate) fn parse_head(buf: &[u8], max_headers: usize) -> HeadParse {
                     .headers
                     .iter()
                     .map(|h| {
-                        let value = String::from_utf8_lossy(h.value).into_owned();
+                        let value = crate::text::lossy(h.value).into_owned();
                         (h.name.to_owned(), value)
                     })
                     .collect(),

@@ -32,14 +32,17 @@ pub(crate) fn parse_target(raw: &str) -> Result<Target, TargetError> {
     }
     let (raw_path, raw_query) = raw.split_once('?').unwrap_or((raw, ""));
     let path = percent_decode(raw_path, false)?;
-    let query = raw_query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((percent_decode(key, true)?, percent_decode(value, true)?))
-        })
-        .collect::<Result<_, _>>()?;
+    // Sized once: a signed callback has four to six pairs, past the four a
+    // collected Vec would start with.
+    let pairs = match raw_query {
+        "" => 0,
+        _ => raw_query.bytes().filter(|&b| b == b'&').count() + 1,
+    };
+    let mut query = Vec::with_capacity(pairs);
+    for pair in raw_query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        query.push((percent_decode(key, true)?, percent_decode(value, true)?));
+    }
     Ok(Target { path, query })
 }
 
@@ -47,6 +50,11 @@ pub(crate) fn parse_target(raw: &str) -> Result<Target, TargetError> {
 /// strings, as HTML forms encode them).
 fn percent_decode(raw: &str, plus_is_space: bool) -> Result<String, TargetError> {
     let bytes = raw.as_bytes();
+    // Most parts (a signature, a timestamp, a path) have nothing to decode:
+    // copied whole, and already known to be UTF-8.
+    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        return Ok(raw.to_owned());
+    }
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

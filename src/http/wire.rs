@@ -33,7 +33,10 @@ pub(crate) fn encode(response: &Response, head_only: bool, close: bool) -> Resul
         return Err("a response cannot have both a file and bytes as its body".into());
     }
 
-    let mut head = String::with_capacity(128);
+    // Room for the body too: it is appended to these bytes, and growing the
+    // buffer then would copy the head and reallocate once per response.
+    let body_room = if head_only { 0 } else { response.body.len() };
+    let mut head = String::with_capacity(128 + body_room);
     // Writing to a String cannot fail.
     let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
     let mut has_content_type = false;

@@ -65,10 +65,10 @@ impl Callback {
             let xml =
                 reply.map(|reply| reply::render(&reply, &message.from_user, &message.to_user, now));
             let nonce = q.nonce.unwrap_or("");
-            Arc::new(callback::seal(
+            Arc::new(callback::seal_owned(
                 &self.credentials,
                 &opened.sealing,
-                xml.as_deref(),
+                xml,
                 &now.to_string(),
                 nonce,
             ))

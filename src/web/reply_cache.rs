@@ -52,18 +52,21 @@ impl<T: Clone> ReplyCache<T> {
     /// A retry that finds the first attempt still running waits for it
     /// (coroutine-friendly polling) and, if it never finishes, gets None.
     pub fn get_or_compute(&self, key: &str, compute: impl FnOnce() -> T) -> (Option<T>, Origin) {
-        let start = Instant::now();
+        let mut start = None;
         loop {
             {
                 let mut state = self.lock();
-                state.expire(self.ttl, self.capacity);
+                // Read once per look, under the lock, so the order stays sorted.
+                let now = Instant::now();
+                let start = *start.get_or_insert(now);
+                state.expire(now, self.ttl, self.capacity);
                 match state.entries.get(key) {
                     Some(Entry::Done(reply)) => return (Some(reply.clone()), Origin::Retry),
-                    Some(Entry::InFlight) if start.elapsed() < self.wait_for_first => {}
+                    Some(Entry::InFlight) if now - start < self.wait_for_first => {}
                     Some(Entry::InFlight) => return (None, Origin::RetryTimedOut),
                     None => {
                         state.entries.insert(key.to_string(), Entry::InFlight);
-                        state.order.push_back((Instant::now(), key.to_string()));
+                        state.order.push_back((now, key.to_string()));
                         break;
                     }
                 }
@@ -76,7 +79,15 @@ impl<T: Clone> ReplyCache<T> {
         let guard = InFlightGuard { cache: self, key };
         let reply = compute();
         std::mem::forget(guard);
-        self.lock().entries.insert(key.to_string(), Entry::Done(reply.clone()));
+        // The in-flight entry's key is kept: no third copy of it.
+        let mut state = self.lock();
+        match state.entries.get_mut(key) {
+            Some(entry) => *entry = Entry::Done(reply.clone()),
+            None => {
+                state.entries.insert(key.to_string(), Entry::Done(reply.clone()));
+            }
+        }
+        drop(state);
         (Some(reply), Origin::Computed)
     }
 
@@ -93,9 +104,9 @@ impl<T: Clone> ReplyCache<T> {
 }
 
 impl<T> State<T> {
-    fn expire(&mut self, ttl: Duration, capacity: usize) {
+    fn expire(&mut self, now: Instant, ttl: Duration, capacity: usize) {
         while let Some((at, _)) = self.order.front() {
-            if at.elapsed() < ttl && self.order.len() <= capacity {
+            if now.saturating_duration_since(*at) < ttl && self.order.len() <= capacity {
                 break;
             }
             let (_, key) = self.order.pop_front().expect("front exists");
@@ -103,7 +114,7 @@ impl<T> State<T> {
                 self.entries.remove(&key);
             } else if self.entries.contains_key(&key) {
                 // still in flight: keep it, look again later
-                self.order.push_back((Instant::now(), key));
+                self.order.push_back((now, key));
                 if self.order.len() > capacity {
                     break;
                 }

@@ -138,15 +138,27 @@ pub fn seal(
     timestamp: &str,
     nonce: &str,
 ) -> Answer {
+    seal_owned(creds, sealing, reply_xml.map(str::to_string), timestamp, nonce)
+}
+
+/// As [`seal`], taking the rendered reply: a plaintext answer is that very
+/// String, not a copy of it.
+pub fn seal_owned(
+    creds: &Credentials,
+    sealing: &Sealing,
+    reply_xml: Option<String>,
+    timestamp: &str,
+    nonce: &str,
+) -> Answer {
     let Some(reply_xml) = reply_xml else { return Answer::Nothing };
     let Sealing::Aes { key_index } = *sealing else {
-        return Answer::Reply(reply_xml.to_string());
+        return Answer::Reply(reply_xml);
     };
     let Some(key) = creds.aes_keys.get(key_index) else {
         log::error!("no EncodingAESKey #{key_index} to encrypt the reply with; answering success");
         return Answer::Nothing;
     };
-    let encrypt = crypto::encrypt(key, reply_xml, &creds.app_id, crate::random::random16());
+    let encrypt = crypto::encrypt(key, &reply_xml, &creds.app_id, crate::random::random16());
     let msg_signature = signature::sign(&[&creds.token, timestamp, nonce, &encrypt]);
     Answer::Reply(encrypted_envelope(&encrypt, &msg_signature, timestamp, nonce))
 }

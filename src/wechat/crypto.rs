@@ -106,11 +106,14 @@ pub fn decrypt(key: &AesKey, encrypt_b64: &str, app_id: &str) -> Result<String, 
     if msg_len > rest.len() {
         return Err(CryptoError::BadLength);
     }
-    let (msg, trailing_app_id) = rest.split_at(msg_len);
+    let (_, trailing_app_id) = rest.split_at(msg_len);
     if trailing_app_id != app_id.as_bytes() {
         return Err(CryptoError::AppIdMismatch);
     }
-    String::from_utf8(msg.to_vec()).map_err(|_| CryptoError::NotUtf8)
+    // The message is cut out of the decrypted buffer in place, not copied.
+    buf.truncate(HEADER_BYTES + msg_len);
+    buf.drain(..HEADER_BYTES);
+    String::from_utf8(buf).map_err(|_| CryptoError::NotUtf8)
 }
 
 pub fn encrypt(key: &AesKey, msg: &str, app_id: &str, random16: [u8; 16]) -> String {

@@ -55,7 +55,7 @@ impl<'a> Fields<'a> {
         body: &[u8],
         read_fields: impl FnOnce(&Fields) -> Result<R, ParseError>,
     ) -> Result<R, ParseError> {
-        let decoded = String::from_utf8_lossy(body);
+        let decoded = crate::text::lossy(body);
         let text = strip_illegal_chars(&decoded);
         let text = text.trim_start_matches('\u{FEFF}').trim();
         match text.as_bytes().first() {
@@ -100,7 +100,12 @@ impl<'a> Fields<'a> {
 
     /// The text of a field, or None when it is absent or empty.
     pub(super) fn optional(&self, name: &str) -> Option<String> {
-        self.get(name).filter(|f| !f.text.is_empty()).map(|f| f.text.to_string())
+        self.optional_str(name).map(str::to_string)
+    }
+
+    /// As [`Fields::optional`], borrowed: for a field only looked at.
+    pub(super) fn optional_str(&self, name: &str) -> Option<&str> {
+        self.get(name).map(|f| &*f.text).filter(|text| !text.is_empty())
     }
 
     /// A numeric field; its type's default (0) when absent or unreadable.

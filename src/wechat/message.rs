@@ -76,7 +76,7 @@ impl Incoming {
 /// events are not errors; missing addressing or `MsgType` is.
 pub fn parse(body: &[u8]) -> Result<Incoming, ParseError> {
     Fields::read(body, |fields| {
-        let msg_type = required(fields, "MsgType")?;
+        let msg_type = fields.optional_str("MsgType").ok_or(ParseError::Missing("MsgType"))?;
         Ok(Incoming {
             to_user: required(fields, "ToUserName")?,
             from_user: required(fields, "FromUserName")?,

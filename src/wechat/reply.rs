@@ -1,5 +1,7 @@
 //! Passive replies: the XML answered in the body of the callback response.
 
+use std::fmt::Write as _;
+
 use super::xml::{push_cdata_element, push_text_element};
 use crate::text::{prefix, shorten};
 
@@ -101,7 +103,8 @@ pub fn render(reply: &Reply, to_user: &str, from_user: &str, create_time: u64) -
     out.push_str("<xml>");
     push_cdata_element(&mut out, "ToUserName", to_user);
     push_cdata_element(&mut out, "FromUserName", from_user);
-    push_text_element(&mut out, "CreateTime", &create_time.to_string());
+    // Digits need no escaping: written straight in, without a String of their own.
+    let _ = write!(out, "<CreateTime>{create_time}</CreateTime>");
     push_cdata_element(&mut out, "MsgType", reply.msg_type());
     match reply {
         Reply::Text(content) => push_cdata_element(&mut out, "Content", content),
@@ -150,7 +153,11 @@ pub fn encrypted_envelope(
     timestamp: &str,
     nonce: &str,
 ) -> String {
-    let mut out = String::from("<xml>");
+    // Sized once: the envelope's names and marks come to under 128 bytes, and
+    // growing from empty to a few KiB of base64 reallocated about ten times.
+    let fields = encrypt.len() + msg_signature.len() + timestamp.len() + nonce.len();
+    let mut out = String::with_capacity(128 + fields);
+    out.push_str("<xml>");
     push_cdata_element(&mut out, "Encrypt", encrypt);
     push_cdata_element(&mut out, "MsgSignature", msg_signature);
     push_text_element(&mut out, "TimeStamp", timestamp);
