@@ -17,13 +17,10 @@ pub fn escape_into(out: &mut String, text: &str) {
     let bytes = text.as_bytes();
     let mut run = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        // Eight bytes at a time while none of them can be one of those below.
-        if let Some(word) = bytes.get(i..i + 8) {
-            if !may_be_special(u64::from_le_bytes(word.try_into().unwrap_or_default())) {
-                i += 8;
-                continue;
-            }
+    loop {
+        i = next_flagged(bytes, i, special_flags);
+        if i >= bytes.len() {
+            break;
         }
         // What escape_chars_into escapes or drops: the five markup characters,
         // control characters (tab and line ends go through it too, and are kept),
@@ -60,15 +57,36 @@ fn has_byte(word: u64, byte: u8) -> u64 {
     v.wrapping_sub(ONES) & !v & HIGHS
 }
 
-/// Whether any byte of `word` may be a control character, one of `&<>"'`, or
-/// the start of U+FFFE or U+FFFF.
-fn may_be_special(word: u64) -> bool {
+/// Flags the bytes of `word` that may be a control character, one of
+/// `&<>"'`, or (at the byte after) the start of U+FFFE or U+FFFF.
+fn special_flags(word: u64) -> u64 {
     let markup = has_byte(word, b'&')
         | has_byte(word, b'<')
         | has_byte(word, b'>')
         | has_byte(word, b'"')
         | has_byte(word, b'\'');
-    has_below_space(word) | may_start_noncharacter(word) | markup != 0
+    illegal_flags(word) | markup
+}
+
+/// Flags the bytes of `word` that may be a control character or (at the
+/// byte after) the start of U+FFFE or U+FFFF.
+fn illegal_flags(word: u64) -> u64 {
+    has_below_space(word) | may_start_noncharacter(word)
+}
+
+/// From `i` on, the first byte worth a look: whole words whose `flags` are
+/// clear are skipped, and in a flagged word the bytes before its lowest flag
+/// but one: every byte that needs a look is flagged, at itself or (a
+/// noncharacter) at the byte after. `bytes.len()` when nothing is left.
+fn next_flagged(bytes: &[u8], mut i: usize, flags: fn(u64) -> u64) -> usize {
+    while let Some(word) = bytes.get(i..i + 8) {
+        let flagged = flags(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if flagged != 0 {
+            return i + (flagged.trailing_zeros() / 8).saturating_sub(1) as usize;
+        }
+        i += 8;
+    }
+    i.min(bytes.len())
 }
 
 /// Whether `word` may hold the start of U+FFFE or U+FFFF (EF BF BE, EF BF BF):
@@ -91,21 +109,9 @@ fn is_noncharacter_at(bytes: &[u8], i: usize) -> bool {
 fn first_illegal(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            let flagged = has_below_space(word) | may_start_noncharacter(word);
-            if flagged == 0 {
-                i += 8;
-                continue;
-            }
-            // The lowest flag is never past an illegal character's first byte
-            // plus one (a noncharacter is flagged at its BF): the bytes before
-            // that are legal, so look from there rather than retest the word
-            // at each byte (a line end sent the scan a byte at a time).
-            i += (flagged.trailing_zeros() / 8).saturating_sub(1) as usize;
-        }
-        let illegal = match bytes[i] {
+    loop {
+        i = next_flagged(bytes, i, illegal_flags);
+        let illegal = match *bytes.get(i)? {
             b'\t' | b'\n' | b'\r' => false,
             0..=0x1F => true,
             0xEF => is_noncharacter_at(bytes, i),
@@ -116,7 +122,6 @@ fn first_illegal(text: &str) -> Option<usize> {
         }
         i += 1;
     }
-    None
 }
 
 /// The escaping rules, a character at a time.
