@@ -42,6 +42,11 @@ impl<'a> Tokenizer<'a> {
         Tokenizer { src, pos: 0, raw_until: None }
     }
 
+    /// How far into the source the next token starts.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     fn rest(&self) -> &'a str {
         &self.src[self.pos..]
     }
@@ -165,11 +170,20 @@ fn starts_markup(s: &str) -> bool {
     }
 }
 
-fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// Where `needle` first occurs in `haystack`, ASCII letters in either case.
+/// A needle that starts with another byte (`<`, as all of them here do) is
+/// looked for at the occurrences of that byte (memchr), not at every byte.
+pub fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
+    let (bytes, wanted) = (haystack.as_bytes(), needle.as_bytes());
+    let matches_at = |at: usize| {
+        bytes.get(at..at + wanted.len()).is_some_and(|w| w.eq_ignore_ascii_case(wanted))
+    };
+    match wanted.first() {
+        Some(&first) if first.is_ascii() && !first.is_ascii_alphabetic() => {
+            haystack.match_indices(char::from(first)).map(|(at, _)| at).find(|&at| matches_at(at))
+        }
+        _ => (0..bytes.len()).find(|&at| matches_at(at)),
+    }
 }
 
 impl<'a> Iterator for Tokenizer<'a> {
