@@ -15,7 +15,9 @@ use encoding_rs::{UTF_8, WINDOWS_1252};
 use super::book::{image_extension, image_media_type, Body, BookSink, Image, Section};
 use super::chapters::is_heading;
 use super::error::EbookError;
-use super::html::{find_ignore_ascii_case, local_name, Tag, Token, Tokenizer};
+use super::html::{
+    find_ignore_ascii_case, local_name, until_space_or, white_space_at, Tag, Token, Tokenizer,
+};
 use super::html_clean::{self, Links};
 use super::html_text;
 use super::meta::{self, BookMeta};
@@ -205,12 +207,8 @@ impl MobiBook {
                 raw.truncate(end);
             }
         }
-        // Valid UTF-8 (as a UTF-8 book's text is) becomes the text without a copy.
-        self.text = match String::from_utf8(raw) {
-            Ok(text) if utf8 => text,
-            Ok(text) => decode(text.as_bytes()),
-            Err(e) => decode(e.as_bytes()),
-        };
+        self.text = decode(&raw);
+        drop(raw);
 
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let authors: Vec<String> = exth
@@ -419,28 +417,17 @@ fn is_link_list(piece: &str) -> bool {
 fn anchor_tags(html: &str) -> impl Iterator<Item = usize> + '_ {
     html.match_indices('<').map(|(at, _)| at).filter(move |&at| {
         let after = &html[at + 1..];
-        let name_end =
-            after.find(|c: char| c.is_whitespace() || c == '>' || c == '/').unwrap_or(after.len());
-        let name = &after[..name_end];
+        let name = &after[..until_space_or(after, b">/")];
         name.starts_with(|c: char| c.is_ascii_alphabetic())
             && local_name(name).eq_ignore_ascii_case("a")
     })
 }
 
 /// `text.chars().filter(|c| !c.is_whitespace()).count()`, a byte at a time:
-/// only the lead bytes of the few non-ASCII white space characters (U+0085,
-/// U+00A0, U+1680, U+2000–U+205F, U+3000) need the character decoded.
+/// each byte that starts a character and no white space.
 fn visible_chars(text: &str) -> usize {
-    let bytes = text.as_bytes();
-    let mut n = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        n += usize::from(match b {
-            b'\t'..=b'\r' | b' ' | 0x80..=0xBF => false,
-            0xC2 | 0xE1..=0xE3 => !text[i..].starts_with(char::is_whitespace),
-            _ => true,
-        });
-    }
-    n
+    let starts = text.bytes().enumerate().filter(|&(_, b)| !matches!(b, 0x80..=0xBF));
+    starts.filter(|&(i, _)| !white_space_at(text, i)).count()
 }
 
 /// MOBI 6 has no heading elements: a chapter starts with a short paragraph set
