@@ -532,7 +532,7 @@ mod tests {
             format!("<p>{}</p>{links}", "字".repeat(800)),
             format!("<p>{}</p>{links}", "字".repeat(600)),
             // Prefixed and upper-case anchors, hidden text, scripts holding `<a`.
-            format!("<x:A FILEPOS=1>一二三</x:A><A filepos=2>四五六</A>"),
+            "<x:A FILEPOS=1>一二三</x:A><A filepos=2>四五六</A>".to_string(),
             format!("<title>{}</title><a filepos=1>一</a><a filepos=2>二</a>", "字".repeat(50)),
             "<script>var s = '<a filepos=1>x</a><a filepos=2>y</a>';</script>".to_string(),
             "<a href=\"kindle:pos:fid:1\">\u{3000}\u{a0}one</a> <a href=\"kindle:pos:fid:2\">two</a>\u{2003}\u{85}x".to_string(),
