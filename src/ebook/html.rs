@@ -42,13 +42,24 @@ impl<'a> Tokenizer<'a> {
         Tokenizer { src, pos: 0, raw_until: None }
     }
 
+    /// How far into the source the next token starts.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
     fn rest(&self) -> &'a str {
         &self.src[self.pos..]
     }
 
     /// Move past the first `needle` (or to the end when there is none).
     fn skip_past(&mut self, needle: &str) {
-        self.pos = match self.rest().find(needle) {
+        let rest = self.rest();
+        // A one-byte needle (`>`) is a memchr, not a substring search.
+        let found = match needle.as_bytes() {
+            &[byte] => rest.find(char::from(byte)),
+            _ => rest.find(needle),
+        };
+        self.pos = match found {
             Some(at) => self.pos + at + needle.len(),
             None => self.src.len(),
         };
@@ -79,7 +90,7 @@ impl<'a> Tokenizer<'a> {
 
     fn end_tag(&mut self) -> Token<'a> {
         let rest = &self.rest()[2..];
-        let name_len = rest.find(|c: char| c.is_whitespace() || c == '>').unwrap_or(rest.len());
+        let name_len = until_space_or(rest, b">");
         let name = rest[..name_len].to_ascii_lowercase();
         self.skip_past(">");
         Token::End(name)
@@ -88,15 +99,13 @@ impl<'a> Tokenizer<'a> {
     fn start_tag(&mut self) -> Token<'a> {
         let src = self.src;
         let mut i = self.pos + 1;
-        let name_end = src[i..]
-            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .map_or(src.len(), |n| i + n);
+        let name_end = i + until_space_or(&src[i..], b">/");
         let name = src[i..name_end].to_ascii_lowercase();
         i = name_end;
         let mut attrs = Vec::new();
         let mut self_closing = false;
         loop {
-            i += src[i..].len() - src[i..].trim_start().len();
+            i += space_len(&src[i..]);
             let Some(c) = src[i..].chars().next() else { break };
             match c {
                 '>' => {
@@ -109,16 +118,14 @@ impl<'a> Tokenizer<'a> {
                 }
                 _ if matches!(c, '=' | '"' | '\'') => i += 1,
                 _ => {
-                    let attr_end = src[i..]
-                        .find(|c: char| c.is_whitespace() || matches!(c, '=' | '>' | '/'))
-                        .map_or(src.len(), |n| i + n);
+                    let attr_end = i + until_space_or(&src[i..], b"=>/");
                     let attr_name = src[i..attr_end].to_ascii_lowercase();
                     i = attr_end;
-                    let after_space = i + src[i..].len() - src[i..].trim_start().len();
+                    let after_space = i + space_len(&src[i..]);
                     let mut value = String::new();
                     if src[after_space..].starts_with('=') {
                         i = after_space + 1;
-                        i += src[i..].len() - src[i..].trim_start().len();
+                        i += space_len(&src[i..]);
                         let (raw, next) = attr_value(src, i);
                         value = entities::decode(raw).into_owned();
                         i = next;
@@ -147,11 +154,37 @@ fn attr_value(src: &str, i: usize) -> (&str, usize) {
             None => (&src[i + 1..], src.len()),
         },
         _ => {
-            let len =
-                src[i..].find(|c: char| c.is_whitespace() || c == '>').unwrap_or(src.len() - i);
+            let len = until_space_or(&src[i..], b">");
             (&src[i..i + len], i + len)
         }
     }
+}
+
+/// Whether the character starting at byte `i` of `s` is white space
+/// (`char::is_whitespace`), decoded only where the byte is one that white space
+/// outside ASCII (U+0085, U+00A0, U+1680, U+2000–U+205F, U+3000) starts with.
+pub fn white_space_at(s: &str, i: usize) -> bool {
+    match s.as_bytes()[i] {
+        b'\t'..=b'\r' | b' ' => true,
+        0xC2 | 0xE1..=0xE3 => s[i..].starts_with(char::is_whitespace),
+        _ => false,
+    }
+}
+
+/// How far `s` goes before white space or one of the ASCII bytes `stops`.
+pub fn until_space_or(s: &str, stops: &[u8]) -> usize {
+    (0..s.len())
+        .find(|&i| stops.contains(&s.as_bytes()[i]) || white_space_at(s, i))
+        .unwrap_or(s.len())
+}
+
+/// The length of the white space `s` starts with (what `trim_start` removes).
+fn space_len(s: &str) -> usize {
+    let mut n = 0;
+    while n < s.len() && white_space_at(s, n) {
+        n += s[n..].chars().next().map_or(1, char::len_utf8);
+    }
+    n
 }
 
 fn starts_markup(s: &str) -> bool {
@@ -165,11 +198,20 @@ fn starts_markup(s: &str) -> bool {
     }
 }
 
-fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
-    haystack
-        .as_bytes()
-        .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+/// Where `needle` first occurs in `haystack`, ASCII letters in either case.
+/// A needle that starts with another byte (`<`, as all of them here do) is
+/// looked for at the occurrences of that byte (memchr), not at every byte.
+pub fn find_ignore_ascii_case(haystack: &str, needle: &str) -> Option<usize> {
+    let (bytes, wanted) = (haystack.as_bytes(), needle.as_bytes());
+    let matches_at = |at: usize| {
+        bytes.get(at..at + wanted.len()).is_some_and(|w| w.eq_ignore_ascii_case(wanted))
+    };
+    match wanted.first() {
+        Some(&first) if first.is_ascii() && !first.is_ascii_alphabetic() => {
+            haystack.match_indices(char::from(first)).map(|(at, _)| at).find(|&at| matches_at(at))
+        }
+        _ => (0..bytes.len()).find(|&at| matches_at(at)),
+    }
 }
 
 impl<'a> Iterator for Tokenizer<'a> {
@@ -249,6 +291,18 @@ mod tests {
         assert_eq!(t[2], Token::End("style".into()));
         assert_eq!(t[4], Token::Text(Cow::Borrowed("if (a<b) {}")));
         assert_eq!(t[6], Token::Text(Cow::Borrowed("ok")));
+    }
+
+    #[test]
+    fn white_space_outside_ascii_separates_names_and_values() {
+        let t = tokens("<P\u{3000}CLASS=\u{a0}x\u{2003}id='y'\u{85}>a</p\u{2028}><中\u{e3}>");
+        let Token::Start(tag) = &t[0] else { panic!("{t:?}") };
+        assert_eq!(tag.name, "p");
+        assert_eq!(tag.attrs, [("class".into(), "x".into()), ("id".into(), "y".into())]);
+        assert_eq!(t[2], Token::End("p".into()));
+        assert_eq!(t[3], Token::Text(Cow::Borrowed("<中\u{e3}>")));
+        let Token::Start(tag) = &tokens("<b\u{3001}\u{a9}>")[0] else { panic!() };
+        assert_eq!((tag.name.as_str(), tag.attrs.len()), ("b\u{3001}\u{a9}", 0));
     }
 
     #[test]

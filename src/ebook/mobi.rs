@@ -15,7 +15,9 @@ use encoding_rs::{UTF_8, WINDOWS_1252};
 use super::book::{image_extension, image_media_type, Body, BookSink, Image, Section};
 use super::chapters::is_heading;
 use super::error::EbookError;
-use super::html::{local_name, Tag, Token, Tokenizer};
+use super::html::{
+    find_ignore_ascii_case, local_name, until_space_or, white_space_at, Tag, Token, Tokenizer,
+};
 use super::html_clean::{self, Links};
 use super::html_text;
 use super::meta::{self, BookMeta};
@@ -338,20 +340,23 @@ fn first_flow_end(fdst: &[u8]) -> Option<usize> {
 
 /// The text cut into its files: at page breaks (MOBI 6) or skeleton starts (KF8).
 fn split_files(text: &str, kf8: bool) -> Vec<&str> {
-    let lower = text.to_ascii_lowercase();
-    let starts: Vec<usize> = if kf8 {
-        let marker = if lower.contains("<?xml") { "<?xml" } else { "<html" };
-        lower.match_indices(marker).map(|(at, _)| at).collect()
+    let marker = if !kf8 {
+        "<mbp:pagebreak"
+    } else if find_ignore_ascii_case(text, "<?xml").is_some() {
+        "<?xml"
     } else {
-        lower.match_indices("<mbp:pagebreak").map(|(at, _)| at).collect()
+        "<html"
     };
-    let mut pieces = Vec::with_capacity(starts.len() + 1);
+    let mut pieces = Vec::new();
     let mut from = 0;
-    for at in starts {
+    let mut search = 0;
+    while let Some(found) = find_ignore_ascii_case(&text[search..], marker) {
+        let at = search + found;
         if at > from {
             pieces.push(&text[from..at]);
         }
         from = at;
+        search = at + marker.len();
     }
     pieces.push(&text[from..]);
     pieces
@@ -361,10 +366,20 @@ fn split_files(text: &str, kf8: bool) -> Vec<&str> {
 /// the book. Those links die in conversion (the EPUB gets its own navigation),
 /// so such a page is left out.
 fn is_link_list(piece: &str) -> bool {
+    // Two links need two `<a …>` start tags: most chapters have none, and are
+    // decided without tokenizing them.
+    anchor_tags(piece).nth(1).is_some() && links_outweigh_text(piece, true)
+}
+
+/// Whether `piece` has two links or more to positions in the book (`filepos`,
+/// `kindle:pos`) and more of its visible characters in them than outside.
+/// `stop_early`: give up as soon as the rest cannot change the answer.
+fn links_outweigh_text(piece: &str, stop_early: bool) -> bool {
     let (mut links, mut link_chars, mut other_chars) = (0usize, 0usize, 0usize);
     let mut in_link = false;
     let mut hidden = 0usize;
-    for token in Tokenizer::new(piece) {
+    let mut tokens = Tokenizer::new(piece);
+    while let Some(token) = tokens.next() {
         match token {
             Token::Start(tag) if local_name(&tag.name) == "a" => {
                 in_link = tag.attr("filepos").is_some()
@@ -381,17 +396,42 @@ fn is_link_list(piece: &str) -> bool {
                 hidden = hidden.saturating_sub(1)
             }
             Token::Text(text) if hidden == 0 => {
-                let chars = text.chars().filter(|c| !c.is_whitespace()).count();
+                let chars = visible_chars(&text);
                 if in_link {
                     link_chars += chars;
                 } else {
                     other_chars += chars;
+                    // What is left decodes to at most a character a byte, all
+                    // of which could be link text: when even that cannot
+                    // outweigh the other text, the answer is already no.
+                    if stop_early && other_chars >= link_chars + (piece.len() - tokens.offset()) {
+                        return false;
+                    }
                 }
             }
             _ => {}
         }
     }
     links >= 2 && other_chars < link_chars
+}
+
+/// Where the tokenizer could find a start tag whose local name is `a`: every
+/// `<` followed by a name (up to whitespace, `>` or `/`) ending in `a` or `:a`.
+/// A superset (it does not know comments, scripts or attribute values).
+fn anchor_tags(html: &str) -> impl Iterator<Item = usize> + '_ {
+    html.match_indices('<').map(|(at, _)| at).filter(move |&at| {
+        let after = &html[at + 1..];
+        let name = &after[..until_space_or(after, b">/")];
+        name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && local_name(name).eq_ignore_ascii_case("a")
+    })
+}
+
+/// `text.chars().filter(|c| !c.is_whitespace()).count()`, a byte at a time:
+/// each byte that starts a character and no white space.
+fn visible_chars(text: &str) -> usize {
+    let starts = text.bytes().enumerate().filter(|&(_, b)| !matches!(b, 0x80..=0xBF));
+    starts.filter(|&(i, _)| !white_space_at(text, i)).count()
 }
 
 /// MOBI 6 has no heading elements: a chapter starts with a short paragraph set
@@ -448,6 +488,62 @@ mod tests {
         let kf8 = "<html><head><title>Contents of the whole book</title></head><body><a href=\"kindle:pos:fid:0001:off:0\">One</a>\
                    <a href=\"kindle:pos:fid:0002:off:0\">Two</a></body></html>";
         assert!(is_link_list(kf8));
+    }
+
+    #[test]
+    fn link_lists_are_decided_as_by_counting_everything() {
+        let chapter = "<p height=\"4pt\">夜色渐深，长安城外的官道上。</p>".repeat(2000);
+        let links = "<a filepos=0000000280>第一章 风起云涌</a><br/>".repeat(100);
+        let cases = [
+            // Long chapters: with no link, one, or links only at their end.
+            chapter.clone(),
+            format!("{chapter}<a filepos=1>注</a>"),
+            format!("{chapter}<a filepos=1>注1</a><a filepos=2>注2</a>"),
+            // Two links first: decided (no) well before the end.
+            format!("<a filepos=1>一</a><a filepos=2>二</a>{chapter}"),
+            // A table of contents after a little text, before much, and links
+            // outweighing the text only once the last ones are counted.
+            format!("<p>目录</p>{links}"),
+            format!("{links}{chapter}"),
+            format!("<p>{}</p>{links}", "字".repeat(800)),
+            format!("<p>{}</p>{links}", "字".repeat(600)),
+            // Prefixed and upper-case anchors, hidden text, scripts holding `<a`.
+            "<x:A FILEPOS=1>一二三</x:A><A filepos=2>四五六</A>".to_string(),
+            format!("<title>{}</title><a filepos=1>一</a><a filepos=2>二</a>", "字".repeat(50)),
+            "<script>var s = '<a filepos=1>x</a><a filepos=2>y</a>';</script>".to_string(),
+            "<a href=\"kindle:pos:fid:1\">\u{3000}\u{a0}one</a> <a href=\"kindle:pos:fid:2\">two</a>\u{2003}\u{85}x".to_string(),
+            format!("<p>{}</p><a filepos=1>{}</a><a filepos=2>x</a>", "a\u{b} ".repeat(40), "b".repeat(40)),
+        ];
+        for (i, piece) in cases.iter().enumerate() {
+            assert_eq!(is_link_list(piece), links_outweigh_text(piece, false), "case {i}");
+        }
+        let decided: Vec<bool> = cases.iter().map(|p| is_link_list(p)).collect();
+        assert_eq!(
+            decided,
+            [false, false, false, false, true, false, false, true, true, true, false, true, true]
+        );
+    }
+
+    #[test]
+    fn visible_characters_are_counted_as_chars_would() {
+        for text in [
+            "",
+            " a\tb\r\n\u{b}\u{c}",
+            "中文。\u{3000}「」",
+            "\u{85}\u{a0}\u{a9}\u{1680}\u{2000}\u{200b}\u{2028}\u{202f}\u{205f}\u{e000}é",
+        ] {
+            assert_eq!(
+                visible_chars(text),
+                text.chars().filter(|c| !c.is_whitespace()).count(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn anchors_are_found_where_the_tokenizer_would_start_them() {
+        let found: Vec<usize> = anchor_tags("<a><ab><x:a href=1></a><A/><b a><a").collect();
+        assert_eq!(found, [0, 7, 23, 32]);
     }
 
     #[test]

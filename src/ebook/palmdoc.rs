@@ -16,7 +16,12 @@ pub fn decompress(src: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
                 out.extend_from_slice(literal);
                 i += n;
             }
-            0x00 | 0x09..=0x7F => out.push(c),
+            0x00 | 0x09..=0x7F => {
+                // Copied as they are, and usually followed by more of the same.
+                let run = src[i..].iter().take_while(|&&b| matches!(b, 0x00 | 0x09..=0x7F)).count();
+                out.extend_from_slice(&src[i - 1..i + run]);
+                i += run;
+            }
             0x80..=0xBF => {
                 let next = *src.get(i).ok_or("a back-reference is cut off")?;
                 i += 1;
@@ -29,8 +34,14 @@ pub fn decompress(src: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
                         out.len()
                     ));
                 }
-                for _ in 0..length {
-                    out.push(out[out.len() - distance]);
+                let from = out.len() - distance;
+                if distance >= length {
+                    out.extend_from_within(from..from + length);
+                } else {
+                    // Overlapping its own output: a repeating pattern, a byte at a time.
+                    for at in from..from + length {
+                        out.push(out[at]);
+                    }
                 }
             }
             0xC0..=0xFF => {
@@ -85,6 +96,14 @@ mod tests {
         // "abc", then 3 bytes from 3 back, then " A" (space + letter), then a 2-byte run.
         decompress(&[b'a', b'b', b'c', 0x80, 0x18, 0xC1, 0x02, 0xE4, 0xB8], &mut out).unwrap();
         assert_eq!(out, b"abcabc A\xE4\xB8");
+    }
+
+    #[test]
+    fn back_references_overlapping_their_own_output_repeat_it() {
+        let mut out = Vec::new();
+        // "a", then 6 bytes from 1 back; "xy" (a run of plain bytes), then 5 from 2 back.
+        decompress(&[b'a', 0x80, 0x0B, b'x', b'y', 0x80, 0x12], &mut out).unwrap();
+        assert_eq!(out, b"aaaaaaaxyxyxyx");
     }
 
     #[test]
