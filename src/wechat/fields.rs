@@ -61,10 +61,10 @@ impl<'a> Fields<'a> {
         match text.as_bytes().first() {
             None => Err(ParseError::Empty),
             Some(b'<') => {
-                let options =
-                    roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
-                let doc = roxmltree::Document::parse_with_options(text, options)
-                    .map_err(|e| ParseError::Xml(e.to_string()))?;
+                if let Some(fields) = flat_xml(text) {
+                    return read_fields(&fields);
+                }
+                let doc = parse_xml(text)?;
                 read_fields(&xml_element(doc.root_element(), 0))
             }
             Some(b'{') => {
@@ -128,6 +128,110 @@ impl<'a> Fields<'a> {
             }
             child.collect_texts(name, found);
         }
+    }
+}
+
+fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, ParseError> {
+    let options = roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
+    roxmltree::Document::parse_with_options(text, options)
+        .map_err(|e| ParseError::Xml(e.to_string()))
+}
+
+/// For the fuzz target and tests: whether the flat reader, wherever it reads
+/// a body, reads it as roxmltree does.
+#[cfg(any(test, fuzzing))]
+pub fn flat_reading_agrees(body: &[u8]) -> bool {
+    let decoded = crate::text::lossy(body);
+    let text = strip_illegal_chars(&decoded);
+    let text = text.trim_start_matches('\u{FEFF}').trim();
+    let Some(flat) = flat_xml(text) else { return true };
+    parse_xml(text).is_ok_and(|doc| xml_element(doc.root_element(), 0) == flat)
+}
+
+/// The most children a flat document is read with; more go to roxmltree,
+/// whose node limit then applies as before.
+const MAX_FLAT_CHILDREN: usize = 64;
+/// The most text and CDATA pieces one flat field is read from.
+const MAX_FLAT_PIECES: usize = 16;
+
+/// The shape of nearly every WeChat body, read without building roxmltree's
+/// document (a tree and a dozen allocations per request, twice in safe mode):
+/// one root element holding only leaf elements, each holding text or CDATA;
+/// no attributes, declarations, comments, entities or carriage returns
+/// (which XML rewrites). Anything else is `None` and goes to roxmltree, which
+/// reads this shape the same way: the fuzz target `callback_xml` checks that.
+fn flat_xml(text: &str) -> Option<Fields<'_>> {
+    if text.bytes().any(|b| b == b'\r' || b == b'&') {
+        return None;
+    }
+    let (root, mut rest) = open_tag(text)?;
+    let mut fields = Fields::default();
+    loop {
+        let (between, after) = plain_text(rest)?;
+        append_piece(&mut fields.text, between);
+        rest = after;
+        if let Some(after_close) = close_tag(rest, root) {
+            return after_close.is_empty().then_some(fields);
+        }
+        if fields.children.len() == MAX_FLAT_CHILDREN {
+            return None;
+        }
+        let (name, after_open) = open_tag(rest)?;
+        let (text, after_leaf) = leaf_text(after_open, name)?;
+        fields.children.push((name, Fields { text, children: Vec::new() }));
+        rest = after_leaf;
+    }
+}
+
+/// `<Name>` at the start of `rest`: the name and what follows the tag.
+fn open_tag(rest: &str) -> Option<(&str, &str)> {
+    let (name, after) = rest.strip_prefix('<')?.split_once('>')?;
+    let mut bytes = name.bytes();
+    let starts_well = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    let continues_well =
+        bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    (starts_well && continues_well).then_some((name, after))
+}
+
+/// What follows `</name>` at the start of `rest`.
+fn close_tag<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
+    rest.strip_prefix("</")?.strip_prefix(name)?.strip_prefix('>')
+}
+
+/// Character data up to the next `<`, which must come; `]]>` may not occur in it.
+fn plain_text(rest: &str) -> Option<(&str, &str)> {
+    let end = rest.find('<')?;
+    let (text, after) = rest.split_at(end);
+    (!text.contains("]]>")).then_some((text, after))
+}
+
+/// The text of a leaf element whose open tag was just read, and what follows its close tag.
+fn leaf_text<'a>(mut rest: &'a str, name: &str) -> Option<(Cow<'a, str>, &'a str)> {
+    let mut text = Cow::Borrowed("");
+    for _ in 0..MAX_FLAT_PIECES {
+        if let Some(after_close) = close_tag(rest, name) {
+            return Some((text, after_close));
+        }
+        let (piece, after) = match rest.strip_prefix("<![CDATA[") {
+            Some(cdata) => {
+                let (piece, after) = cdata.split_once("]]>")?;
+                (piece, after)
+            }
+            None if rest.starts_with('<') => return None,
+            None => plain_text(rest)?,
+        };
+        append_piece(&mut text, piece);
+        rest = after;
+    }
+    None
+}
+
+/// As roxmltree's text nodes are joined in `xml_element`: the first borrowed.
+fn append_piece<'a>(text: &mut Cow<'a, str>, piece: &'a str) {
+    if text.is_empty() {
+        *text = Cow::Borrowed(piece);
+    } else {
+        text.to_mut().push_str(piece);
     }
 }
 
@@ -257,6 +361,51 @@ mod tests {
             assert_eq!(fields.string("A"), "1");
         });
         read(b"  \r\n{\"A\":\"1\"}", |fields| assert_eq!(fields.string("A"), "1"));
+    }
+
+    #[test]
+    fn flat_bodies_read_as_roxmltree_reads_them() {
+        let flat = [
+            "<xml><A><![CDATA[x]]></A><N>42</N></xml>",
+            "<xml>\n  <A><![CDATA[x]]></A>\n  <B>y</B>\n</xml>",
+            "<xml><A>a<![CDATA[b]]>c<![CDATA[]]></A><E></E><E2><![CDATA[]]></E2></xml>",
+            "<xml><A><![CDATA[a ]] > ]]]></A><B>> 1</B><C><![CDATA[<b>\"'</b>]]></C></xml>",
+            "<x-1.y_><_a>中文</_a></x-1.y_>",
+        ];
+        for body in flat {
+            assert!(flat_xml(body).is_some(), "{body}");
+            assert!(flat_reading_agrees(body.as_bytes()), "{body}");
+        }
+        read(flat[2].as_bytes(), |fields| {
+            assert_eq!(fields.string("A"), "abc");
+            assert_eq!(fields.optional("E2"), None);
+        });
+        let other = [
+            "<?xml version=\"1.0\"?><xml><A>1</A></xml>",
+            "<xml><A>1</A></xml><B/>",
+            "<xml><A>1</A></xml>x",
+            "<xml><A>1</B></xml>",
+            "<xml><A>1</A>",
+            "<xml><A a=\"1\">1</A></xml>",
+            "<xml ><A>1</A></xml>",
+            "<xml><A/></xml>",
+            "<xml><A>a &amp; b</A></xml>",
+            "<xml><A>a\r\nb</A></xml>",
+            "<xml><A>a]]>b</A></xml>",
+            "<xml><A><!-- c -->1</A></xml>",
+            "<xml><G><B>1</B></G></xml>",
+            "<xml><a:b>1</a:b></xml>",
+            "<xml><A><![CDATA[1]]</A></xml>",
+            "<xml><1>1</1></xml>",
+        ];
+        for body in other {
+            assert!(flat_xml(body).is_none(), "{body}");
+        }
+        let many = format!("<xml>{}</xml>", "<A>1</A>".repeat(MAX_FLAT_CHILDREN + 1));
+        assert!(flat_xml(&many).is_none());
+        let pieces = format!("<xml><A>{}</A></xml>", "a<![CDATA[b]]>".repeat(MAX_FLAT_PIECES));
+        assert!(flat_xml(&pieces).is_none());
+        read(pieces.as_bytes(), |fields| assert_eq!(fields.string("A").len(), 2 * MAX_FLAT_PIECES));
     }
 
     #[test]

@@ -17,5 +17,7 @@ pub use callback::{
     open_post, seal, verify_get, Answer, Credentials, Opened, Query, Rejection, Sealing,
 };
 pub use crypto::{AesKey, CryptoError};
+#[cfg(fuzzing)]
+pub use fields::flat_reading_agrees;
 pub use message::{parse, parse_encrypt_field, Event, Incoming, MessageKind, ParseError};
 pub use reply::{encrypted_envelope, render, Article, Reply};
