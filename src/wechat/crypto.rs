@@ -3,18 +3,16 @@
 
 use std::fmt;
 
-use aes::cipher::block_padding::NoPadding;
-use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
+use aes::{Aes256, Block};
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 
-type Encryptor = cbc::Encryptor<aes::Aes256>;
-type Decryptor = cbc::Decryptor<aes::Aes256>;
-
 const KEY_CHARS: usize = 43;
 const KEY_BYTES: usize = 32;
+const BLOCK: usize = 16;
 const PAD_BLOCK: usize = 32;
 const RANDOM_BYTES: usize = 16;
 const HEADER_BYTES: usize = RANDOM_BYTES + 4;
@@ -28,9 +26,13 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// A decoded EncodingAESKey. Its Debug output never shows the key.
+/// A decoded EncodingAESKey, with its AES round keys expanded once rather
+/// than for every message. Its Debug output never shows the key.
 #[derive(Clone)]
-pub struct AesKey([u8; KEY_BYTES]);
+pub struct AesKey {
+    bytes: [u8; KEY_BYTES],
+    cipher: Aes256,
+}
 
 impl AesKey {
     pub fn from_encoding_aes_key(s: &str) -> Result<AesKey, CryptoError> {
@@ -45,15 +47,46 @@ impl AesKey {
         let bytes = LENIENT_BASE64
             .decode(s)
             .map_err(|_| CryptoError::BadKey("EncodingAESKey is not valid base64".into()))?;
-        let key = <[u8; KEY_BYTES]>::try_from(bytes.as_slice()).map_err(|_| {
+        let bytes = <[u8; KEY_BYTES]>::try_from(bytes.as_slice()).map_err(|_| {
             CryptoError::BadKey(format!("EncodingAESKey must decode to {KEY_BYTES} bytes"))
         })?;
-        Ok(AesKey(key))
+        Ok(AesKey { bytes, cipher: Aes256::new(&bytes.into()) })
     }
 
-    fn iv(&self) -> &[u8] {
-        &self.0[..16]
+    fn iv(&self) -> [u8; BLOCK] {
+        self.bytes[..BLOCK].try_into().expect("the key is longer than a block")
     }
+
+    /// CBC encryption in place of whole blocks, chained from the key's IV.
+    fn cbc_encrypt(&self, buf: &mut [u8]) {
+        let mut previous = self.iv();
+        for chunk in buf.chunks_exact_mut(BLOCK) {
+            let block = Block::from_mut_slice(chunk);
+            xor_block(block, &previous);
+            self.cipher.encrypt_block(block);
+            previous.copy_from_slice(block);
+        }
+    }
+
+    /// CBC decryption in place of whole blocks. The blocks are deciphered
+    /// together (AES-NI and ARMv8 work on several at once), then each is
+    /// unchained with the ciphertext block before it.
+    fn cbc_decrypt(&self, buf: &mut [u8]) {
+        let mut blocks: Vec<Block> = buf.chunks_exact(BLOCK).map(Block::clone_from_slice).collect();
+        self.cipher.decrypt_blocks(&mut blocks);
+        let mut previous = self.iv();
+        for (chunk, plain) in buf.chunks_exact_mut(BLOCK).zip(&mut blocks) {
+            xor_block(plain, &previous);
+            previous.copy_from_slice(chunk);
+            chunk.copy_from_slice(plain);
+        }
+    }
+}
+
+fn xor_block(block: &mut Block, with: &[u8; BLOCK]) {
+    let block_bytes: &mut [u8; BLOCK] = block.as_mut();
+    let xored = u128::from_ne_bytes(*block_bytes) ^ u128::from_ne_bytes(*with);
+    *block_bytes = xored.to_ne_bytes();
 }
 
 impl fmt::Debug for AesKey {
@@ -94,10 +127,8 @@ pub fn decrypt(key: &AesKey, encrypt_b64: &str, app_id: &str) -> Result<String, 
     if buf.is_empty() || buf.len() % 16 != 0 {
         return Err(CryptoError::BadLength);
     }
-    let plain = Decryptor::new(key.0.as_slice().into(), key.iv().into())
-        .decrypt_padded_mut::<NoPadding>(&mut buf)
-        .map_err(|_| CryptoError::BadLength)?;
-    let content = unpad(plain)?;
+    key.cbc_decrypt(&mut buf);
+    let content = unpad(&buf)?;
     if content.len() < HEADER_BYTES {
         return Err(CryptoError::BadLength);
     }
@@ -125,11 +156,8 @@ pub fn encrypt(key: &AesKey, msg: &str, app_id: &str, random16: [u8; 16]) -> Str
     buf.extend_from_slice(msg.as_bytes());
     buf.extend_from_slice(app_id.as_bytes());
     pad(&mut buf);
-    let len = buf.len();
-    let cipher = Encryptor::new(key.0.as_slice().into(), key.iv().into())
-        .encrypt_padded_mut::<NoPadding>(&mut buf, len)
-        .expect("the buffer is already padded to whole blocks");
-    STANDARD.encode(cipher)
+    key.cbc_encrypt(&mut buf);
+    STANDARD.encode(buf)
 }
 
 /// PKCS#7 to a 32-byte block: always 1..=32 bytes, each holding the pad length.
@@ -165,19 +193,35 @@ pub(super) mod tests {
     /// Decrypts without checking padding or appid, to look at the raw plaintext.
     fn raw_plaintext(key: &AesKey, encrypt_b64: &str) -> Vec<u8> {
         let mut buf = STANDARD.decode(encrypt_b64).unwrap();
-        Decryptor::new(key.0.as_slice().into(), key.iv().into())
-            .decrypt_padded_mut::<NoPadding>(&mut buf)
-            .unwrap()
-            .to_vec()
+        key.cbc_decrypt(&mut buf);
+        buf
     }
 
     /// Encrypts raw bytes as they are, so tests can forge malformed plaintexts.
     fn encrypt_raw(key: &AesKey, mut plain: Vec<u8>) -> String {
-        let len = plain.len();
-        let cipher = Encryptor::new(key.0.as_slice().into(), key.iv().into())
-            .encrypt_padded_mut::<NoPadding>(&mut plain, len)
+        key.cbc_encrypt(&mut plain);
+        STANDARD.encode(plain)
+    }
+
+    #[test]
+    fn cbc_agrees_with_the_cbc_crate() {
+        use cbc::cipher::block_padding::NoPadding;
+        use cbc::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+        let key = official_key();
+        let plain: Vec<u8> = (0..=255u8).cycle().take(37 * BLOCK).collect();
+        let mut ours = plain.clone();
+        key.cbc_encrypt(&mut ours);
+        let mut theirs = plain.clone();
+        cbc::Encryptor::<Aes256>::new(&key.bytes.into(), &key.iv().into())
+            .encrypt_padded_mut::<NoPadding>(&mut theirs, plain.len())
             .unwrap();
-        STANDARD.encode(cipher)
+        assert_eq!(ours, theirs);
+        cbc::Decryptor::<Aes256>::new(&key.bytes.into(), &key.iv().into())
+            .decrypt_padded_mut::<NoPadding>(&mut theirs)
+            .unwrap();
+        key.cbc_decrypt(&mut ours);
+        assert_eq!(ours, plain);
+        assert_eq!(theirs, plain);
     }
 
     #[test]
@@ -195,8 +239,8 @@ pub(super) mod tests {
         // "G" carries non-zero bits past the 32nd byte: strict decoding must fail.
         assert!(STANDARD.decode(format!("{OFFICIAL_KEY}=")).is_err());
         let key = official_key();
-        assert_eq!(key.0[..3], [0x69, 0xb7, 0x1d]);
-        assert_eq!(key.0[31], 0x51);
+        assert_eq!(key.bytes[..3], [0x69, 0xb7, 0x1d]);
+        assert_eq!(key.bytes[31], 0x51);
     }
 
     #[test]
@@ -252,11 +296,10 @@ pub(super) mod tests {
     fn iv_is_the_first_16_key_bytes() {
         // CBC: block 1 = AES(key, plaintext block 1 XOR IV). A wrong IV only garbles
         // the random prefix on decryption, so check it on the ciphertext itself.
-        use aes::cipher::{BlockEncrypt, KeyInit};
         let key = official_key();
         let random = [0x5a; 16];
-        let mut expected = aes::Block::from(std::array::from_fn(|i| random[i] ^ key.0[i]));
-        aes::Aes256::new(key.0.as_slice().into()).encrypt_block(&mut expected);
+        let mut expected = Block::from(std::array::from_fn(|i| random[i] ^ key.bytes[i]));
+        Aes256::new(&key.bytes.into()).encrypt_block(&mut expected);
         let cipher = STANDARD.decode(encrypt(&key, "m", "wxid", random)).unwrap();
         assert_eq!(cipher[..16], expected[..]);
     }
