@@ -161,9 +161,6 @@ const MAX_FLAT_PIECES: usize = 16;
 /// (which XML rewrites). Anything else is `None` and goes to roxmltree, which
 /// reads this shape the same way: the fuzz target `callback_xml` checks that.
 fn flat_xml(text: &str) -> Option<Fields<'_>> {
-    if text.bytes().any(|b| b == b'\r' || b == b'&') {
-        return None;
-    }
     let (root, mut rest) = open_tag(text)?;
     let mut fields = Fields::default();
     loop {
@@ -198,11 +195,31 @@ fn close_tag<'a>(rest: &'a str, name: &str) -> Option<&'a str> {
     rest.strip_prefix("</")?.strip_prefix(name)?.strip_prefix('>')
 }
 
-/// Character data up to the next `<`, which must come; `]]>` may not occur in it.
+/// Character data up to the next `<`, which must come.
 fn plain_text(rest: &str) -> Option<(&str, &str)> {
-    let end = rest.find('<')?;
-    let (text, after) = rest.split_at(end);
-    (!text.contains("]]>")).then_some((text, after))
+    let end = data_end(rest.as_bytes(), false)?;
+    Some(rest.split_at(end))
+}
+
+/// A CDATA section's text, up to its `]]>`, and what follows that.
+fn cdata_text(rest: &str) -> Option<(&str, &str)> {
+    let end = data_end(rest.as_bytes(), true)?;
+    Some((&rest[..end], &rest[end + "]]>".len()..]))
+}
+
+/// Where character data ends, in one pass: at the first `<` of plain text,
+/// or the `]]>` of CDATA. `None` when the end never comes, or a carriage
+/// return comes first, or in plain text an entity or a `]]>` (which XML forbids there).
+fn data_end(bytes: &[u8], cdata: bool) -> Option<usize> {
+    for (i, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'\r' => return None,
+            b'&' | b'<' if !cdata => return (byte == b'<').then_some(i),
+            b']' if bytes[i + 1..].starts_with(b"]>") => return cdata.then_some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The text of a leaf element whose open tag was just read, and what follows its close tag.
@@ -213,10 +230,7 @@ fn leaf_text<'a>(mut rest: &'a str, name: &str) -> Option<(Cow<'a, str>, &'a str
             return Some((text, after_close));
         }
         let (piece, after) = match rest.strip_prefix("<![CDATA[") {
-            Some(cdata) => {
-                let (piece, after) = cdata.split_once("]]>")?;
-                (piece, after)
-            }
+            Some(cdata) => cdata_text(cdata)?,
             None if rest.starts_with('<') => return None,
             None => plain_text(rest)?,
         };
@@ -371,6 +385,7 @@ mod tests {
             "<xml><A>a<![CDATA[b]]>c<![CDATA[]]></A><E></E><E2><![CDATA[]]></E2></xml>",
             "<xml><A><![CDATA[a ]] > ]]]></A><B>> 1</B><C><![CDATA[<b>\"'</b>]]></C></xml>",
             "<x-1.y_><_a>中文</_a></x-1.y_>",
+            "<xml><A><![CDATA[a &amp; b]]></A></xml>",
         ];
         for body in flat {
             assert!(flat_xml(body).is_some(), "{body}");
@@ -391,6 +406,8 @@ mod tests {
             "<xml><A/></xml>",
             "<xml><A>a &amp; b</A></xml>",
             "<xml><A>a\r\nb</A></xml>",
+            "<xml><A><![CDATA[a\rb]]></A></xml>",
+            "<xml>\r\n<A>1</A></xml>",
             "<xml><A>a]]>b</A></xml>",
             "<xml><A><!-- c -->1</A></xml>",
             "<xml><G><B>1</B></G></xml>",
