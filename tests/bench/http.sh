@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN_SECONDS=${RUN_SECONDS:-3}
-REQUESTS=${REQUESTS:-250000}   # distinct requests per mode; more than a run sends
+REQUESTS=${REQUESTS:-400000}   # distinct requests per mode; more than a run sends
 ZATAN_PORT=${ZATAN_PORT:-18080}
 NGINX_PORT=${NGINX_PORT:-18081}
 
