@@ -124,7 +124,7 @@ impl std::error::Error for CryptoError {}
 
 pub fn decrypt(key: &AesKey, encrypt_b64: &str, app_id: &str) -> Result<String, CryptoError> {
     let mut buf = STANDARD.decode(encrypt_b64.trim()).map_err(|_| CryptoError::BadBase64)?;
-    if buf.is_empty() || buf.len() % 16 != 0 {
+    if buf.is_empty() || buf.len() % BLOCK != 0 {
         return Err(CryptoError::BadLength);
     }
     key.cbc_decrypt(&mut buf);

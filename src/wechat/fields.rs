@@ -55,10 +55,7 @@ impl<'a> Fields<'a> {
         body: &[u8],
         read_fields: impl FnOnce(&Fields) -> Result<R, ParseError>,
     ) -> Result<R, ParseError> {
-        let decoded = crate::text::lossy(body);
-        let text = strip_illegal_chars(&decoded);
-        let text = text.trim_start_matches('\u{FEFF}').trim();
-        match text.as_bytes().first() {
+        with_body_text(body, |text| match text.as_bytes().first() {
             None => Err(ParseError::Empty),
             Some(b'<') => {
                 if let Some(fields) = flat_xml(text) {
@@ -76,7 +73,7 @@ impl<'a> Fields<'a> {
                 read_fields(&json_value(&value, 0))
             }
             Some(_) => Err(ParseError::UnknownFormat),
-        }
+        })
     }
 
     /// The first child with this name. Names match ignoring ASCII case, because
@@ -131,6 +128,14 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Hands `read` the body as text: invalid UTF-8 replaced, the characters XML
+/// cannot carry dropped, a leading BOM and surrounding blanks trimmed.
+fn with_body_text<R>(body: &[u8], read: impl FnOnce(&str) -> R) -> R {
+    let decoded = crate::text::lossy(body);
+    let text = strip_illegal_chars(&decoded);
+    read(text.trim_start_matches('\u{FEFF}').trim())
+}
+
 fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, ParseError> {
     let options = roxmltree::ParsingOptions { nodes_limit: MAX_XML_NODES, ..Default::default() };
     roxmltree::Document::parse_with_options(text, options)
@@ -141,11 +146,10 @@ fn parse_xml(text: &str) -> Result<roxmltree::Document<'_>, ParseError> {
 /// a body, reads it as roxmltree does.
 #[cfg(any(test, fuzzing))]
 pub fn flat_reading_agrees(body: &[u8]) -> bool {
-    let decoded = crate::text::lossy(body);
-    let text = strip_illegal_chars(&decoded);
-    let text = text.trim_start_matches('\u{FEFF}').trim();
-    let Some(flat) = flat_xml(text) else { return true };
-    parse_xml(text).is_ok_and(|doc| xml_element(doc.root_element(), 0) == flat)
+    with_body_text(body, |text| {
+        let Some(flat) = flat_xml(text) else { return true };
+        parse_xml(text).is_ok_and(|doc| xml_element(doc.root_element(), 0) == flat)
+    })
 }
 
 /// The most children a flat document is read with; more go to roxmltree,
